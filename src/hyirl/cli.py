@@ -1,0 +1,112 @@
+"""The ``hyirl`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from hyirl.envs import HyirlError
+
+
+def _expert_train(args) -> None:
+    from hyirl.experts import ExpertConfig, train_expert
+    from hyirl.learner import LoopConfig
+
+    cfg = ExpertConfig(env=args.env, steps=args.steps, seed=args.seed, truncated_obs=args.truncated_obs,
+                       loop=LoopConfig(learning_starts=args.learning_starts), eval_every=args.eval_every,
+                       checkpoint_every=args.checkpoint_every)
+    out = Path(args.out or f"runs/expert-{args.env}-s{args.seed}")
+    path = train_expert(cfg, out, resume=args.resume, progress=not args.no_progress)
+    print(f"expert run written to {path} (best policy: {path / 'best_policy.npz'})")
+
+
+def _expert_eval(args) -> None:
+    from hyirl.experts import evaluate_policy
+
+    result = evaluate_policy(args.env, Path(args.policy) if args.policy else None, args.episodes, p_tremble=args.p_tremble)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{args.env}: {result['mean_return']:.1f} ± {result['std_return']:.1f} over {args.episodes} episodes")
+
+
+def _expert_ship(args) -> None:
+    from hyirl.experts import ship_expert
+
+    print(f"shipped expert to {ship_expert(Path(args.run_dir), args.episodes)}")
+
+
+def _demos(args) -> None:
+    from hyirl.demos import generate_demos, save_demos
+    from hyirl.envs import get_task, make_env
+    from hyirl.experts import load_policy, shipped_policy_path
+
+    get_task(args.env)
+    policy_path = Path(args.policy) if args.policy else shipped_policy_path(args.env)
+    policy, meta = load_policy(policy_path)
+    out = Path(args.out or f"runs/demos-{args.env}-{args.trajectories}.npz")
+    if out.exists():
+        raise HyirlError(f"{out} already exists; not overwriting it")
+    env = make_env(args.env, p_tremble=0.0, truncated_obs=meta.get("truncated_obs", False))
+    demos, demo_meta = generate_demos(policy, meta, env, args.trajectories, first_seed=args.seed)
+    save_demos(out, demos, demo_meta)
+    print(f"wrote {args.trajectories} trajectories ({len(demos['observations'])} transitions, return "
+          f"{demo_meta['return_mean']:.1f} ± {demo_meta['return_std']:.1f}) to {out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hyirl", description="Hybrid inverse reinforcement learning (HyPE, HyPER, baselines).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    expert = sub.add_parser("expert", help="train, evaluate and ship expert policies").add_subparsers(dest="expert_command", required=True)
+    p = expert.add_parser("train", help="train a SAC expert on the true reward")
+    p.add_argument("env", help="task name (hopper, walker2d, ant, humanoid, pendulum) or a gymnasium id")
+    p.add_argument("--steps", type=int, default=1_000_000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--learning-starts", type=int, default=10_000)
+    p.add_argument("--eval-every", type=int, default=10_000)
+    p.add_argument("--checkpoint-every", type=int, default=50_000, help="env steps between full learner checkpoints")
+    p.add_argument("--truncated-obs", action="store_true", help="ant/humanoid: qpos[2:]+qvel observations")
+    p.add_argument("--out", help="run directory (default runs/expert-ENV-sSEED)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint (same options; --steps may grow)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_expert_train)
+
+    p = expert.add_parser("eval", help="evaluate a deterministic expert policy")
+    p.add_argument("env")
+    p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--policy", help="policy .npz (default: the shipped expert)")
+    p.add_argument("--p-tremble", type=float, default=0.0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_expert_eval)
+
+    p = expert.add_parser("ship", help="copy a run's best policy into the package with a manifest")
+    p.add_argument("run_dir")
+    p.add_argument("--episodes", type=int, default=20)
+    p.set_defaults(func=_expert_ship)
+
+    p = sub.add_parser("demos", help="roll out an expert deterministically and write demonstrations (.npz)")
+    p.add_argument("env")
+    p.add_argument("--trajectories", type=int, default=64)
+    p.add_argument("--policy", help="policy .npz (default: the shipped expert)")
+    p.add_argument("--seed", type=int, default=0, help="reset seed of the first episode")
+    p.add_argument("--out", help="output file (default runs/demos-ENV-N.npz)")
+    p.set_defaults(func=_demos)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except HyirlError as err:
+        print(f"hyirl: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

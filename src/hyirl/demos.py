@@ -1,0 +1,144 @@
+"""Expert demonstrations: generation from a policy, a documented ``.npz`` format, validation, cache.
+
+Format (one row per transition, trajectories stored back to back, each ``horizon`` rows long):
+
+==================  ==============  =====================================================================
+key                 shape           meaning
+==================  ==============  =====================================================================
+observations        (N, obs_dim)    observation before the step
+actions             (N, act_dim)    expert action, normalised to [-1, 1]
+next_observations   (N, obs_dim)    observation after the step
+rewards             (N,)            true env reward (never shown to a learner)
+terminals           (N,)            True where the env terminated (always False in kept demos)
+timeouts            (N,)            True on the last step of each trajectory
+seed                (N,)            int64 reset seed of the row's episode
+timestep            (N,)            time index t within the episode
+qpos, qvel          (N, nq), (N,nv) simulator state before the step (for resets, spec §4)
+qacc_warmstart      (N, nv)         MuJoCo solver warm start (makes replays bit-exact); absent otherwise
+==================  ==============  =====================================================================
+
+Only episodes that reach the time limit are kept, as in the paper (spec §7); the episode seed keeps
+incrementing over discarded episodes. Metadata (env, policy, returns) is stored as JSON in the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from hyirl import checkpoint
+from hyirl.envs import HyirlError, TaskEnv, make_env
+from hyirl.experts import check_policy_fits, load_policy, shipped_policy_path
+from hyirl.sac import NumpyPolicy
+
+REQUIRED = ("observations", "actions", "next_observations", "rewards", "terminals", "timeouts", "seed", "timestep",
+            "qpos", "qvel")
+
+
+def rollout_demos(policy: NumpyPolicy, env: TaskEnv, n_trajectories: int, first_seed: int = 0,
+                  max_attempts_factor: int = 5) -> dict[str, np.ndarray]:
+    """Deterministic expert rollouts without noise; keeps full-length episodes only."""
+    if env.p_tremble:
+        raise ValueError("demonstrations are collected without trembling noise (spec §7)")
+    kept: list[dict[str, np.ndarray]] = []
+    seed = first_seed
+    while len(kept) < n_trajectories:
+        if seed - first_seed >= max_attempts_factor * n_trajectories:
+            raise HyirlError(f"only {len(kept)} of {seed - first_seed} expert episodes reached the time limit; "
+                             "the expert is too weak to produce demonstrations")
+        episode = _episode(policy, env, seed)
+        if episode is not None:
+            kept.append(episode)
+        seed += 1
+    return {k: np.concatenate([ep[k] for ep in kept]) for k in kept[0]}
+
+
+def _episode(policy: NumpyPolicy, env: TaskEnv, seed: int) -> dict[str, np.ndarray] | None:
+    obs, _ = env.reset(seed=seed)
+    rows: dict[str, list] = {k: [] for k in REQUIRED}
+    states: dict[str, list] = {}
+    for t in range(env.horizon):
+        for key, value in env.get_state().items():
+            states.setdefault(key, []).append(value)
+        action = policy(obs)
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        for key, value in (("observations", obs), ("actions", action), ("next_observations", next_obs),
+                           ("rewards", reward), ("terminals", terminated), ("timeouts", truncated),
+                           ("seed", seed), ("timestep", t)):
+            rows[key].append(value)
+        if terminated:
+            return None
+        obs = next_obs
+    rows.update(states)
+    out = {k: np.asarray(v) for k, v in rows.items()}
+    out["seed"] = out["seed"].astype(np.int64)
+    return out
+
+
+def save_demos(path: Path, demos: dict[str, np.ndarray], meta: dict) -> None:
+    """Write demos atomically; refuses to overwrite an existing file."""
+    path = Path(path)
+    if path.exists():
+        raise HyirlError(f"{path} already exists; not overwriting it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint.save_npz(path, demos, meta)
+
+
+def load_demos(path: Path, env: TaskEnv | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """Load and validate a demo file (and its fit to ``env`` if given)."""
+    demos, meta = checkpoint.load_npz(path, "demo file")
+    missing = [k for k in REQUIRED if k not in demos]
+    if missing:
+        raise HyirlError(f"demo file {path} lacks {', '.join(missing)}")
+    n = len(demos["observations"])
+    if n == 0 or any(len(demos[k]) != n for k in REQUIRED):
+        raise HyirlError(f"demo file {path} is inconsistent: its arrays have different lengths or are empty")
+    if env is not None:
+        obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+        if demos["observations"].shape[1] != obs_dim or demos["actions"].shape[1] != act_dim:
+            raise HyirlError(f"demo file {path} has obs {demos['observations'].shape[1]} / act "
+                             f"{demos['actions'].shape[1]} but env {env.task.name} has obs {obs_dim} / act {act_dim}")
+    return demos, meta
+
+
+def trajectory_returns(demos: dict[str, np.ndarray]) -> np.ndarray:
+    ends = np.flatnonzero(demos["timeouts"] | demos["terminals"]) + 1
+    return np.array([seg.sum() for seg in np.split(demos["rewards"], ends)[:-1]])
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("HYIRL_CACHE", Path.home() / ".cache" / "hyirl"))
+
+
+def expert_demos(env_name: str, n_trajectories: int = 64, *, truncated_obs: bool = False) -> tuple[dict, dict]:
+    """Demos from the shipped expert, generated on first use and cached (keyed by the policy file).
+
+    With ``truncated_obs`` the observation columns are cut to qpos[2:]+qvel, which are the leading
+    columns of the full ant/humanoid observation (spec §10.12).
+    """
+    policy_path = shipped_policy_path(env_name)
+    policy, policy_meta = load_policy(policy_path)
+    expert_env = make_env(env_name, p_tremble=0.0, truncated_obs=policy_meta.get("truncated_obs", False))
+    path = cache_dir() / "demos" / f"{env_name}-{checkpoint.file_digest(policy_path)[:12]}-{n_trajectories}.npz"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        checkpoint.save_npz(path, *generate_demos(policy, policy_meta, expert_env, n_trajectories))
+    demos, meta = load_demos(path, expert_env)
+    if truncated_obs and not expert_env.truncated_obs:
+        dim = make_env(env_name, truncated_obs=True).observation_space.shape[0]
+        demos = dict(demos, observations=demos["observations"][:, :dim], next_observations=demos["next_observations"][:, :dim])
+        meta = dict(meta, truncated_obs=True)
+    return demos, meta
+
+
+def generate_demos(policy: NumpyPolicy, policy_meta: dict, env: TaskEnv, n_trajectories: int,
+                   first_seed: int = 0) -> tuple[dict, dict]:
+    check_policy_fits(policy_meta, policy, env)
+    demos = rollout_demos(policy, env, n_trajectories, first_seed)
+    returns = trajectory_returns(demos)
+    meta = dict(env=env.task.name, gym_id=env.task.gym_id, truncated_obs=env.truncated_obs, horizon=env.horizon,
+                n_trajectories=n_trajectories, first_seed=first_seed, policy=policy_meta,
+                return_mean=float(returns.mean()), return_std=float(returns.std()))
+    return demos, meta

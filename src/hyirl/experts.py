@@ -1,0 +1,145 @@
+"""Experts: SAC on the true reward, shipped policy checkpoints, evaluation (spec §7)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from hyirl import checkpoint
+from hyirl.envs import HyirlError, get_task, make_env
+from hyirl.learner import LoopConfig, OnlineSAC, evaluate, restore_learner, save_learner
+from hyirl.runs import RunDir, StepProgress
+from hyirl.sac import SAC, NumpyPolicy, SACConfig, actor_flat_params
+
+SHIPPED_DIR = Path(__file__).parent / "shipped_experts"
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpertConfig:
+    """SB3-default SAC as used for the paper's experts (spec §7), with fused 64-step chunks."""
+
+    env: str
+    steps: int = 1_000_000
+    seed: int = 0
+    truncated_obs: bool = False
+    sac: SACConfig = SACConfig()
+    loop: LoopConfig = LoopConfig(learning_starts=10_000)
+    eval_every: int = 10_000
+    eval_episodes: int = 5
+    checkpoint_every: int = 50_000
+
+
+def save_policy(path: Path, actor_params, meta: dict) -> None:
+    checkpoint.save_npz(path, actor_flat_params(actor_params), meta)
+
+
+def load_policy(path: Path) -> tuple[NumpyPolicy, dict]:
+    flat, meta = checkpoint.load_npz(path, "expert policy")
+    try:
+        return NumpyPolicy({"params": _nest(flat)}), meta
+    except (KeyError, ValueError, IndexError) as err:
+        raise HyirlError(f"corrupt expert policy {path}: unexpected contents ({err})") from None
+
+
+def _nest(flat: dict) -> dict:
+    nested: dict = {}
+    for name, value in flat.items():
+        node = nested
+        *parents, leaf = name.split("/")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return nested
+
+
+def shipped_policy_path(env: str) -> Path:
+    path = SHIPPED_DIR / env / "policy.npz"
+    if not path.is_file():
+        shipped = sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / "policy.npz").is_file()) if SHIPPED_DIR.is_dir() else []
+        raise HyirlError(f"no shipped expert for {env!r} (shipped: {', '.join(shipped) or 'none'}); pass --policy PATH")
+    return path
+
+
+def check_policy_fits(meta: dict, policy: NumpyPolicy, env) -> None:
+    obs_dim = env.observation_space.shape[0]
+    in_dim = policy.layers[0][0].shape[0]
+    if in_dim != obs_dim or policy.act_dim != env.action_space.shape[0]:
+        raise HyirlError(
+            f"policy expects obs {in_dim} / act {policy.act_dim} but env {env.task.name} has obs {obs_dim} / "
+            f"act {env.action_space.shape[0]} (policy trained on {meta.get('env', '?')})"
+        )
+
+
+def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
+    """Train SAC on the true reward; keeps the best deterministic policy as ``best_policy.npz``."""
+    task = get_task(cfg.env)
+    run = RunDir(out, dataclasses.asdict(cfg), resume=resume)
+    env = make_env(task, p_tremble=0.0, truncated_obs=cfg.truncated_obs)
+    eval_env = make_env(task, p_tremble=0.0, truncated_obs=cfg.truncated_obs)
+    agent = SAC(env.observation_space.shape[0], env.action_space.shape[0], cfg.sac)
+    learner = OnlineSAC(env, agent, cfg.loop, cfg.seed)
+    state_file = run.checkpoint_dir / "learner.npz"
+    best = -math.inf
+    if resume:
+        best = restore_learner(learner, state_file).get("best_return", -math.inf)
+        run.truncate_metrics(learner.env_steps)
+    policy_meta = dict(env=task.name, gym_id=task.gym_id, truncated_obs=cfg.truncated_obs, hidden=list(cfg.sac.hidden),
+                       seed=cfg.seed)
+    latest = None
+    with StepProgress(cfg.steps, f"expert {task.name}", learner.env_steps, enabled=progress) as bar:
+        while learner.env_steps < cfg.steps:
+            before = learner.env_steps
+            learner.collect(cfg.loop.train_freq)
+            if learner.env_steps // cfg.eval_every > before // cfg.eval_every:
+                returns = evaluate(learner.policy, eval_env, cfg.eval_episodes, seed=10_000)
+                latest = float(returns.mean())
+                recent = learner.finished_returns[-10:]
+                run.log(dict(env_steps=learner.env_steps, eval_return_mean=latest, eval_return_std=float(returns.std()),
+                             train_return_mean=float(np.mean(recent)) if recent else None, **learner.last_metrics))
+                if latest > best:
+                    best = latest
+                    save_policy(run.path / "best_policy.npz", learner.state.actor_params,
+                                dict(policy_meta, steps=learner.env_steps, selection_return=latest))
+            if learner.env_steps // cfg.checkpoint_every > before // cfg.checkpoint_every or learner.env_steps >= cfg.steps:
+                save_learner(learner, state_file, dict(best_return=best))
+            bar.update(learner.env_steps, latest)
+    save_policy(run.path / "final_policy.npz", learner.state.actor_params, dict(policy_meta, steps=learner.env_steps))
+    run.close()
+    return run.path
+
+
+def evaluate_policy(env_name: str, policy_path: Path | None, episodes: int, *, p_tremble: float = 0.0,
+                    seed: int = 100_000) -> dict:
+    get_task(env_name)  # an unknown env name is reported before a missing policy
+    path = policy_path or shipped_policy_path(env_name)
+    policy, meta = load_policy(path)
+    env = make_env(env_name, p_tremble=p_tremble, truncated_obs=meta.get("truncated_obs", False))
+    check_policy_fits(meta, policy, env)
+    returns = evaluate(policy, env, episodes, seed=seed)
+    return dict(env=env_name, policy=str(path), episodes=episodes, p_tremble=p_tremble, seed=seed,
+                mean_return=float(returns.mean()), std_return=float(returns.std()), returns=returns.tolist())
+
+
+def ship_expert(run_dir: Path, episodes: int = 20) -> Path:
+    """Copy a trained run's best policy into the package with a manifest of its measured quality."""
+    policy, meta = load_policy(Path(run_dir) / "best_policy.npz")
+    result = evaluate_policy(meta["env"], Path(run_dir) / "best_policy.npz", episodes)
+    dest = SHIPPED_DIR / meta["env"]
+    dest.mkdir(parents=True, exist_ok=True)
+    arrays, _ = checkpoint.load_npz(Path(run_dir) / "best_policy.npz", "expert policy")
+    checkpoint.save_npz(dest / "policy.npz", arrays, meta)
+    versions = {p: importlib.metadata.version(p) for p in ("hyirl", "jax", "flax", "optax", "gymnasium", "mujoco", "numpy")}
+    manifest = dict(
+        env=meta["env"], gym_id=meta["gym_id"], truncated_obs=meta["truncated_obs"], hidden=meta["hidden"],
+        training_steps=meta["steps"], seed=meta["seed"], action_space="normalised to [-1, 1]",
+        deterministic_return=dict(mean=result["mean_return"], std=result["std_return"], episodes=episodes,
+                                  eval_seeds=f"{result['seed']}..{result['seed'] + episodes - 1}", p_tremble=0.0),
+        command=f"hyirl expert train {meta['env']} --seed {meta['seed']}", versions=versions,
+    )
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return dest

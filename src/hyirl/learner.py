@@ -1,0 +1,130 @@
+"""Online SAC in a real environment: act for a chunk of steps, then one fused update per chunk.
+
+Used for expert training (true reward) and, with a reward function and optional expert buffer, by
+every model-free IRL method. Every real step goes through :meth:`OnlineSAC.collect` and is counted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hyirl import buffers, checkpoint
+from hyirl.envs import HyirlError, TaskEnv
+from hyirl.sac import SAC, NumpyPolicy, SACState
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopConfig:
+    buffer_size: int = 1_000_000
+    learning_starts: int = 10_000  # uniformly random actions before the first update
+    train_freq: int = 64  # env steps per chunk; the chunk is followed by as many gradient steps
+
+
+class OnlineSAC:
+    """A SAC agent, its replay buffer and its environment, stepping in chunks of ``train_freq``."""
+
+    def __init__(self, env: TaskEnv, agent: SAC, loop: LoopConfig, seed: int, expert_buffer=None):
+        self.env, self.agent, self.loop = env, agent, loop
+        obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+        self.state: SACState = agent.init(jax.random.PRNGKey(seed))
+        self.buffer = buffers.empty(loop.buffer_size, obs_dim, act_dim)
+        self.expert_buffer = expert_buffer
+        self.rng = np.random.default_rng(seed)
+        self.policy = NumpyPolicy(self.state.actor_params)
+        self.env_steps = 0
+        self.obs, _ = env.reset(seed=seed)
+        self.episode_return = 0.0
+        self.finished_returns: list[float] = []  # true returns of finished training episodes
+        self.last_metrics: dict[str, float] = {}
+
+    def act(self, obs) -> np.ndarray:
+        if self.env_steps < self.loop.learning_starts:
+            return self.rng.uniform(-1.0, 1.0, self.policy.act_dim)
+        return self.policy(obs, noise=self.rng.standard_normal(self.policy.act_dim))
+
+    def collect(self, n_steps: int, reward_params: Any = None, learning_rate: float | None = None) -> None:
+        """Take ``n_steps`` real steps (a multiple of ``train_freq``), training after every chunk."""
+        freq = self.loop.train_freq
+        if n_steps % freq:
+            raise ValueError(f"n_steps={n_steps} must be a multiple of train_freq={freq}")
+        lr = self.agent.cfg.learning_rate if learning_rate is None else learning_rate
+        for _ in range(n_steps // freq):
+            chunk = self._rollout_chunk(freq)
+            self.buffer = buffers.insert(self.buffer, chunk)
+            if self.env_steps >= self.loop.learning_starts:
+                self.state, metrics = self.agent.train_chunk(
+                    self.state, self.buffer, self.expert_buffer, reward_params, lr, num_updates=freq
+                )
+                self.last_metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+                if not np.isfinite(self.last_metrics["critic_loss"]) or not np.isfinite(self.last_metrics["actor_loss"]):
+                    raise HyirlError(f"non-finite SAC loss at env step {self.env_steps}: {self.last_metrics}")
+                self.policy = NumpyPolicy(self.state.actor_params)
+
+    def _rollout_chunk(self, n: int) -> dict[str, jax.Array]:
+        env = self.env
+        obs_dim, act_dim = env.observation_space.shape[0], self.policy.act_dim
+        chunk = dict(obs=np.empty((n, obs_dim)), action=np.empty((n, act_dim)), next_obs=np.empty((n, obs_dim)),
+                     reward=np.empty(n), terminal=np.empty(n))
+        for i in range(n):
+            action = self.act(self.obs)
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            chunk["obs"][i], chunk["action"][i], chunk["next_obs"][i] = self.obs, action, next_obs
+            chunk["reward"][i], chunk["terminal"][i] = reward, float(terminated)
+            self.episode_return += reward
+            self.env_steps += 1
+            if terminated or truncated:
+                self.finished_returns.append(self.episode_return)
+                self.episode_return = 0.0
+                next_obs, _ = env.reset()
+            self.obs = next_obs
+        return {k: jnp.asarray(v, jnp.float32) for k, v in chunk.items()}
+
+
+def evaluate(policy: NumpyPolicy, env: TaskEnv, episodes: int, seed: int) -> np.ndarray:
+    """Returns of ``episodes`` deterministic-policy episodes (true reward), seeds seed, seed+1, ..."""
+    returns = np.zeros(episodes)
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=seed + ep)
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(policy(obs))
+            returns[ep] += reward
+            done = terminated or truncated
+    return returns
+
+
+def save_learner(learner: OnlineSAC, path, extra_meta: dict | None = None) -> None:
+    """Everything needed to continue bit-exactly: SAC state, replay buffer, RNGs, env state, counters."""
+    arrays = {f"state/{k}": v for k, v in checkpoint.flatten(learner.state).items()}
+    arrays.update({f"buffer/{k}": v for k, v in buffers.to_numpy(learner.buffer).items()})
+    arrays.update({f"env/{k}": v for k, v in learner.env.get_state().items()})
+    arrays["env/obs"] = np.asarray(learner.obs)
+    meta = dict(
+        env_steps=learner.env_steps, env_t=learner.env.t, episode_return=learner.episode_return,
+        finished_returns=learner.finished_returns, last_metrics=learner.last_metrics,
+        rng=learner.rng.bit_generator.state, env_rng=learner.env.np_random.bit_generator.state,
+        **(extra_meta or {}),
+    )
+    checkpoint.save_npz(path, arrays, meta)
+
+
+def restore_learner(learner: OnlineSAC, path) -> dict:
+    """Load a :func:`save_learner` checkpoint into a freshly built learner; returns its metadata."""
+    arrays, meta = checkpoint.load_npz(path, "checkpoint")
+    part = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}  # noqa: E731
+    learner.state = checkpoint.unflatten(learner.state, part("state/"))
+    learner.buffer = buffers.from_numpy(part("buffer/"))
+    env_state = part("env/")
+    learner.obs = env_state.pop("obs")
+    learner.env.reset_to_state(t=meta["env_t"], **env_state)
+    learner.env.np_random.bit_generator.state = meta["env_rng"]
+    learner.rng.bit_generator.state = meta["rng"]
+    learner.env_steps, learner.episode_return = meta["env_steps"], meta["episode_return"]
+    learner.finished_returns, learner.last_metrics = meta["finished_returns"], meta["last_metrics"]
+    learner.policy = NumpyPolicy(learner.state.actor_params)
+    return meta

@@ -1,0 +1,58 @@
+"""Flax networks shared by the methods: MLPs, the tanh-Gaussian actor, twin critics."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # as in SB3 and pytorch_sac (spec §3)
+
+
+class MLP(nn.Module):
+    hidden: Sequence[int]
+    out: int
+
+    @nn.compact
+    def __call__(self, x):
+        for width in self.hidden:
+            x = nn.relu(nn.Dense(width)(x))
+        return nn.Dense(self.out)(x)
+
+
+class Actor(nn.Module):
+    """Squashed Gaussian policy: returns the pre-tanh mean and the clamped log-std."""
+
+    hidden: Sequence[int]
+    act_dim: int
+
+    @nn.compact
+    def __call__(self, obs):
+        out = MLP(self.hidden, 2 * self.act_dim)(obs)
+        mean, log_std = jnp.split(out, 2, axis=-1)
+        return mean, jnp.clip(log_std, LOG_STD_MIN, LOG_STD_MAX)
+
+
+class TwinCritic(nn.Module):
+    """Two independent Q networks evaluated together; output shape (2, batch)."""
+
+    hidden: Sequence[int]
+
+    @nn.compact
+    def __call__(self, obs, act):
+        x = jnp.concatenate([obs, act], -1)
+        return jnp.stack([MLP(self.hidden, 1)(x)[..., 0] for _ in range(2)])
+
+
+def sample_tanh_gaussian(mean, log_std, key):
+    """Reparameterised squashed-Gaussian sample and its log-probability (summed over action dims)."""
+    std = jnp.exp(log_std)
+    noise = jax.random.normal(key, mean.shape)
+    pre_tanh = mean + std * noise
+    action = jnp.tanh(pre_tanh)
+    log_prob = -0.5 * noise**2 - log_std - 0.5 * jnp.log(2 * jnp.pi)
+    # log |d tanh(u)/du| = 2 (log 2 - u - softplus(-2u)), numerically stable form
+    log_prob -= 2 * (jnp.log(2.0) - pre_tanh - jax.nn.softplus(-2 * pre_tanh))
+    return action, log_prob.sum(-1)

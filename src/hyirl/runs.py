@@ -1,0 +1,103 @@
+"""Run directories: resolved config, metrics.jsonl, TensorBoard events, checkpoints, live progress."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from tensorboardX import SummaryWriter
+
+from hyirl.envs import HyirlError
+
+
+def to_jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {k: to_jsonable(v) for k, v in dataclasses.asdict(obj).items()}
+    if isinstance(obj, dict):
+        return {k: to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+class RunDir:
+    """One run's directory. A new run refuses a directory that already holds a run."""
+
+    def __init__(self, path: str | Path, config: dict, *, resume: bool = False, extendable: tuple[str, ...] = ("steps",)):
+        """``extendable`` keys may differ on resume (e.g. training for more steps); all others must match."""
+        self.path = Path(path)
+        config_file = self.path / "config.json"
+        config = to_jsonable(config)
+        if resume:
+            if not config_file.is_file():
+                raise HyirlError(f"cannot resume: {self.path} holds no run (no config.json)")
+            saved = json.loads(config_file.read_text())
+            differing = sorted(k for k in set(saved) | set(config) if k not in extendable and saved.get(k) != config.get(k))
+            if differing:
+                raise HyirlError(f"cannot resume {self.path}: this command's config differs in {', '.join(differing)}")
+        else:
+            if config_file.exists():
+                raise HyirlError(f"{self.path} already holds a run; use --resume or another --out")
+            self.path.mkdir(parents=True, exist_ok=True)
+        config_file.write_text(json.dumps(config, indent=2) + "\n")
+        self.checkpoint_dir = self.path / "checkpoints"
+        self.checkpoint_dir.mkdir(exist_ok=True)
+        self._tb: SummaryWriter | None = None
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    def log(self, record: dict) -> None:
+        """Append one evaluation record to metrics.jsonl and TensorBoard."""
+        with open(self.metrics_file, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        if self._tb is None:
+            self._tb = SummaryWriter(str(self.path / "tb"))
+        step = record["env_steps"]
+        for key, value in record.items():
+            if key != "env_steps" and isinstance(value, (int, float)):
+                self._tb.add_scalar(key, value, step)
+        self._tb.flush()
+
+    def truncate_metrics(self, env_steps: int) -> None:
+        """On resume, drop records logged after the checkpoint we restart from."""
+        if not self.metrics_file.exists():
+            return
+        lines = [l for l in self.metrics_file.read_text().splitlines() if l and json.loads(l)["env_steps"] <= env_steps]
+        self.metrics_file.write_text("".join(l + "\n" for l in lines))
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+
+
+class StepProgress:
+    """A rich progress bar over env steps showing steps/s and the latest evaluation return."""
+
+    def __init__(self, total: int, description: str, start: int = 0, enabled: bool = True):
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>7.1f} steps/s"), TextColumn("eval {task.fields[eval]}"),
+            TimeRemainingColumn(), disable=not enabled,
+        )
+        self.task = self.progress.add_task(description, total=total, completed=start, rate=0.0, eval="-")
+        self._t0, self._s0 = time.perf_counter(), start
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.__exit__(*exc)
+
+    def update(self, env_steps: int, eval_return: float | None = None) -> None:
+        rate = (env_steps - self._s0) / max(time.perf_counter() - self._t0, 1e-9)
+        fields = dict(rate=rate)
+        if eval_return is not None:
+            fields["eval"] = f"{eval_return:.1f}"
+        self.progress.update(self.task, completed=env_steps, **fields)

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+
+from hyirl.envs import HyirlError, make_env
+
+
+def _record(env, seed, steps, rng):
+    obs, _ = env.reset(seed=seed)
+    states, observations, actions = [], [obs], []
+    for _ in range(steps):
+        states.append(env.get_state())
+        action = rng.uniform(-0.5, 0.5, env.action_space.shape)
+        obs, *_ = env.step(action)
+        actions.append(action)
+        observations.append(obs)
+    return states, np.array(observations), np.array(actions)
+
+
+@pytest.mark.parametrize("task", ["hopper", "walker2d", "pendulum"])
+def test_reset_to_recorded_state_replays_exactly(task):
+    env = make_env(task, p_tremble=0.0)
+    states, observations, actions = _record(env, seed=3, steps=80, rng=np.random.default_rng(0))
+    start = 30
+    replay = make_env(task, p_tremble=0.0)
+    replay.reset(seed=99)  # a different episode, to show the state really is overwritten
+    obs = replay.reset_to_state(t=start, **states[start])
+    np.testing.assert_array_equal(obs, observations[start])
+    assert replay.t == start
+    for i in range(start, len(actions)):
+        obs, *_ = replay.step(actions[i])
+        np.testing.assert_array_equal(obs, observations[i + 1])
+
+
+def test_reset_without_warmstart_stays_close():
+    env = make_env("hopper", p_tremble=0.0)
+    states, observations, actions = _record(env, seed=1, steps=40, rng=np.random.default_rng(1))
+    state = {k: v for k, v in states[10].items() if k != "qacc_warmstart"}
+    env.reset_to_state(t=10, **state)
+    for i in range(10, 20):
+        obs, *_ = env.step(actions[i])
+    np.testing.assert_allclose(obs, observations[20], atol=1e-3)
+
+
+def test_time_limit_counts_from_reset_time():
+    env = make_env("pendulum", p_tremble=0.0)
+    env.reset(seed=0)
+    state = env.get_state()
+    env.reset_to_state(t=env.horizon - 3, **state)
+    flags = [env.step(np.zeros(1))[3] for _ in range(3)]
+    assert flags == [False, False, True]
+
+
+def test_trembling_rate_matches_probability():
+    env = make_env("pendulum", p_tremble=0.3)
+    env.reset(seed=0)
+    executed = []
+    original_step = env.env.step
+    env.env.step = lambda a: (executed.append(np.array(a)), original_step(a))[1]
+    n = 4000
+    for i in range(n):
+        if env.t >= env.horizon - 1:
+            env.reset()
+        env.step(np.full(1, 0.123))  # rescaled to 0.246 in the env's [-2, 2] bounds
+    replaced = np.mean([not np.isclose(a[0], 0.246) for a in executed])
+    assert abs(replaced - 0.3) < 0.03
+
+
+def test_no_trembling_when_disabled_and_paper_default():
+    assert make_env("hopper").p_tremble == 0.01
+    assert make_env("humanoid").p_tremble == 0.025
+    assert make_env("hopper", p_tremble=0.0).p_tremble == 0.0
+
+
+def test_seeded_resets_are_deterministic():
+    a, b = make_env("hopper"), make_env("hopper")
+    oa, _ = a.reset(seed=7)
+    ob, _ = b.reset(seed=7)
+    np.testing.assert_array_equal(oa, ob)
+    for _ in range(50):
+        action = np.full(3, 0.9)
+        ra, rb = a.step(action), b.step(action)
+        np.testing.assert_array_equal(ra[0], rb[0])  # trembling draws come from the seeded env RNG
+
+
+def test_truncated_observations():
+    assert make_env("ant", truncated_obs=True).observation_space.shape == (27,)
+    assert make_env("humanoid", truncated_obs=True).observation_space.shape == (45,)
+    with pytest.raises(HyirlError):
+        make_env("hopper", truncated_obs=True)
+
+
+def test_actions_are_normalised():
+    env = make_env("humanoid")
+    assert env.action_space.low.min() == -1.0 and env.action_space.high.max() == 1.0
+
+
+def test_full_gymnasium_id_and_unknown_name():
+    env = make_env("HalfCheetah-v5")
+    assert env.observation_space.shape == (17,)
+    with pytest.raises(HyirlError, match="unknown environment"):
+        make_env("hoper")

@@ -1,0 +1,112 @@
+import json
+
+import numpy as np
+import pytest
+
+from hyirl.cli import main
+from hyirl.demos import expert_demos, load_demos
+from hyirl.envs import HyirlError, make_env
+from hyirl.experts import SHIPPED_DIR, load_policy
+
+TRAIN = ["expert", "train", "pendulum", "--learning-starts", "256", "--eval-every", "256", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def tiny_expert(tmp_path_factory):
+    out = tmp_path_factory.mktemp("expert") / "run"
+    assert main(TRAIN + ["--steps", "640", "--checkpoint-every", "320", "--out", str(out)]) == 0
+    return out
+
+
+def test_expert_run_directory(tiny_expert):
+    records = [json.loads(l) for l in (tiny_expert / "metrics.jsonl").read_text().splitlines()]
+    assert [r["env_steps"] for r in records] == [256, 512]
+    assert all({"env_steps", "eval_return_mean"} <= set(r) for r in records)
+    assert (tiny_expert / "config.json").is_file() and (tiny_expert / "best_policy.npz").is_file()
+    assert any((tiny_expert / "tb").iterdir())
+
+
+def test_resumed_training_matches_uninterrupted(tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert main(TRAIN + ["--steps", "768", "--checkpoint-every", "384", "--out", str(straight)]) == 0
+    assert main(TRAIN + ["--steps", "384", "--checkpoint-every", "384", "--out", str(split)]) == 0
+    assert main(TRAIN + ["--steps", "768", "--checkpoint-every", "384", "--out", str(split), "--resume"]) == 0
+    assert (straight / "metrics.jsonl").read_text() == (split / "metrics.jsonl").read_text()
+
+
+def test_resume_with_other_options_is_refused(tmp_path, capsys, tiny_expert):
+    assert main(TRAIN + ["--steps", "640", "--checkpoint-every", "320", "--seed", "5", "--out", str(tiny_expert), "--resume"]) == 2
+    assert "differs in seed" in capsys.readouterr().err
+    assert main(TRAIN + ["--steps", "640", "--out", str(tiny_expert)]) == 2  # no silent overwrite
+
+
+def test_eval_json_and_demo_round_trip(tiny_expert, tmp_path, capsys):
+    policy = str(tiny_expert / "best_policy.npz")
+    assert main(["expert", "eval", "pendulum", "--policy", policy, "--episodes", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["episodes"] == 3 and len(result["returns"]) == 3
+    assert result["mean_return"] == pytest.approx(np.mean(result["returns"]))
+
+    out = tmp_path / "demos.npz"
+    assert main(["demos", "pendulum", "--policy", policy, "--trajectories", "3", "--out", str(out)]) == 0
+    env = make_env("pendulum", p_tremble=0.0)
+    demos, meta = load_demos(out, env)
+    assert len(demos["observations"]) == 3 * env.horizon
+    assert demos["timeouts"].sum() == 3 and not demos["terminals"].any()
+    assert list(np.unique(demos["seed"])) == [0, 1, 2]
+    # replaying a demo's actions from a recorded mid-episode state reproduces its observations
+    row = env.horizon + 50
+    obs = env.reset_to_state(qpos=demos["qpos"][row], qvel=demos["qvel"][row], t=int(demos["timestep"][row]))
+    np.testing.assert_allclose(obs, demos["observations"][row], atol=1e-6)
+    for i in range(row, row + 20):
+        obs, *_ = env.step(demos["actions"][i])
+        np.testing.assert_allclose(obs, demos["next_observations"][i], atol=1e-5)
+
+    before = out.read_bytes()
+    assert main(["demos", "pendulum", "--policy", policy, "--trajectories", "3", "--out", str(out)]) == 2
+    assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("contents", [b"", b"not a zip file", b"PK\x03\x04garbage"])
+def test_corrupt_files_fail_cleanly(tmp_path, capsys, contents):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(contents)
+    assert main(["expert", "eval", "pendulum", "--policy", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hyirl: error: corrupt expert policy") and err.count("\n") == 1
+    with pytest.raises(HyirlError, match="corrupt demo file"):
+        load_demos(bad)
+
+
+def test_missing_files_and_unknown_env(tmp_path, capsys):
+    assert main(["expert", "eval", "pendulum", "--policy", str(tmp_path / "nope.npz")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["expert", "eval", "hoppper"]) == 2
+    assert "unknown environment 'hoppper'" in capsys.readouterr().err
+    with pytest.raises(HyirlError, match="not found"):
+        load_demos(tmp_path / "missing.npz")
+
+
+def test_demos_of_another_env_are_rejected(tiny_expert, tmp_path, capsys):
+    out = tmp_path / "pendulum_demos.npz"
+    assert main(["demos", "pendulum", "--policy", str(tiny_expert / "best_policy.npz"), "--trajectories", "1", "--out", str(out)]) == 0
+    with pytest.raises(HyirlError, match="obs 3 / act 1 but env hopper has obs 11 / act 3"):
+        load_demos(out, make_env("hopper"))
+    assert main(["expert", "eval", "hopper", "--policy", str(tiny_expert / "best_policy.npz")]) == 2
+    assert "policy expects obs 3" in capsys.readouterr().err
+
+
+SHIPPED = sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / "policy.npz").exists()) if SHIPPED_DIR.is_dir() else []
+
+
+@pytest.mark.parametrize("env_name", SHIPPED)
+def test_shipped_expert_manifest_and_cached_demos(env_name):
+    manifest = json.loads((SHIPPED_DIR / env_name / "manifest.json").read_text())
+    assert manifest["env"] == env_name and manifest["deterministic_return"]["episodes"] >= 10
+    policy, meta = load_policy(SHIPPED_DIR / env_name / "policy.npz")
+    demos, demo_meta = expert_demos(env_name, 2)
+    assert demos["observations"].shape == (2000, make_env(env_name).observation_space.shape[0])
+    # cached: a second call reads the same file instead of rolling out again
+    again, _ = expert_demos(env_name, 2)
+    np.testing.assert_array_equal(demos["actions"], again["actions"])
+    assert demo_meta["return_mean"] > 0.5 * manifest["deterministic_return"]["mean"]
