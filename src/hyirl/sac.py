@@ -24,6 +24,7 @@ import optax
 
 from hyirl import buffers
 from hyirl.networks import Actor, TwinCritic, sample_tanh_gaussian
+from hyirl.optim import oadam
 
 RewardFn = Callable[[Any, dict], jax.Array]
 FractionFn = Callable[[jax.Array], jax.Array]
@@ -61,12 +62,8 @@ class SACState(flax.struct.PyTreeNode):
 
 def _optimizer(cfg: SACConfig, learning_rate=None):
     lr = cfg.learning_rate if learning_rate is None else learning_rate
-    if cfg.optimizer == "oadam":
-        make = lambda learning_rate: optax.optimistic_adam(learning_rate, nesterov=False)  # noqa: E731
-    else:
-        make = lambda learning_rate: optax.adam(learning_rate)  # noqa: E731
     # The learning rate is a hyper-parameter in the state, so the host can change it between chunks.
-    return optax.inject_hyperparams(make)(learning_rate=lr)
+    return optax.inject_hyperparams(oadam if cfg.optimizer == "oadam" else optax.adam)(learning_rate=lr)
 
 
 class SAC:
