@@ -64,6 +64,12 @@ def sample_indices(buffer: Buffer, key, n: int):
     return jax.random.randint(key, (n,), 0, buffer.size)
 
 
+def recent_pairs(buffer: Buffer, n: int) -> jax.Array:
+    """concat(obs, action) of the ``n`` most recently inserted transitions."""
+    idx = (buffer.ptr - n + jnp.arange(n)) % buffer.capacity
+    return jnp.concatenate([buffer.obs[idx], buffer.action[idx]], -1)
+
+
 def to_numpy(buffer: Buffer) -> dict[str, np.ndarray]:
     size = int(buffer.size)
     out = {f: np.asarray(getattr(buffer, f)) for f in FIELDS}

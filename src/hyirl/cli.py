@@ -56,6 +56,37 @@ def _demos(args) -> None:
           f"{demo_meta['return_mean']:.1f} ± {demo_meta['return_std']:.1f}) to {out}")
 
 
+def _train(args) -> None:
+    import dataclasses
+
+    from hyirl.bc import BCConfig, train_bc
+    from hyirl.envs import get_task
+    from hyirl.irl import METHODS, IRLConfig, train_irl
+    from hyirl.presets import model_free_preset
+
+    if args.algo != "bc" and args.algo not in METHODS:
+        raise HyirlError(f"unknown method {args.algo!r}: use one of bc, {', '.join(METHODS)}")
+    get_task(args.env)
+    out = Path(args.out or f"runs/{args.algo}-{args.env}-s{args.seed}")
+    common = dict(env=args.env, seed=args.seed, demos=args.demos, demos_file=args.demos_file, p_tremble=args.p_tremble)
+    if args.algo == "bc":
+        cfg = BCConfig(**common, **({"grad_steps": args.steps} if args.steps else {}))
+        path = train_bc(cfg, out, progress=not args.no_progress)
+    else:
+        preset = model_free_preset(args.env)
+        fields = {f.name for f in dataclasses.fields(IRLConfig)}
+        values = {k: v for k, v in preset.items() if k in fields}
+        overrides = dict(steps=args.steps, eval_every=args.eval_every, train_every=args.train_every,
+                         disc_samples=args.disc_samples, eval_episodes=args.eval_episodes)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if args.no_reference_rounds:
+            values["reference_rounds"] = False
+        values["expert_schedule"] = tuple(tuple(seg) for seg in values["expert_schedule"])
+        cfg = IRLConfig(algo=args.algo, **common, **values)
+        path = train_irl(cfg, out, resume=args.resume, progress=not args.no_progress)
+    print(f"results in {path} (metrics: {path / 'metrics.jsonl'})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hyirl", description="Hybrid inverse reinforcement learning (HyPE, HyPER, baselines).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -87,6 +118,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--episodes", type=int, default=20)
     p.set_defaults(func=_expert_ship)
+
+    p = sub.add_parser("train", help="train an imitation method (bc, mm, bc-reg, filter, hype, hype-filter)")
+    p.add_argument("--algo", required=True, help="bc, mm, bc-reg, filter, hype or hype-filter")
+    p.add_argument("--env", required=True, help="task name or gymnasium id")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, help="real env steps, honestly counted (bc: gradient steps); default: preset")
+    p.add_argument("--out", help="run directory (default runs/ALGO-ENV-sSEED)")
+    p.add_argument("--demos", type=int, default=64, help="expert trajectories from the shipped expert")
+    p.add_argument("--demos-file", help="use this demo .npz instead of the shipped expert's")
+    p.add_argument("--p-tremble", type=float, help="trembling-hand probability (default: the paper's per task)")
+    p.add_argument("--eval-every", type=int, help="env steps between evaluations (default: preset)")
+    p.add_argument("--eval-episodes", type=int, help="episodes per evaluation (default 10)")
+    p.add_argument("--train-every", type=int, help="policy steps per discriminator update (default: preset)")
+    p.add_argument("--disc-samples", choices=["fresh", "recent"],
+                   help="fresh: new trajectories per discriminator update (counted); recent: reuse the latest real transitions")
+    p.add_argument("--no-reference-rounds", action="store_true",
+                   help="do not reproduce SB3 0.8's per-round restarts (env reset, 100 random steps, LR saw-tooth)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_train)
 
     p = sub.add_parser("demos", help="roll out an expert deterministically and write demonstrations (.npz)")
     p.add_argument("env")

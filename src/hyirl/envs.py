@@ -84,6 +84,8 @@ class TaskEnv(gym.Wrapper):
         self.horizon = task.horizon
         self.p_tremble = task.p_tremble if p_tremble is None else p_tremble
         self.t = 0
+        self.expert_states: dict[str, np.ndarray] | None = None
+        self.expert_reset_prob = 0.0
         # The agent, demos and buffers all use actions in [-1, 1]; rescale to the env's bounds here.
         self._low = self.env.action_space.low.astype(np.float64)
         self._high = self.env.action_space.high.astype(np.float64)
@@ -93,7 +95,19 @@ class TaskEnv(gym.Wrapper):
     # --- gymnasium API -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         self.t = 0
-        return self.env.reset(seed=seed, options=options)
+        obs, info = self.env.reset(seed=seed, options=options)
+        if self.expert_states is not None and self.np_random.random() < self.expert_reset_prob:
+            # FILTER (spec §4): continue from a uniformly random expert (trajectory, time).
+            row = int(self.np_random.integers(len(self.expert_states["timestep"])))
+            state = {k: self.expert_states[k][row] for k in ("qpos", "qvel", "qacc_warmstart") if k in self.expert_states}
+            obs = self.reset_to_state(t=int(self.expert_states["timestep"][row]), **state)
+            info = dict(info, expert_reset_row=row)
+        return obs, info
+
+    def use_expert_resets(self, demos: dict[str, np.ndarray], prob: float) -> None:
+        """Make every reset start from a recorded expert state with probability ``prob``."""
+        self.expert_states = {k: demos[k] for k in ("qpos", "qvel", "qacc_warmstart", "timestep") if k in demos}
+        self.expert_reset_prob = prob
 
     def step(self, action):
         action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)

@@ -86,7 +86,7 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
     state_file = run.checkpoint_dir / "learner.npz"
     best = -math.inf
     if resume:
-        best = restore_learner(learner, state_file).get("best_return", -math.inf)
+        best = restore_learner(learner, state_file)[0].get("best_return", -math.inf)
         run.truncate_metrics(learner.env_steps)
     policy_meta = dict(env=task.name, gym_id=task.gym_id, truncated_obs=cfg.truncated_obs, hidden=list(cfg.sac.hidden),
                        seed=cfg.seed)

@@ -37,13 +37,21 @@ class OnlineSAC:
         self.rng = np.random.default_rng(seed)
         self.policy = NumpyPolicy(self.state.actor_params)
         self.env_steps = 0
+        self.warmup_until = loop.learning_starts  # uniformly random actions and no updates before this step
         self.obs, _ = env.reset(seed=seed)
         self.episode_return = 0.0
         self.finished_returns: list[float] = []  # true returns of finished training episodes
         self.last_metrics: dict[str, float] = {}
 
+    def restart_episode(self, warmup: int = 0) -> None:
+        """Start a fresh episode (dropping the unfinished one) with ``warmup`` random steps, as SB3 0.8's
+        ``learn()`` does at every call (spec §3.1)."""
+        self.obs, _ = self.env.reset()
+        self.episode_return = 0.0
+        self.warmup_until = self.env_steps + warmup
+
     def act(self, obs) -> np.ndarray:
-        if self.env_steps < self.loop.learning_starts:
+        if self.env_steps < self.warmup_until:
             return self.rng.uniform(-1.0, 1.0, self.policy.act_dim)
         return self.policy(obs, noise=self.rng.standard_normal(self.policy.act_dim))
 
@@ -56,7 +64,7 @@ class OnlineSAC:
         for _ in range(n_steps // freq):
             chunk = self._rollout_chunk(freq)
             self.buffer = buffers.insert(self.buffer, chunk)
-            if self.env_steps >= self.loop.learning_starts:
+            if self.env_steps >= self.warmup_until:
                 self.state, metrics = self.agent.train_chunk(
                     self.state, self.buffer, self.expert_buffer, reward_params, lr, num_updates=freq
                 )
@@ -98,14 +106,17 @@ def evaluate(policy: NumpyPolicy, env: TaskEnv, episodes: int, seed: int) -> np.
     return returns
 
 
-def save_learner(learner: OnlineSAC, path, extra_meta: dict | None = None) -> None:
-    """Everything needed to continue bit-exactly: SAC state, replay buffer, RNGs, env state, counters."""
+def save_learner(learner: OnlineSAC, path, extra_meta: dict | None = None, extra_trees: dict | None = None) -> None:
+    """Everything needed to continue bit-exactly: SAC state, replay buffer, RNGs, env state, counters
+    (plus ``extra_trees``, e.g. the discriminator, saved in the same atomic file)."""
     arrays = {f"state/{k}": v for k, v in checkpoint.flatten(learner.state).items()}
+    for name, tree in (extra_trees or {}).items():
+        arrays.update({f"{name}/{k}": v for k, v in checkpoint.flatten(tree).items()})
     arrays.update({f"buffer/{k}": v for k, v in buffers.to_numpy(learner.buffer).items()})
     arrays.update({f"env/{k}": v for k, v in learner.env.get_state().items()})
     arrays["env/obs"] = np.asarray(learner.obs)
     meta = dict(
-        env_steps=learner.env_steps, env_t=learner.env.t, episode_return=learner.episode_return,
+        env_steps=learner.env_steps, warmup_until=learner.warmup_until, env_t=learner.env.t, episode_return=learner.episode_return,
         finished_returns=learner.finished_returns, last_metrics=learner.last_metrics,
         rng=learner.rng.bit_generator.state, env_rng=learner.env.np_random.bit_generator.state,
         **(extra_meta or {}),
@@ -113,10 +124,13 @@ def save_learner(learner: OnlineSAC, path, extra_meta: dict | None = None) -> No
     checkpoint.save_npz(path, arrays, meta)
 
 
-def restore_learner(learner: OnlineSAC, path) -> dict:
-    """Load a :func:`save_learner` checkpoint into a freshly built learner; returns its metadata."""
+def restore_learner(learner: OnlineSAC, path, extra_trees: dict | None = None) -> tuple[dict, dict]:
+    """Load a :func:`save_learner` checkpoint into a freshly built learner.
+
+    Returns its metadata and the ``extra_trees`` restored into the given templates."""
     arrays, meta = checkpoint.load_npz(path, "checkpoint")
     part = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}  # noqa: E731
+    extras = {name: checkpoint.unflatten(tree, part(f"{name}/")) for name, tree in (extra_trees or {}).items()}
     learner.state = checkpoint.unflatten(learner.state, part("state/"))
     learner.buffer = buffers.from_numpy(part("buffer/"))
     env_state = part("env/")
@@ -125,6 +139,7 @@ def restore_learner(learner: OnlineSAC, path) -> dict:
     learner.env.np_random.bit_generator.state = meta["env_rng"]
     learner.rng.bit_generator.state = meta["rng"]
     learner.env_steps, learner.episode_return = meta["env_steps"], meta["episode_return"]
+    learner.warmup_until = meta.get("warmup_until", learner.loop.learning_starts)
     learner.finished_returns, learner.last_metrics = meta["finished_returns"], meta["last_metrics"]
     learner.policy = NumpyPolicy(learner.state.actor_params)
-    return meta
+    return meta, extras
