@@ -1,0 +1,140 @@
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from hyirl import buffers
+from hyirl.bc import BCConfig, train_bc
+from hyirl.cli import main
+from hyirl.demos import rollout_demos, save_demos
+from hyirl.discriminator import Discriminator, DiscriminatorConfig
+from hyirl.envs import make_env
+from hyirl.irl import IRLConfig, SACConfig, bc_regulariser, expert_fraction_schedule, train_irl
+from hyirl.sac import SAC, NumpyPolicy
+
+SMALL_SAC = SACConfig(hidden=(32, 32), gamma=0.98, tau=0.02, learning_rate=7.3e-4, optimizer="oadam")
+SMALL_DISC = DiscriminatorConfig(hidden=(32, 32), batch_size=256)
+
+
+@pytest.fixture(scope="module")
+def pendulum_demos(tmp_path_factory):
+    """Demos from an untrained policy: the loop's mechanics do not need a good expert."""
+    env = make_env("pendulum", p_tremble=0.0)
+    policy = NumpyPolicy(SAC(3, 1).init(jax.random.PRNGKey(0)).actor_params)
+    path = tmp_path_factory.mktemp("demos") / "pendulum.npz"
+    save_demos(path, rollout_demos(policy, env, 3), dict(env="pendulum"))
+    return path
+
+
+def _cfg(algo, demos, **kw):
+    base = dict(algo=algo, env="pendulum", steps=700, train_every=128, eval_every=300, eval_episodes=1,
+                demos_file=str(demos), disc_trajectories=1, sac=SMALL_SAC, disc=SMALL_DISC, buffer_size=5000,
+                expert_schedule=((0.2, 0.1, 20_000),))
+    return IRLConfig(**{**base, **kw})
+
+
+@pytest.mark.parametrize("algo", ["mm", "bc-reg", "filter", "hype", "hype-filter"])
+def test_each_method_runs_and_counts_every_step(algo, pendulum_demos, tmp_path):
+    path = train_irl(_cfg(algo, pendulum_demos), tmp_path / algo, progress=False)
+    records = [json.loads(l) for l in (path / "metrics.jsonl").read_text().splitlines()]
+    assert records and all(np.isfinite(r["eval_return_mean"]) for r in records)
+    last = records[-1]
+    rounds = last["policy_steps"] // 128
+    if "filter" in algo:  # trajectories may start mid-episode from an expert state
+        assert 0 < last["disc_env_steps"] <= rounds * 200
+    else:  # one fresh 200-step pendulum trajectory per round
+        assert last["disc_env_steps"] == rounds * 200
+    assert last["env_steps"] == rounds * 128 + last["disc_env_steps"]
+    assert last["env_steps"] >= 700
+    assert (last["expert_fraction"] > 0) == algo.startswith("hype")
+
+
+def test_recent_samples_cost_no_interaction(pendulum_demos, tmp_path):
+    path = train_irl(_cfg("hype", pendulum_demos, disc_samples="recent"), tmp_path / "r", progress=False)
+    last = json.loads((path / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["disc_env_steps"] == 0 and last["env_steps"] == last["policy_steps"] // 128 * 128
+
+
+def test_bc_runs_and_logs(pendulum_demos, tmp_path):
+    path = train_bc(BCConfig(env="pendulum", grad_steps=2000, eval_every=1000, eval_episodes=1, final_eval_episodes=2,
+                             demos_file=str(pendulum_demos), hidden=(32, 32)), tmp_path / "bc", progress=False)
+    records = [json.loads(l) for l in (path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["grad_steps"] for r in records] == [1000, 2000]
+    assert records[-1]["eval_episodes"] == 2 and records[-1]["env_steps"] == 0
+
+
+def test_expert_fraction_schedule_follows_segments():
+    rho = expert_fraction_schedule(((0.2, 0.1, 200_000), (0.1, 0.01, 1_000_000)))
+    values = [float(rho(jnp.int32(t))) for t in (0, 100_000, 200_000, 600_000, 1_000_000, 2_000_000)]
+    np.testing.assert_allclose(values, [0.2, 0.15, 0.1, 0.055, 0.01, 0.01], atol=1e-6)
+    flat = expert_fraction_schedule(((0.2, 0.2, 300_000), (0.2, 0.1, 1_000_000)))
+    np.testing.assert_allclose([float(flat(jnp.int32(t))) for t in (0, 299_999, 650_000)], [0.2, 0.2, 0.15], atol=1e-6)
+
+
+def test_filter_reset_restores_the_recorded_expert_state():
+    env = make_env("hopper", p_tremble=0.0)
+    obs, _ = env.reset(seed=0)
+    rows = {k: [] for k in ("qpos", "qvel", "qacc_warmstart", "timestep", "observations")}
+    rng = np.random.default_rng(0)
+    for t in range(30):
+        for k, v in env.get_state().items():
+            rows[k].append(v)
+        rows["timestep"].append(t)
+        rows["observations"].append(obs)
+        obs, *_ = env.step(rng.uniform(-0.3, 0.3, 3))
+    demos = {k: np.array(v) for k, v in rows.items()}
+    env.use_expert_resets(demos, prob=1.0)
+    seen = set()
+    for seed in range(10):
+        obs, info = env.reset(seed=100 + seed)
+        row = info["expert_reset_row"]
+        seen.add(row)
+        np.testing.assert_array_equal(obs, demos["observations"][row])
+        np.testing.assert_array_equal(env.get_state()["qpos"], demos["qpos"][row])
+        assert env.t == demos["timestep"][row]
+    assert len(seen) > 3
+    env.use_expert_resets(demos, prob=0.0)
+    assert "expert_reset_row" not in env.reset(seed=1)[1]
+
+
+def _constant_cost_params(disc, value):
+    params = disc.init(jax.random.PRNGKey(0)).params
+    params = jax.tree.map(jnp.zeros_like, params)
+    last = sorted(params["params"]["VmapMLP_0"])[-1]
+    params["params"]["VmapMLP_0"][last]["bias"] = jnp.full_like(params["params"]["VmapMLP_0"][last]["bias"], value)
+    return params
+
+
+def test_relabelling_uses_the_discriminator_passed_at_update_time():
+    disc = Discriminator(3, 1, DiscriminatorConfig(hidden=(8,)))
+    agent = SAC(3, 1, SACConfig(hidden=(16,)), reward_fn=disc.reward)
+    rng = np.random.default_rng(0)
+    buf = buffers.from_arrays(obs=rng.normal(size=(100, 3)), action=rng.uniform(-1, 1, (100, 1)),
+                              next_obs=rng.normal(size=(100, 3)), reward=np.full(100, 7.0), terminal=np.zeros(100))
+    state = agent.init(jax.random.PRNGKey(0))
+    state, m1 = agent.train_chunk(state, buf, None, _constant_cost_params(disc, 1.0), 3e-4, num_updates=1)
+    state, m2 = agent.train_chunk(state, buf, None, _constant_cost_params(disc, -3.0), 3e-4, num_updates=1)
+    assert float(m1["reward_mean"]) == pytest.approx(-1.0) and float(m2["reward_mean"]) == pytest.approx(3.0)
+
+
+def test_bc_term_regresses_onto_expert_actions():
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(256, 3))
+    learner = buffers.from_arrays(obs=obs, action=np.full((256, 1), 0.8), next_obs=obs, reward=np.zeros(256), terminal=np.zeros(256))
+    expert = buffers.from_arrays(obs=obs, action=np.full((256, 1), -0.8), next_obs=obs, reward=np.zeros(256), terminal=np.zeros(256))
+    agent = SAC(3, 1, SACConfig(hidden=(32,), learning_rate=3e-3), actor_regulariser=bc_regulariser(100.0))
+    state, _ = agent.train_chunk(agent.init(jax.random.PRNGKey(0)), learner, expert, None, 3e-3, num_updates=300)
+    actions = NumpyPolicy(state.actor_params)(obs)
+    assert np.mean(actions) < -0.5  # pulled to the expert's -0.8, not the learner's replay actions
+
+
+def test_bad_algo_and_mismatched_demos_fail_cleanly(pendulum_demos, tmp_path, capsys):
+    assert main(["train", "--algo", "gail", "--env", "pendulum", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown method 'gail'" in capsys.readouterr().err
+    out = tmp_path / "mismatch"
+    assert main(["train", "--algo", "hype", "--env", "hopper", "--demos-file", str(pendulum_demos), "--out", str(out),
+                 "--no-progress"]) == 2
+    assert "has obs 3 / act 1 but env hopper has obs 11 / act 3" in capsys.readouterr().err
+    assert not out.exists()
