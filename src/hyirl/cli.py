@@ -87,6 +87,15 @@ def _train(args) -> None:
     print(f"results in {path} (metrics: {path / 'metrics.jsonl'})")
 
 
+def _report(args) -> None:
+    from hyirl.report import build_report
+
+    at = [int(float(x)) for x in args.at.split(",")]
+    path = build_report([Path(p) for p in args.run_dirs], Path(args.out), at=at, axis=args.axis,
+                        overlay_paper=not args.no_paper)
+    print(f"report written to {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hyirl", description="Hybrid inverse reinforcement learning (HyPE, HyPER, baselines).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("report", help="IQM curves, tables and probability of improvement over run directories")
+    p.add_argument("run_dirs", nargs="*", help="run directories (each with config.json and metrics.jsonl)")
+    p.add_argument("--out", required=True, help="output directory (report.md, ENV.png, summary.json)")
+    p.add_argument("--at", default="100000,200000,300000", help="comma-separated steps for the table")
+    p.add_argument("--axis", choices=["env_steps", "policy_steps"], default="env_steps",
+                   help="env_steps counts every real step; policy_steps is the reference's count")
+    p.add_argument("--no-paper", action="store_true", help="do not overlay the paper's curves")
+    p.set_defaults(func=_report)
 
     p = sub.add_parser("demos", help="roll out an expert deterministically and write demonstrations (.npz)")
     p.add_argument("env")

@@ -1,0 +1,33 @@
+import json
+
+import pytest
+
+from hyirl.cli import main
+
+
+def _fake_run(root, algo, seed, slope, env="hopper", steps=(50_000, 100_000, 150_000, 200_000)):
+    path = root / f"{algo}-{seed}"
+    path.mkdir()
+    (path / "config.json").write_text(json.dumps(dict(algo=algo, env=env, seed=seed)))
+    lines = [json.dumps(dict(env_steps=s, policy_steps=s, eval_return_mean=slope * s / 1000 + seed)) for s in steps]
+    (path / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_report_tables_plots_and_improvement(tmp_path):
+    runs = [_fake_run(tmp_path, "hype", s, slope=10) for s in range(3)] + [_fake_run(tmp_path, "mm", s, slope=5) for s in range(3)]
+    out = tmp_path / "report"
+    assert main(["report", *map(str, runs), "--out", str(out), "--at", "100000,200000"]) == 0
+    text = (out / "report.md").read_text()
+    assert "| hype | 3 | 1001 [1000, 1002] | 2120 |" in text  # IQM of 1000, 1001, 1002; paper's HyPE at 100k
+    assert "| mm | 3 | 501 [500, 502] | 1085 |" in text
+    assert "| hype | – | 1.00 |" in text and "| mm | 0.00 | – |" in text
+    assert (out / "hopper.png").stat().st_size > 10_000
+
+
+def test_report_bad_input(tmp_path, capsys):
+    assert main(["report", "--out", str(tmp_path / "r")]) == 2
+    assert "no run directories" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(tmp_path / "empty"), "--out", str(tmp_path / "r")]) == 2
+    assert "not a run directory" in capsys.readouterr().err
