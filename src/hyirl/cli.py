@@ -77,7 +77,8 @@ def _train(args) -> None:
         fields = {f.name for f in dataclasses.fields(IRLConfig)}
         values = {k: v for k, v in preset.items() if k in fields}
         overrides = dict(steps=args.steps, eval_every=args.eval_every, train_every=args.train_every,
-                         disc_samples=args.disc_samples, eval_episodes=args.eval_episodes)
+                         disc_samples=args.disc_samples, eval_episodes=args.eval_episodes,
+                         checkpoint_every=args.checkpoint_every)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if args.no_reference_rounds:
             values["reference_rounds"] = False
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-every", type=int, help="policy steps per discriminator update (default: preset)")
     p.add_argument("--disc-samples", choices=["fresh", "recent"],
                    help="fresh: new trajectories per discriminator update (counted); recent: reuse the latest real transitions")
+    p.add_argument("--checkpoint-every", type=int, help="env steps between checkpoints (default 50000)")
     p.add_argument("--no-reference-rounds", action="store_true",
                    help="do not reproduce SB3 0.8's per-round restarts (env reset, 100 random steps, LR saw-tooth)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
