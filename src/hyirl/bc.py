@@ -93,5 +93,5 @@ def train_bc(cfg: BCConfig, out: Path, *, progress: bool = True) -> Path:
                 run.log(dict(env_steps=0, grad_steps=done, eval_return_mean=latest, eval_return_std=float(returns.std()),
                              eval_episodes=episodes, bc_loss=loss))
             bar.update(done, latest)
-    run.close()
+    run.finish(grad_steps=cfg.grad_steps)
     return run.path

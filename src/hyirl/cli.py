@@ -97,6 +97,22 @@ def _report(args) -> None:
     print(f"report written to {path}")
 
 
+def _sweep(args) -> None:
+    from hyirl.sweep import parse_seeds, run_sweep
+
+    import shlex
+
+    extra = (["--steps", str(args.steps)] if args.steps else []) + shlex.split(args.train_args)
+    outcome = run_sweep(args.algos.split(","), args.envs.split(","), parse_seeds(args.seeds), Path(args.out),
+                        extra=extra, workers=args.workers, ray_address=args.ray, progress=not args.no_progress)
+    failed = {k: v for k, v in outcome.items() if v.startswith("failed")}
+    for name, result in sorted(outcome.items()):
+        print(f"{name}: {result}")
+    print(f"sweep in {args.out}: {len(outcome) - len(failed)} of {len(outcome)} cells done")
+    if failed:
+        raise HyirlError(f"{len(failed)} cells failed: {', '.join(sorted(failed))}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hyirl", description="Hybrid inverse reinforcement learning (HyPE, HyPER, baselines).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("sweep", help="run a method x task x seed grid (local worker pool or Ray)")
+    p.add_argument("--algos", required=True, help="comma-separated methods, e.g. hype,mm")
+    p.add_argument("--envs", required=True, help="comma-separated tasks, e.g. hopper,walker2d")
+    p.add_argument("--seeds", default="0-2", help="a range like 0-4 or a list like 0,1,2")
+    p.add_argument("--steps", type=int, help="env steps per cell (bc: gradient steps); default: preset")
+    p.add_argument("--train-args", default="", help='more options for every cell, e.g. "--disc-samples recent"')
+    p.add_argument("--out", default="runs/sweep", help="sweep directory: one run directory per cell, logs/")
+    p.add_argument("--workers", type=int, help="parallel cells (default: one per CPU core)")
+    p.add_argument("--ray", metavar="ADDRESS", help="run the cells on an existing Ray cluster")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_sweep)
 
     p = sub.add_parser("report", help="IQM curves, tables and probability of improvement over run directories")
     p.add_argument("run_dirs", nargs="*", help="run directories (each with config.json and metrics.jsonl)")

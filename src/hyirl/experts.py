@@ -109,7 +109,7 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
                 save_learner(learner, state_file, dict(best_return=best))
             bar.update(learner.env_steps, latest)
     save_policy(run.path / "final_policy.npz", learner.state.actor_params, dict(policy_meta, steps=learner.env_steps))
-    run.close()
+    run.finish(env_steps=learner.env_steps)
     return run.path
 
 

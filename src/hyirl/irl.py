@@ -215,5 +215,5 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
                 save_learner(learner, state_file, dict(counters=counters, sampler_rng=sampler_env.np_random.bit_generator.state),
                              extra_trees={"disc": disc_state})
             bar.update(env_steps(), counters["eval_return"])
-    run.close()
+    run.finish(env_steps=env_steps())
     return run.path

@@ -71,6 +71,13 @@ class RunDir:
         lines = [l for l in self.metrics_file.read_text().splitlines() if l and json.loads(l)["env_steps"] <= env_steps]
         self.metrics_file.write_text("".join(l + "\n" for l in lines))
 
+    def finish(self, **summary) -> None:
+        """Mark the run complete (``done.json``); sweeps skip finished runs."""
+        self.close()
+        tmp = self.path / "done.json.tmp"
+        tmp.write_text(json.dumps(dict(finished=True, **summary)) + "\n")
+        tmp.replace(self.path / "done.json")
+
     def close(self) -> None:
         if self._tb is not None:
             self._tb.close()

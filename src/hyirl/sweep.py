@@ -1,0 +1,110 @@
+"""Method x task x seed grids: each cell is a normal run directory, run by a pool of workers.
+
+Each cell runs as its own ``hyirl train`` process pinned to one XLA thread: on a CPU, one
+single-threaded process per core gives the most updates per second in total (perf probe: 289 vs
+246 for one two-threaded process). Re-running a sweep skips finished cells and resumes unfinished
+ones from their checkpoints. ``--ray ADDRESS`` sends the same cell commands to a Ray cluster.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from hyirl.envs import HyirlError, get_task
+from hyirl.irl import METHODS
+
+SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``0-4`` or ``0,2,5`` (or a mix: ``0-2,7``)."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.partition("-")
+            seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+    except ValueError:
+        raise HyirlError(f"bad --seeds {text!r}: use a range like 0-4 or a list like 0,1,2") from None
+    return seeds
+
+
+def cell_name(algo: str, env: str, seed: int) -> str:
+    return f"{algo}-{env}-s{seed}"
+
+
+def is_finished(run_dir: Path) -> bool:
+    done = run_dir / "done.json"
+    return done.is_file() and json.loads(done.read_text()).get("finished", False)
+
+
+def cell_command(algo: str, env: str, seed: int, run_dir: Path, extra: list[str]) -> list[str]:
+    cmd = [sys.executable, "-m", "hyirl.cli", "train", "--algo", algo, "--env", env, "--seed", str(seed),
+           "--out", str(run_dir), "--no-progress", *extra]
+    if (run_dir / "config.json").is_file() and algo != "bc":
+        cmd.append("--resume")
+    return cmd
+
+
+def run_cell(cmd: list[str], log_file: str) -> int:
+    env = dict(os.environ, XLA_FLAGS=SINGLE_THREAD)
+    with open(log_file, "a") as log:
+        return subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+
+
+def run_sweep(algos: list[str], envs: list[str], seeds: list[int], out: Path, *, extra: list[str] | None = None,
+              workers: int | None = None, ray_address: str | None = None, progress: bool = True) -> dict[str, str]:
+    """Run the grid; returns each cell's outcome: finished, skipped (already finished) or failed."""
+    for algo in algos:
+        if algo != "bc" and algo not in METHODS:
+            raise HyirlError(f"unknown method {algo!r}: use one of bc, {', '.join(METHODS)}")
+    for env in envs:
+        get_task(env)
+    out = Path(out)
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    outcome: dict[str, str] = {}
+    todo = []
+    for algo, env, seed in itertools.product(algos, envs, seeds):
+        name, run_dir = cell_name(algo, env, seed), out / cell_name(algo, env, seed)
+        if is_finished(run_dir):
+            outcome[name] = "skipped"
+        else:
+            todo.append((name, cell_command(algo, env, seed, run_dir, extra or []), str(out / "logs" / f"{name}.log")))
+    with Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
+                  TimeElapsedColumn(), disable=not progress) as bar:
+        task = bar.add_task("cells", total=len(outcome) + len(todo), completed=len(outcome), last="")
+        for name, code in _execute(todo, workers or os.cpu_count() or 1, ray_address):
+            outcome[name] = "finished" if code == 0 else f"failed (exit {code}, see logs/{name}.log)"
+            bar.update(task, advance=1, last=f"{name}: {outcome[name]}")
+    return outcome
+
+
+def _execute(todo, workers: int, ray_address: str | None):
+    if ray_address:
+        yield from _execute_on_ray(todo, ray_address)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run_cell, cmd, log): name for name, cmd, log in todo}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def _execute_on_ray(todo, address: str):
+    try:
+        import ray
+    except ImportError:
+        raise HyirlError("--ray needs Ray: pip install -e '.[ray]'") from None
+    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    remote_cell = ray.remote(num_cpus=1)(run_cell)
+    refs = {remote_cell.remote(cmd, log): name for name, cmd, log in todo}
+    pending = list(refs)
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        yield refs[done[0]], ray.get(done[0])
