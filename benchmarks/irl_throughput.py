@@ -32,8 +32,17 @@ from hyirl.sac import SAC
 def timed_irl(algo: str, rounds: int, seed: int, workdir: Path) -> tuple[float, dict]:
     preset = model_free_preset("hopper")
     steps = rounds * preset["train_every"]
-    cfg = IRLConfig(algo=algo, env="hopper", seed=seed, steps=steps, train_every=preset["train_every"],
-                    eval_every=10**9, eval_episodes=1, expert_schedule=preset["expert_schedule"], buffer_size=200_000)
+    cfg = IRLConfig(
+        algo=algo,
+        env="hopper",
+        seed=seed,
+        steps=steps,
+        train_every=preset["train_every"],
+        eval_every=10**9,
+        eval_episodes=1,
+        expert_schedule=preset["expert_schedule"],
+        buffer_size=200_000,
+    )
     t0 = time.perf_counter()
     path = train_irl(cfg, workdir / f"{algo}-{rounds}-{seed}", progress=False)
     elapsed = time.perf_counter() - t0
@@ -51,14 +60,22 @@ def irl_rate(algo: str, rounds: int, reps: int) -> dict:
             policy_steps = long["env_steps"] - long["disc_env_steps"] - (short["env_steps"] - short["disc_env_steps"])
             policy_rates.append(policy_steps / dt)
             real_rates.append((long["env_steps"] - short["env_steps"]) / dt)
-    return dict(policy_steps_per_s=statistics.median(policy_rates), all_env_steps_per_s=statistics.median(real_rates),
-                reps=policy_rates)
+    return dict(
+        policy_steps_per_s=statistics.median(policy_rates),
+        all_env_steps_per_s=statistics.median(real_rates),
+        reps=policy_rates,
+    )
 
 
 def sac_rate(steps: int, reps: int) -> dict:
     rates = []
     for rep in range(reps):
-        learner = OnlineSAC(make_env("hopper", p_tremble=0.0), SAC(11, 3), LoopConfig(buffer_size=200_000, learning_starts=1024), seed=rep)
+        learner = OnlineSAC(
+            make_env("hopper", p_tremble=0.0),
+            SAC(11, 3),
+            LoopConfig(buffer_size=200_000, learning_starts=1024),
+            seed=rep,
+        )
         learner.collect(2048)
         t0 = time.perf_counter()
         learner.collect(steps)
@@ -75,8 +92,10 @@ def main() -> None:
     hype = irl_rate("hype", args.rounds, args.reps)
     ratio = hype["policy_steps_per_s"] / sac["env_steps_per_s"]
     print(f"plain SAC (true reward): {sac['env_steps_per_s']:.1f} env steps/s")
-    print(f"HyPE: {hype['policy_steps_per_s']:.1f} policy steps/s ({hype['all_env_steps_per_s']:.1f} real env steps/s "
-          f"including the discriminator's samples) = {100 * ratio:.0f}% of plain SAC")
+    print(
+        f"HyPE: {hype['policy_steps_per_s']:.1f} policy steps/s ({hype['all_env_steps_per_s']:.1f} real env steps/s "
+        f"including the discriminator's samples) = {100 * ratio:.0f}% of plain SAC"
+    )
     print(json.dumps(dict(sac=sac, hype=hype, hype_over_sac=ratio)))
 
 

@@ -55,11 +55,17 @@ def hyirl_updates(obs_dim: int, act_dim: int, reps: int, chunks: int = 10) -> di
     state = agent.init(jax.random.PRNGKey(0))
     rng = np.random.default_rng(0)
     n = 100_000
-    buf = buffers.from_arrays(obs=rng.standard_normal((n, obs_dim)), action=rng.uniform(-1, 1, (n, act_dim)),
-                              next_obs=rng.standard_normal((n, obs_dim)), reward=rng.standard_normal(n),
-                              terminal=np.zeros(n))
+    buf = buffers.from_arrays(
+        obs=rng.standard_normal((n, obs_dim)),
+        action=rng.uniform(-1, 1, (n, act_dim)),
+        next_obs=rng.standard_normal((n, obs_dim)),
+        reward=rng.standard_normal(n),
+        terminal=np.zeros(n),
+    )
     k = 64
-    lowered = jax.jit(agent._train_chunk, static_argnames="num_updates").lower(state, buf, None, None, 3e-4, num_updates=1)
+    lowered = jax.jit(agent._train_chunk, static_argnames="num_updates").lower(
+        state, buf, None, None, 3e-4, num_updates=1
+    )
     cost = lowered.compile().cost_analysis()
     flop = (cost[0] if isinstance(cost, list) else cost)["flops"]
     state, _ = agent.train_chunk(state, buf, None, None, 3e-4, num_updates=k)
@@ -100,8 +106,17 @@ def peer_end_to_end(which: str, steps: int, reps: int) -> dict:
         from sbx import SAC as PeerSAC
     rates = []
     for rep in range(reps):
-        model = PeerSAC("MlpPolicy", gym.make("Hopper-v5"), learning_starts=1000, train_freq=1, gradient_steps=1,
-                        batch_size=256, buffer_size=100_000, seed=rep, verbose=0)
+        model = PeerSAC(
+            "MlpPolicy",
+            gym.make("Hopper-v5"),
+            learning_starts=1000,
+            train_freq=1,
+            gradient_steps=1,
+            batch_size=256,
+            buffer_size=100_000,
+            seed=rep,
+            verbose=0,
+        )
         model.learn(2000)  # random phase and warm-up (and sbx's compilation) are not timed
         t0 = time.perf_counter()
         model.learn(steps, reset_num_timesteps=False)
@@ -111,7 +126,19 @@ def peer_end_to_end(which: str, steps: int, reps: int) -> dict:
 
 def versions() -> dict:
     out = {}
-    for pkg in ("hyirl", "jax", "jaxlib", "flax", "optax", "gymnasium", "mujoco", "numpy", "torch", "stable_baselines3", "sbx-rl"):
+    for pkg in (
+        "hyirl",
+        "jax",
+        "jaxlib",
+        "flax",
+        "optax",
+        "gymnasium",
+        "mujoco",
+        "numpy",
+        "torch",
+        "stable_baselines3",
+        "sbx-rl",
+    ):
         try:
             out[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
@@ -126,16 +153,23 @@ def main() -> None:
     parser.add_argument("--skip-peers", action="store_true")
     args = parser.parse_args()
 
-    result: dict = dict(machine=dict(cpus=os.cpu_count(), processor=platform.processor() or platform.machine(),
-                                     jax_backend=jax.default_backend()), versions=versions())
+    result: dict = dict(
+        machine=dict(
+            cpus=os.cpu_count(), processor=platform.processor() or platform.machine(), jax_backend=jax.default_backend()
+        ),
+        versions=versions(),
+    )
     result["matmul_gflops"] = peak = matmul_gflops(args.reps)
     print(f"fp32 matmul: numpy {peak['numpy']:.1f} GFLOP/s, jax {peak['jax']:.1f} GFLOP/s")
     for name, dims in (("hopper_size", (11, 3)), ("humanoid_size", (376, 17))):
         r = hyirl_updates(*dims, args.reps)
         r["fraction_of_peak"] = r["gflops"] / peak["numpy"]
         result[f"hyirl_updates_{name}"] = r
-        print(f"hyirl SAC updates/s ({name}, obs {dims[0]} / act {dims[1]}): {r['updates_per_s']:.1f} "
-              f"({r['gflop_per_update']:.3f} GFLOP each, {r['gflops']:.0f} GFLOP/s = {100 * r['fraction_of_peak']:.0f}% of peak)")
+        print(
+            f"hyirl SAC updates/s ({name}, obs {dims[0]} / act {dims[1]}): {r['updates_per_s']:.1f} "
+            f"({r['gflop_per_update']:.3f} GFLOP each, {r['gflops']:.0f} GFLOP/s"
+            f" = {100 * r['fraction_of_peak']:.0f}% of peak)"
+        )
     e2e = {"hyirl": hyirl_end_to_end(args.e2e_steps, args.reps)}
     if not args.skip_peers:
         for peer in ("sb3", "sbx"):

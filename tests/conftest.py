@@ -9,3 +9,18 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("HYIRL_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session")
+def pendulum_demos(tmp_path_factory):
+    """Demos from an untrained policy: the loops' mechanics do not need a good expert."""
+    import jax
+
+    from hyirl.demos import rollout_demos, save_demos
+    from hyirl.envs import make_env
+    from hyirl.sac import SAC, NumpyPolicy
+
+    policy = NumpyPolicy(SAC(3, 1).init(jax.random.PRNGKey(0)).actor_params)
+    path = tmp_path_factory.mktemp("demos") / "pendulum.npz"
+    save_demos(path, rollout_demos(policy, make_env("pendulum", p_tremble=0.0), 3), dict(env="pendulum"))
+    return path

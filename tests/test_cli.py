@@ -19,4 +19,3 @@ def test_help_on_every_subcommand(words, capsys):
 def test_console_script_is_installed():
     result = subprocess.run([sys.executable, "-m", "hyirl.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "expert" in result.stdout and "train" in result.stdout
-

@@ -69,13 +69,24 @@ def test_fresh_optimizer_update_is_a_sign_step_with_harmonic_decay():
 
 
 def test_update_moves_cost_apart():
-    disc = Discriminator(2, 1, DiscriminatorConfig(hidden=(32, 32), batch_size=256, harmonic_decay=False,
-                                                   fresh_optimizer=False, learning_rate=1e-3))
+    disc = Discriminator(
+        2,
+        1,
+        DiscriminatorConfig(
+            hidden=(32, 32), batch_size=256, harmonic_decay=False, fresh_optimizer=False, learning_rate=1e-3
+        ),
+    )
     state = disc.init(jax.random.PRNGKey(3))
     rng = np.random.default_rng(2)
     expert_x = jnp.asarray(rng.normal(size=(512, 3)), jnp.float32)
     learner_x = jnp.asarray(rng.normal(size=(512, 3)) + 1.5, jnp.float32)
-    gap = lambda p: float(disc.cost(p, expert_x[:, :2], expert_x[:, 2:]).mean() - disc.cost(p, learner_x[:, :2], learner_x[:, 2:]).mean())  # noqa: E731
+
+    def gap(p):
+        return float(
+            disc.cost(p, expert_x[:, :2], expert_x[:, 2:]).mean()
+            - disc.cost(p, learner_x[:, :2], learner_x[:, 2:]).mean()
+        )
+
     start = gap(state.params)
     for i in range(50):
         state, _ = disc.update(state, expert_x, learner_x, jax.random.PRNGKey(i))
@@ -94,4 +105,9 @@ def test_oadam_matches_reference_formula():
     m2, v2 = 0.9 * m1 + 0.1 * g2, 0.999 * v1 + 0.001 * g2**2
     s2 = 0.1 * np.sqrt(1 - 0.999**2) / (1 - 0.9**2)
     np.testing.assert_allclose(u2, s2 * (m1 / (np.sqrt(v1) + 1e-8) - 2 * m2 / (np.sqrt(v2) + 1e-8)), rtol=1e-4)
-    assert not np.allclose(u1, optax.optimistic_adam(0.1, nesterov=False).update(g1, optax.optimistic_adam(0.1, nesterov=False).init(params), params)[0])
+    assert not np.allclose(
+        u1,
+        optax.optimistic_adam(0.1, nesterov=False).update(
+            g1, optax.optimistic_adam(0.1, nesterov=False).init(params), params
+        )[0],
+    )

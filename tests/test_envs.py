@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from hyirl.envs import HyirlError, make_env
+from hyirl.envs import make_env
+from hyirl.errors import HyirlError
 
 
 def _record(env, seed, steps, rng):

@@ -5,7 +5,8 @@ import pytest
 
 from hyirl.cli import main
 from hyirl.demos import expert_demos, load_demos
-from hyirl.envs import HyirlError, make_env
+from hyirl.envs import make_env
+from hyirl.errors import HyirlError
 from hyirl.experts import SHIPPED_DIR, load_policy
 
 TRAIN = ["expert", "train", "pendulum", "--learning-starts", "256", "--eval-every", "256", "--no-progress"]
@@ -19,7 +20,7 @@ def tiny_expert(tmp_path_factory):
 
 
 def test_expert_run_directory(tiny_expert):
-    records = [json.loads(l) for l in (tiny_expert / "metrics.jsonl").read_text().splitlines()]
+    records = [json.loads(line) for line in (tiny_expert / "metrics.jsonl").read_text().splitlines()]
     assert [r["env_steps"] for r in records] == [256, 512]
     assert all({"env_steps", "eval_return_mean"} <= set(r) for r in records)
     assert (tiny_expert / "config.json").is_file() and (tiny_expert / "best_policy.npz").is_file()
@@ -35,7 +36,13 @@ def test_resumed_training_matches_uninterrupted(tmp_path):
 
 
 def test_resume_with_other_options_is_refused(tmp_path, capsys, tiny_expert):
-    assert main(TRAIN + ["--steps", "640", "--checkpoint-every", "320", "--seed", "5", "--out", str(tiny_expert), "--resume"]) == 2
+    assert (
+        main(
+            TRAIN
+            + ["--steps", "640", "--checkpoint-every", "320", "--seed", "5", "--out", str(tiny_expert), "--resume"]
+        )
+        == 2
+    )
     assert "differs in seed" in capsys.readouterr().err
     assert main(TRAIN + ["--steps", "640", "--out", str(tiny_expert)]) == 2  # no silent overwrite
 
@@ -89,7 +96,21 @@ def test_missing_files_and_unknown_env(tmp_path, capsys):
 
 def test_demos_of_another_env_are_rejected(tiny_expert, tmp_path, capsys):
     out = tmp_path / "pendulum_demos.npz"
-    assert main(["demos", "pendulum", "--policy", str(tiny_expert / "best_policy.npz"), "--trajectories", "1", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "demos",
+                "pendulum",
+                "--policy",
+                str(tiny_expert / "best_policy.npz"),
+                "--trajectories",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     with pytest.raises(HyirlError, match="obs 3 / act 1 but env hopper has obs 11 / act 3"):
         load_demos(out, make_env("hopper"))
     assert main(["expert", "eval", "hopper", "--policy", str(tiny_expert / "best_policy.npz")]) == 2

@@ -8,7 +8,6 @@ import pytest
 from hyirl import buffers
 from hyirl.bc import BCConfig, train_bc
 from hyirl.cli import main
-from hyirl.demos import rollout_demos, save_demos
 from hyirl.discriminator import Discriminator, DiscriminatorConfig
 from hyirl.envs import make_env
 from hyirl.irl import IRLConfig, SACConfig, bc_regulariser, expert_fraction_schedule, train_irl
@@ -18,27 +17,28 @@ SMALL_SAC = SACConfig(hidden=(32, 32), gamma=0.98, tau=0.02, learning_rate=7.3e-
 SMALL_DISC = DiscriminatorConfig(hidden=(32, 32), batch_size=256)
 
 
-@pytest.fixture(scope="module")
-def pendulum_demos(tmp_path_factory):
-    """Demos from an untrained policy: the loop's mechanics do not need a good expert."""
-    env = make_env("pendulum", p_tremble=0.0)
-    policy = NumpyPolicy(SAC(3, 1).init(jax.random.PRNGKey(0)).actor_params)
-    path = tmp_path_factory.mktemp("demos") / "pendulum.npz"
-    save_demos(path, rollout_demos(policy, env, 3), dict(env="pendulum"))
-    return path
-
-
 def _cfg(algo, demos, **kw):
-    base = dict(algo=algo, env="pendulum", steps=700, train_every=128, eval_every=300, eval_episodes=1,
-                demos_file=str(demos), disc_trajectories=1, sac=SMALL_SAC, disc=SMALL_DISC, buffer_size=5000,
-                expert_schedule=((0.2, 0.1, 20_000),))
+    base = dict(
+        algo=algo,
+        env="pendulum",
+        steps=700,
+        train_every=128,
+        eval_every=300,
+        eval_episodes=1,
+        pendulum_demos=str(demos),
+        disc_trajectories=1,
+        sac=SMALL_SAC,
+        disc=SMALL_DISC,
+        buffer_size=5000,
+        expert_schedule=((0.2, 0.1, 20_000),),
+    )
     return IRLConfig(**{**base, **kw})
 
 
 @pytest.mark.parametrize("algo", ["mm", "bc-reg", "filter", "hype", "hype-filter"])
 def test_each_method_runs_and_counts_every_step(algo, pendulum_demos, tmp_path):
     path = train_irl(_cfg(algo, pendulum_demos), tmp_path / algo, progress=False)
-    records = [json.loads(l) for l in (path / "metrics.jsonl").read_text().splitlines()]
+    records = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]
     assert records and all(np.isfinite(r["eval_return_mean"]) for r in records)
     last = records[-1]
     rounds = last["policy_steps"] // 128
@@ -58,9 +58,20 @@ def test_recent_samples_cost_no_interaction(pendulum_demos, tmp_path):
 
 
 def test_bc_runs_and_logs(pendulum_demos, tmp_path):
-    path = train_bc(BCConfig(env="pendulum", grad_steps=2000, eval_every=1000, eval_episodes=1, final_eval_episodes=2,
-                             demos_file=str(pendulum_demos), hidden=(32, 32)), tmp_path / "bc", progress=False)
-    records = [json.loads(l) for l in (path / "metrics.jsonl").read_text().splitlines()]
+    path = train_bc(
+        BCConfig(
+            env="pendulum",
+            grad_steps=2000,
+            eval_every=1000,
+            eval_episodes=1,
+            final_eval_episodes=2,
+            pendulum_demos=str(pendulum_demos),
+            hidden=(32, 32),
+        ),
+        tmp_path / "bc",
+        progress=False,
+    )
+    records = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]
     assert [r["grad_steps"] for r in records] == [1000, 2000]
     assert records[-1]["eval_episodes"] == 2 and records[-1]["env_steps"] == 0
 
@@ -111,8 +122,13 @@ def test_relabelling_uses_the_discriminator_passed_at_update_time():
     disc = Discriminator(3, 1, DiscriminatorConfig(hidden=(8,)))
     agent = SAC(3, 1, SACConfig(hidden=(16,)), reward_fn=disc.reward)
     rng = np.random.default_rng(0)
-    buf = buffers.from_arrays(obs=rng.normal(size=(100, 3)), action=rng.uniform(-1, 1, (100, 1)),
-                              next_obs=rng.normal(size=(100, 3)), reward=np.full(100, 7.0), terminal=np.zeros(100))
+    buf = buffers.from_arrays(
+        obs=rng.normal(size=(100, 3)),
+        action=rng.uniform(-1, 1, (100, 1)),
+        next_obs=rng.normal(size=(100, 3)),
+        reward=np.full(100, 7.0),
+        terminal=np.zeros(100),
+    )
     state = agent.init(jax.random.PRNGKey(0))
     state, m1 = agent.train_chunk(state, buf, None, _constant_cost_params(disc, 1.0), 3e-4, num_updates=1)
     state, m2 = agent.train_chunk(state, buf, None, _constant_cost_params(disc, -3.0), 3e-4, num_updates=1)
@@ -122,8 +138,12 @@ def test_relabelling_uses_the_discriminator_passed_at_update_time():
 def test_bc_term_regresses_onto_expert_actions():
     rng = np.random.default_rng(0)
     obs = rng.normal(size=(256, 3))
-    learner = buffers.from_arrays(obs=obs, action=np.full((256, 1), 0.8), next_obs=obs, reward=np.zeros(256), terminal=np.zeros(256))
-    expert = buffers.from_arrays(obs=obs, action=np.full((256, 1), -0.8), next_obs=obs, reward=np.zeros(256), terminal=np.zeros(256))
+    learner = buffers.from_arrays(
+        obs=obs, action=np.full((256, 1), 0.8), next_obs=obs, reward=np.zeros(256), terminal=np.zeros(256)
+    )
+    expert = buffers.from_arrays(
+        obs=obs, action=np.full((256, 1), -0.8), next_obs=obs, reward=np.zeros(256), terminal=np.zeros(256)
+    )
     agent = SAC(3, 1, SACConfig(hidden=(32,), learning_rate=3e-3), actor_regulariser=bc_regulariser(100.0))
     state, _ = agent.train_chunk(agent.init(jax.random.PRNGKey(0)), learner, expert, None, 3e-3, num_updates=300)
     actions = NumpyPolicy(state.actor_params)(obs)
@@ -134,7 +154,22 @@ def test_bad_algo_and_mismatched_demos_fail_cleanly(pendulum_demos, tmp_path, ca
     assert main(["train", "--algo", "gail", "--env", "pendulum", "--out", str(tmp_path / "x")]) == 2
     assert "unknown method 'gail'" in capsys.readouterr().err
     out = tmp_path / "mismatch"
-    assert main(["train", "--algo", "hype", "--env", "hopper", "--demos-file", str(pendulum_demos), "--out", str(out),
-                 "--no-progress"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--algo",
+                "hype",
+                "--env",
+                "hopper",
+                "--demos-file",
+                str(pendulum_demos),
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     assert "has obs 3 / act 1 but env hopper has obs 11 / act 3" in capsys.readouterr().err
     assert not out.exists()

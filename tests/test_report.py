@@ -1,7 +1,5 @@
 import json
 
-import pytest
-
 from hyirl.cli import main
 
 
@@ -15,7 +13,9 @@ def _fake_run(root, algo, seed, slope, env="hopper", steps=(50_000, 100_000, 150
 
 
 def test_report_tables_plots_and_improvement(tmp_path):
-    runs = [_fake_run(tmp_path, "hype", s, slope=10) for s in range(3)] + [_fake_run(tmp_path, "mm", s, slope=5) for s in range(3)]
+    runs = [_fake_run(tmp_path, "hype", s, slope=10) for s in range(3)] + [
+        _fake_run(tmp_path, "mm", s, slope=5) for s in range(3)
+    ]
     out = tmp_path / "report"
     assert main(["report", *map(str, runs), "--out", str(out), "--at", "100000,200000"]) == 0
     text = (out / "report.md").read_text()

@@ -4,16 +4,21 @@ import numpy as np
 import pytest
 
 from hyirl import buffers
-from hyirl.envs import HyirlError, make_env
+from hyirl.envs import make_env
+from hyirl.errors import HyirlError
 from hyirl.learner import LoopConfig, OnlineSAC, evaluate
 from hyirl.sac import SAC, SACConfig
 
 
 def _random_buffer(n, obs_dim, act_dim, seed, reward=0.0, terminal=0.0):
     rng = np.random.default_rng(seed)
-    return buffers.from_arrays(obs=rng.normal(size=(n, obs_dim)), action=rng.uniform(-1, 1, (n, act_dim)),
-                               next_obs=rng.normal(size=(n, obs_dim)), reward=np.full(n, reward),
-                               terminal=np.full(n, terminal))
+    return buffers.from_arrays(
+        obs=rng.normal(size=(n, obs_dim)),
+        action=rng.uniform(-1, 1, (n, act_dim)),
+        next_obs=rng.normal(size=(n, obs_dim)),
+        reward=np.full(n, reward),
+        terminal=np.full(n, terminal),
+    )
 
 
 def test_fused_updates_equal_single_updates():
@@ -30,7 +35,12 @@ def test_fused_updates_equal_single_updates():
 
 def test_reward_function_relabels_every_batch():
     # Stored rewards are 0; the reward function says 5 and every transition is terminal, so Q -> 5.
-    agent = SAC(3, 1, SACConfig(hidden=(32, 32), learning_rate=3e-3), reward_fn=lambda params, batch: params["r"] + 0 * batch["reward"])
+    agent = SAC(
+        3,
+        1,
+        SACConfig(hidden=(32, 32), learning_rate=3e-3),
+        reward_fn=lambda params, batch: params["r"] + 0 * batch["reward"],
+    )
     buf = _random_buffer(500, 3, 1, seed=1, reward=0.0, terminal=1.0)
     state = agent.init(jax.random.PRNGKey(1))
     state, metrics = agent.train_chunk(state, buf, None, {"r": jnp.float32(5.0)}, 3e-3, num_updates=500)
@@ -83,5 +93,7 @@ def test_non_finite_loss_is_a_clear_error():
 
 def test_optimistic_adam_runs():
     agent = SAC(3, 1, SACConfig(hidden=(16,), optimizer="oadam"))
-    state, metrics = agent.train_chunk(agent.init(jax.random.PRNGKey(0)), _random_buffer(64, 3, 1, 0), None, None, 3e-4, num_updates=3)
+    state, metrics = agent.train_chunk(
+        agent.init(jax.random.PRNGKey(0)), _random_buffer(64, 3, 1, 0), None, None, 3e-4, num_updates=3
+    )
     assert np.isfinite(float(metrics["critic_loss"]))

@@ -1,23 +1,15 @@
 import json
+import os
+import subprocess
+import sys
 
-import jax
 import pytest
 
 from hyirl.cli import main
-from hyirl.demos import rollout_demos, save_demos
-from hyirl.envs import HyirlError, make_env
-from hyirl.sac import SAC, NumpyPolicy
+from hyirl.errors import HyirlError
 from hyirl.sweep import parse_seeds, run_sweep
 
 TRAIN_ARGS = "--train-every 256 --eval-every 400 --eval-episodes 1 --demos-file {}"
-
-
-@pytest.fixture(scope="module")
-def demos_file(tmp_path_factory):
-    policy = NumpyPolicy(SAC(3, 1).init(jax.random.PRNGKey(0)).actor_params)
-    path = tmp_path_factory.mktemp("demos") / "pendulum.npz"
-    save_demos(path, rollout_demos(policy, make_env("pendulum", p_tremble=0.0), 2), dict(env="pendulum"))
-    return path
 
 
 def test_parse_seeds():
@@ -27,9 +19,23 @@ def test_parse_seeds():
         parse_seeds("a-b")
 
 
-def test_local_sweep_runs_grid_then_skips_finished_cells(tmp_path, demos_file):
-    args = ["sweep", "--algos", "hype,mm", "--envs", "pendulum", "--seeds", "0-1", "--steps", "600",
-            "--train-args", TRAIN_ARGS.format(demos_file), "--out", str(tmp_path), "--no-progress"]
+def test_local_sweep_runs_grid_then_skips_finished_cells(tmp_path, pendulum_demos):
+    args = [
+        "sweep",
+        "--algos",
+        "hype,mm",
+        "--envs",
+        "pendulum",
+        "--seeds",
+        "0-1",
+        "--steps",
+        "600",
+        "--train-args",
+        TRAIN_ARGS.format(pendulum_demos),
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+    ]
     assert main(args) == 0
     cells = sorted(p.name for p in tmp_path.iterdir() if (p / "done.json").exists())
     assert cells == ["hype-pendulum-s0", "hype-pendulum-s1", "mm-pendulum-s0", "mm-pendulum-s1"]
@@ -47,13 +53,27 @@ def test_sweep_unknown_method_fails_before_running(tmp_path, capsys):
     assert not (tmp_path / "s").exists()
 
 
-def test_sweep_on_local_ray(tmp_path, demos_file):
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False)
-    try:
-        outcome = run_sweep(["hype"], ["pendulum"], [0], tmp_path, extra=["--steps", "300", *TRAIN_ARGS.format(demos_file).split()],
-                            ray_address="auto", progress=False)
-    finally:
-        ray.shutdown()
-    assert outcome == {"hype-pendulum-s0": "finished"}
+RAY_SWEEP = """
+import sys
+import ray
+from hyirl.sweep import run_sweep
+ray.init(num_cpus=2, include_dashboard=False)
+outcome = run_sweep(["hype"], ["pendulum"], [0], sys.argv[1], extra=sys.argv[2:], ray_address="auto", progress=False)
+ray.shutdown()
+print(outcome)
+"""
+
+
+def test_sweep_on_local_ray(tmp_path, pendulum_demos):
+    pytest.importorskip("ray")
+    extra = ["--steps", "300", *TRAIN_ARGS.format(pendulum_demos).split()]
+    result = subprocess.run(
+        [sys.executable, "-c", RAY_SWEEP, str(tmp_path), *extra],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, RAY_ADDRESS=""),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "{'hype-pendulum-s0': 'finished'}" in result.stdout
     assert (tmp_path / "hype-pendulum-s0" / "done.json").exists()

@@ -16,7 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hyirl.envs import HyirlError, get_task, make_env
+from hyirl.envs import get_task, make_env
+from hyirl.errors import HyirlError
 from hyirl.learner import evaluate
 from hyirl.networks import Actor, sample_tanh_gaussian
 from hyirl.runs import RunDir, StepProgress
@@ -80,8 +81,9 @@ def train_bc(cfg: BCConfig, out: Path, *, progress: bool = True) -> Path:
     with StepProgress(cfg.grad_steps, f"bc {task.name} (gradient steps)", enabled=progress) as bar:
         for done in range(STEPS_PER_CALL, cfg.grad_steps + 1, STEPS_PER_CALL):
             key, k = jax.random.split(key)
-            params, opt_state, loss = _bc_steps(params, opt_state, k, obs, actions, actor=actor, tx=tx,
-                                                batch_size=cfg.batch_size)
+            params, opt_state, loss = _bc_steps(
+                params, opt_state, k, obs, actions, actor=actor, tx=tx, batch_size=cfg.batch_size
+            )
             final = done == cfg.grad_steps
             if done % cfg.eval_every == 0 or final:
                 loss = float(loss)
@@ -90,8 +92,16 @@ def train_bc(cfg: BCConfig, out: Path, *, progress: bool = True) -> Path:
                 episodes = cfg.final_eval_episodes if final else cfg.eval_episodes
                 returns = evaluate(NumpyPolicy(params), eval_env, episodes, seed=1_000_000 + cfg.seed * 1000)
                 latest = float(returns.mean())
-                run.log(dict(env_steps=0, grad_steps=done, eval_return_mean=latest, eval_return_std=float(returns.std()),
-                             eval_episodes=episodes, bc_loss=loss))
+                run.log(
+                    dict(
+                        env_steps=0,
+                        grad_steps=done,
+                        eval_return_mean=latest,
+                        eval_return_std=float(returns.std()),
+                        eval_episodes=episodes,
+                        bc_loss=loss,
+                    )
+                )
             bar.update(done, latest)
     run.finish(grad_steps=cfg.grad_steps)
     return run.path

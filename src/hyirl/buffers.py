@@ -37,8 +37,13 @@ class Buffer:
 def empty(capacity: int, obs_dim: int, act_dim: int) -> Buffer:
     z = partial(jnp.zeros, dtype=jnp.float32)
     return Buffer(
-        obs=z((capacity, obs_dim)), action=z((capacity, act_dim)), next_obs=z((capacity, obs_dim)),
-        reward=z((capacity,)), terminal=z((capacity,)), size=jnp.int32(0), ptr=jnp.int32(0),
+        obs=z((capacity, obs_dim)),
+        action=z((capacity, act_dim)),
+        next_obs=z((capacity, obs_dim)),
+        reward=z((capacity,)),
+        terminal=z((capacity,)),
+        size=jnp.int32(0),
+        ptr=jnp.int32(0),
     )
 
 

@@ -13,7 +13,7 @@ import flax.serialization
 import jax
 import numpy as np
 
-from hyirl.envs import HyirlError
+from hyirl.errors import HyirlError
 
 
 def flatten(tree: Any) -> dict[str, np.ndarray]:
@@ -31,6 +31,18 @@ def flatten(tree: Any) -> dict[str, np.ndarray]:
     return flat
 
 
+def nest(flat: dict[str, np.ndarray]) -> dict:
+    """``{"a/b": x}`` -> ``{"a": {"b": x}}``."""
+    nested: dict = {}
+    for name, value in flat.items():
+        node = nested
+        *parents, leaf = name.split("/")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return nested
+
+
 def unflatten(template: Any, flat: dict[str, np.ndarray]) -> Any:
     """Rebuild a pytree shaped like ``template`` from :func:`flatten` output."""
 
@@ -41,8 +53,9 @@ def unflatten(template: Any, flat: dict[str, np.ndarray]) -> Any:
             raise HyirlError(f"checkpoint does not match this model: {prefix} is missing")
         value = flat[prefix]
         if np.shape(value) != np.shape(node):
-            raise HyirlError(f"checkpoint does not match this model: {prefix} has shape {np.shape(value)}, "
-                             f"expected {np.shape(node)}")
+            raise HyirlError(
+                f"checkpoint does not match this model: {prefix} has shape {np.shape(value)}, expected {np.shape(node)}"
+            )
         return value
 
     template_state = flax.serialization.to_state_dict(jax.device_get(template))

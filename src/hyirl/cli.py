@@ -7,16 +7,22 @@ import json
 import sys
 from pathlib import Path
 
-from hyirl.envs import HyirlError
+from hyirl.errors import HyirlError
 
 
 def _expert_train(args) -> None:
     from hyirl.experts import ExpertConfig, train_expert
     from hyirl.learner import LoopConfig
 
-    cfg = ExpertConfig(env=args.env, steps=args.steps, seed=args.seed, truncated_obs=args.truncated_obs,
-                       loop=LoopConfig(learning_starts=args.learning_starts), eval_every=args.eval_every,
-                       checkpoint_every=args.checkpoint_every)
+    cfg = ExpertConfig(
+        env=args.env,
+        steps=args.steps,
+        seed=args.seed,
+        truncated_obs=args.truncated_obs,
+        loop=LoopConfig(learning_starts=args.learning_starts),
+        eval_every=args.eval_every,
+        checkpoint_every=args.checkpoint_every,
+    )
     out = Path(args.out or f"runs/expert-{args.env}-s{args.seed}")
     path = train_expert(cfg, out, resume=args.resume, progress=not args.no_progress)
     print(f"expert run written to {path} (best policy: {path / 'best_policy.npz'})")
@@ -25,7 +31,9 @@ def _expert_train(args) -> None:
 def _expert_eval(args) -> None:
     from hyirl.experts import evaluate_policy
 
-    result = evaluate_policy(args.env, Path(args.policy) if args.policy else None, args.episodes, p_tremble=args.p_tremble)
+    result = evaluate_policy(
+        args.env, Path(args.policy) if args.policy else None, args.episodes, p_tremble=args.p_tremble
+    )
     if args.json:
         print(json.dumps(result))
     else:
@@ -52,8 +60,10 @@ def _demos(args) -> None:
     env = make_env(args.env, p_tremble=0.0, truncated_obs=meta.get("truncated_obs", False))
     demos, demo_meta = generate_demos(policy, meta, env, args.trajectories, first_seed=args.seed)
     save_demos(out, demos, demo_meta)
-    print(f"wrote {args.trajectories} trajectories ({len(demos['observations'])} transitions, return "
-          f"{demo_meta['return_mean']:.1f} ± {demo_meta['return_std']:.1f}) to {out}")
+    print(
+        f"wrote {args.trajectories} trajectories ({len(demos['observations'])} transitions, return "
+        f"{demo_meta['return_mean']:.1f} ± {demo_meta['return_std']:.1f}) to {out}"
+    )
 
 
 def _train(args) -> None:
@@ -76,9 +86,14 @@ def _train(args) -> None:
         preset = model_free_preset(args.env)
         fields = {f.name for f in dataclasses.fields(IRLConfig)}
         values = {k: v for k, v in preset.items() if k in fields}
-        overrides = dict(steps=args.steps, eval_every=args.eval_every, train_every=args.train_every,
-                         disc_samples=args.disc_samples, eval_episodes=args.eval_episodes,
-                         checkpoint_every=args.checkpoint_every)
+        overrides = dict(
+            steps=args.steps,
+            eval_every=args.eval_every,
+            train_every=args.train_every,
+            disc_samples=args.disc_samples,
+            eval_episodes=args.eval_episodes,
+            checkpoint_every=args.checkpoint_every,
+        )
         values.update({k: v for k, v in overrides.items() if v is not None})
         if args.no_reference_rounds:
             values["reference_rounds"] = False
@@ -92,19 +107,28 @@ def _report(args) -> None:
     from hyirl.report import build_report
 
     at = [int(float(x)) for x in args.at.split(",")]
-    path = build_report([Path(p) for p in args.run_dirs], Path(args.out), at=at, axis=args.axis,
-                        overlay_paper=not args.no_paper)
+    path = build_report(
+        [Path(p) for p in args.run_dirs], Path(args.out), at=at, axis=args.axis, overlay_paper=not args.no_paper
+    )
     print(f"report written to {path}")
 
 
 def _sweep(args) -> None:
-    from hyirl.sweep import parse_seeds, run_sweep
-
     import shlex
 
+    from hyirl.sweep import parse_seeds, run_sweep
+
     extra = (["--steps", str(args.steps)] if args.steps else []) + shlex.split(args.train_args)
-    outcome = run_sweep(args.algos.split(","), args.envs.split(","), parse_seeds(args.seeds), Path(args.out),
-                        extra=extra, workers=args.workers, ray_address=args.ray, progress=not args.no_progress)
+    outcome = run_sweep(
+        args.algos.split(","),
+        args.envs.split(","),
+        parse_seeds(args.seeds),
+        Path(args.out),
+        extra=extra,
+        workers=args.workers,
+        ray_address=args.ray,
+        progress=not args.no_progress,
+    )
     failed = {k: v for k, v in outcome.items() if v.startswith("failed")}
     for name, result in sorted(outcome.items()):
         print(f"{name}: {result}")
@@ -114,10 +138,14 @@ def _sweep(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hyirl", description="Hybrid inverse reinforcement learning (HyPE, HyPER, baselines).")
+    parser = argparse.ArgumentParser(
+        prog="hyirl", description="Hybrid inverse reinforcement learning (HyPE, HyPER, baselines)."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    expert = sub.add_parser("expert", help="train, evaluate and ship expert policies").add_subparsers(dest="expert_command", required=True)
+    expert = sub.add_parser("expert", help="train, evaluate and ship expert policies").add_subparsers(
+        dest="expert_command", required=True
+    )
     p = expert.add_parser("train", help="train a SAC expert on the true reward")
     p.add_argument("env", help="task name (hopper, walker2d, ant, humanoid, pendulum) or a gymnasium id")
     p.add_argument("--steps", type=int, default=1_000_000)
@@ -127,8 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=50_000, help="env steps between full learner checkpoints")
     p.add_argument("--truncated-obs", action="store_true", help="ant/humanoid: qpos[2:]+qvel observations")
     p.add_argument("--out", help="run directory (default runs/expert-ENV-sSEED)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its last checkpoint (same options; --steps may grow)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its last checkpoint (same options; --steps may grow)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_expert_train)
 
@@ -157,11 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=int, help="env steps between evaluations (default: preset)")
     p.add_argument("--eval-episodes", type=int, help="episodes per evaluation (default 10)")
     p.add_argument("--train-every", type=int, help="policy steps per discriminator update (default: preset)")
-    p.add_argument("--disc-samples", choices=["fresh", "recent"],
-                   help="fresh: new trajectories per discriminator update (counted); recent: reuse the latest real transitions")
+    p.add_argument(
+        "--disc-samples",
+        choices=["fresh", "recent"],
+        help="fresh: new trajectories per discriminator update (counted); recent: reuse the latest real transitions",
+    )
     p.add_argument("--checkpoint-every", type=int, help="env steps between checkpoints (default 50000)")
-    p.add_argument("--no-reference-rounds", action="store_true",
-                   help="do not reproduce SB3 0.8's per-round restarts (env reset, 100 random steps, LR saw-tooth)")
+    p.add_argument(
+        "--no-reference-rounds",
+        action="store_true",
+        help="do not reproduce SB3 0.8's per-round restarts (env reset, 100 random steps, LR saw-tooth)",
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_train)
@@ -182,8 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dirs", nargs="*", help="run directories (each with config.json and metrics.jsonl)")
     p.add_argument("--out", required=True, help="output directory (report.md, ENV.png, summary.json)")
     p.add_argument("--at", default="100000,200000,300000", help="comma-separated steps for the table")
-    p.add_argument("--axis", choices=["env_steps", "policy_steps"], default="env_steps",
-                   help="env_steps counts every real step; policy_steps is the reference's count")
+    p.add_argument(
+        "--axis",
+        choices=["env_steps", "policy_steps"],
+        default="env_steps",
+        help="env_steps counts every real step; policy_steps is the reference's count",
+    )
     p.add_argument("--no-paper", action="store_true", help="do not overlay the paper's curves")
     p.set_defaults(func=_report)
 

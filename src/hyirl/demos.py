@@ -29,16 +29,28 @@ from pathlib import Path
 import numpy as np
 
 from hyirl import checkpoint
-from hyirl.envs import HyirlError, TaskEnv, make_env
+from hyirl.envs import TaskEnv, make_env
+from hyirl.errors import HyirlError
 from hyirl.experts import check_policy_fits, load_policy, shipped_policy_path
 from hyirl.sac import NumpyPolicy
 
-REQUIRED = ("observations", "actions", "next_observations", "rewards", "terminals", "timeouts", "seed", "timestep",
-            "qpos", "qvel")
+REQUIRED = (
+    "observations",
+    "actions",
+    "next_observations",
+    "rewards",
+    "terminals",
+    "timeouts",
+    "seed",
+    "timestep",
+    "qpos",
+    "qvel",
+)
 
 
-def rollout_demos(policy: NumpyPolicy, env: TaskEnv, n_trajectories: int, first_seed: int = 0,
-                  max_attempts_factor: int = 5) -> dict[str, np.ndarray]:
+def rollout_demos(
+    policy: NumpyPolicy, env: TaskEnv, n_trajectories: int, first_seed: int = 0, max_attempts_factor: int = 5
+) -> dict[str, np.ndarray]:
     """Deterministic expert rollouts without noise; keeps full-length episodes only."""
     if env.p_tremble:
         raise ValueError("demonstrations are collected without trembling noise (spec §7)")
@@ -46,8 +58,10 @@ def rollout_demos(policy: NumpyPolicy, env: TaskEnv, n_trajectories: int, first_
     seed = first_seed
     while len(kept) < n_trajectories:
         if seed - first_seed >= max_attempts_factor * n_trajectories:
-            raise HyirlError(f"only {len(kept)} of {seed - first_seed} expert episodes reached the time limit; "
-                             "the expert is too weak to produce demonstrations")
+            raise HyirlError(
+                f"only {len(kept)} of {seed - first_seed} expert episodes reached the time limit; "
+                "the expert is too weak to produce demonstrations"
+            )
         episode = _episode(policy, env, seed)
         if episode is not None:
             kept.append(episode)
@@ -64,9 +78,16 @@ def _episode(policy: NumpyPolicy, env: TaskEnv, seed: int) -> dict[str, np.ndarr
             states.setdefault(key, []).append(value)
         action = policy(obs)
         next_obs, reward, terminated, truncated, _ = env.step(action)
-        for key, value in (("observations", obs), ("actions", action), ("next_observations", next_obs),
-                           ("rewards", reward), ("terminals", terminated), ("timeouts", truncated),
-                           ("seed", seed), ("timestep", t)):
+        for key, value in (
+            ("observations", obs),
+            ("actions", action),
+            ("next_observations", next_obs),
+            ("rewards", reward),
+            ("terminals", terminated),
+            ("timeouts", truncated),
+            ("seed", seed),
+            ("timestep", t),
+        ):
             rows[key].append(value)
         if terminated:
             return None
@@ -98,8 +119,10 @@ def load_demos(path: Path, env: TaskEnv | None = None) -> tuple[dict[str, np.nda
     if env is not None:
         obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
         if demos["observations"].shape[1] != obs_dim or demos["actions"].shape[1] != act_dim:
-            raise HyirlError(f"demo file {path} has obs {demos['observations'].shape[1]} / act "
-                             f"{demos['actions'].shape[1]} but env {env.task.name} has obs {obs_dim} / act {act_dim}")
+            raise HyirlError(
+                f"demo file {path} has obs {demos['observations'].shape[1]} / act "
+                f"{demos['actions'].shape[1]} but env {env.task.name} has obs {obs_dim} / act {act_dim}"
+            )
     return demos, meta
 
 
@@ -128,17 +151,28 @@ def expert_demos(env_name: str, n_trajectories: int = 64, *, truncated_obs: bool
     demos, meta = load_demos(path, expert_env)
     if truncated_obs and not expert_env.truncated_obs:
         dim = make_env(env_name, truncated_obs=True).observation_space.shape[0]
-        demos = dict(demos, observations=demos["observations"][:, :dim], next_observations=demos["next_observations"][:, :dim])
+        demos = dict(
+            demos, observations=demos["observations"][:, :dim], next_observations=demos["next_observations"][:, :dim]
+        )
         meta = dict(meta, truncated_obs=True)
     return demos, meta
 
 
-def generate_demos(policy: NumpyPolicy, policy_meta: dict, env: TaskEnv, n_trajectories: int,
-                   first_seed: int = 0) -> tuple[dict, dict]:
+def generate_demos(
+    policy: NumpyPolicy, policy_meta: dict, env: TaskEnv, n_trajectories: int, first_seed: int = 0
+) -> tuple[dict, dict]:
     check_policy_fits(policy_meta, policy, env)
     demos = rollout_demos(policy, env, n_trajectories, first_seed)
     returns = trajectory_returns(demos)
-    meta = dict(env=env.task.name, gym_id=env.task.gym_id, truncated_obs=env.truncated_obs, horizon=env.horizon,
-                n_trajectories=n_trajectories, first_seed=first_seed, policy=policy_meta,
-                return_mean=float(returns.mean()), return_std=float(returns.std()))
+    meta = dict(
+        env=env.task.name,
+        gym_id=env.task.gym_id,
+        truncated_obs=env.truncated_obs,
+        horizon=env.horizon,
+        n_trajectories=n_trajectories,
+        first_seed=first_seed,
+        policy=policy_meta,
+        return_mean=float(returns.mean()),
+        return_std=float(returns.std()),
+    )
     return demos, meta

@@ -45,8 +45,9 @@ class CostEnsemble(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        members = nn.vmap(MLP, variable_axes={"params": 0}, split_rngs={"params": True}, in_axes=None,
-                          out_axes=0, axis_size=self.size)
+        members = nn.vmap(
+            MLP, variable_axes={"params": 0}, split_rngs={"params": True}, in_axes=None, out_axes=0, axis_size=self.size
+        )
         return members(self.hidden, 1)(x)[..., 0]  # (members, batch)
 
 
@@ -79,7 +80,7 @@ class Discriminator:
 
     def loss(self, params, expert_x, learner_x, key):
         cfg = self.cfg
-        f = lambda x: self.cost(params, x[:, : self.obs_dim], x[:, self.obs_dim:])  # noqa: E731
+        f = lambda x: self.cost(params, x[:, : self.obs_dim], x[:, self.obs_dim :])  # noqa: E731
         moment_gap = f(expert_x).mean() - f(learner_x).mean()
         mix = jax.random.uniform(key, (expert_x.shape[0], 1))
         interpolates = mix * expert_x + (1.0 - mix) * learner_x
@@ -102,6 +103,7 @@ class Discriminator:
         lr = cfg.learning_rate / jnp.maximum(state.num_updates, 1) if cfg.harmonic_decay else cfg.learning_rate
         opt_state = opt_state._replace(hyperparams={**opt_state.hyperparams, "learning_rate": lr})
         updates, opt_state = self.tx.update(grads, opt_state, state.params)
-        new_state = DiscriminatorState(params=optax.apply_updates(state.params, updates), opt_state=opt_state,
-                                       num_updates=state.num_updates + 1)
+        new_state = DiscriminatorState(
+            params=optax.apply_updates(state.params, updates), opt_state=opt_state, num_updates=state.num_updates + 1
+        )
         return new_state, dict(loss=loss, **aux)

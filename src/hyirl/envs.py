@@ -20,9 +20,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-
-class HyirlError(Exception):
-    """An error caused by the user's input; the CLI prints it as one line and exits non-zero."""
+from hyirl.errors import HyirlError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +47,9 @@ TASKS: dict[str, Task] = {
     "hopper": Task("hopper", "Hopper-v5", p_tremble=0.01),
     "walker2d": Task("walker2d", "Walker2d-v5", p_tremble=0.01),
     "ant": Task(
-        "ant", "Ant-v5", p_tremble=0.01,
+        "ant",
+        "Ant-v5",
+        p_tremble=0.01,
         truncated_obs_kwargs=dict(include_cfrc_ext_in_observation=False),
     ),
     "humanoid": Task("humanoid", "Humanoid-v5", p_tremble=0.025, truncated_obs_kwargs=_HUMANOID_TRUNCATED),
@@ -99,7 +99,9 @@ class TaskEnv(gym.Wrapper):
         if self.expert_states is not None and self.np_random.random() < self.expert_reset_prob:
             # FILTER (spec §4): continue from a uniformly random expert (trajectory, time).
             row = int(self.np_random.integers(len(self.expert_states["timestep"])))
-            state = {k: self.expert_states[k][row] for k in ("qpos", "qvel", "qacc_warmstart") if k in self.expert_states}
+            state = {
+                k: self.expert_states[k][row] for k in ("qpos", "qvel", "qacc_warmstart") if k in self.expert_states
+            }
             obs = self.reset_to_state(t=int(self.expert_states["timestep"][row]), **state)
             info = dict(info, expert_reset_row=row)
         return obs, info
@@ -113,7 +115,9 @@ class TaskEnv(gym.Wrapper):
         action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
         if self.p_tremble > 0 and self.np_random.random() < self.p_tremble:
             action = self.np_random.uniform(-1.0, 1.0, action.shape)
-        obs, reward, terminated, truncated, info = self.env.step(self._low + 0.5 * (action + 1.0) * (self._high - self._low))
+        obs, reward, terminated, truncated, info = self.env.step(
+            self._low + 0.5 * (action + 1.0) * (self._high - self._low)
+        )
         self.t += 1
         truncated = truncated or self.t >= self.horizon
         return obs, reward, terminated, truncated, info

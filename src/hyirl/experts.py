@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from hyirl import checkpoint
-from hyirl.envs import HyirlError, get_task, make_env
+from hyirl.envs import get_task, make_env
+from hyirl.errors import HyirlError
 from hyirl.learner import LoopConfig, OnlineSAC, evaluate, restore_learner, save_learner
 from hyirl.runs import RunDir, StepProgress
 from hyirl.sac import SAC, NumpyPolicy, SACConfig, actor_flat_params
@@ -41,26 +42,19 @@ def save_policy(path: Path, actor_params, meta: dict) -> None:
 def load_policy(path: Path) -> tuple[NumpyPolicy, dict]:
     flat, meta = checkpoint.load_npz(path, "expert policy")
     try:
-        return NumpyPolicy({"params": _nest(flat)}), meta
+        return NumpyPolicy({"params": checkpoint.nest(flat)}), meta
     except (KeyError, ValueError, IndexError) as err:
         raise HyirlError(f"corrupt expert policy {path}: unexpected contents ({err})") from None
-
-
-def _nest(flat: dict) -> dict:
-    nested: dict = {}
-    for name, value in flat.items():
-        node = nested
-        *parents, leaf = name.split("/")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
-    return nested
 
 
 def shipped_policy_path(env: str) -> Path:
     path = SHIPPED_DIR / env / "policy.npz"
     if not path.is_file():
-        shipped = sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / "policy.npz").is_file()) if SHIPPED_DIR.is_dir() else []
+        shipped = (
+            sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / "policy.npz").is_file())
+            if SHIPPED_DIR.is_dir()
+            else []
+        )
         raise HyirlError(f"no shipped expert for {env!r} (shipped: {', '.join(shipped) or 'none'}); pass --policy PATH")
     return path
 
@@ -88,8 +82,9 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
     if resume:
         best = restore_learner(learner, state_file)[0].get("best_return", -math.inf)
         run.truncate_metrics(learner.env_steps)
-    policy_meta = dict(env=task.name, gym_id=task.gym_id, truncated_obs=cfg.truncated_obs, hidden=list(cfg.sac.hidden),
-                       seed=cfg.seed)
+    policy_meta = dict(
+        env=task.name, gym_id=task.gym_id, truncated_obs=cfg.truncated_obs, hidden=list(cfg.sac.hidden), seed=cfg.seed
+    )
     latest = None
     with StepProgress(cfg.steps, f"expert {task.name}", learner.env_steps, enabled=progress) as bar:
         while learner.env_steps < cfg.steps:
@@ -99,13 +94,26 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
                 returns = evaluate(learner.policy, eval_env, cfg.eval_episodes, seed=10_000)
                 latest = float(returns.mean())
                 recent = learner.finished_returns[-10:]
-                run.log(dict(env_steps=learner.env_steps, eval_return_mean=latest, eval_return_std=float(returns.std()),
-                             train_return_mean=float(np.mean(recent)) if recent else None, **learner.last_metrics))
+                run.log(
+                    dict(
+                        env_steps=learner.env_steps,
+                        eval_return_mean=latest,
+                        eval_return_std=float(returns.std()),
+                        train_return_mean=float(np.mean(recent)) if recent else None,
+                        **learner.last_metrics,
+                    )
+                )
                 if latest > best:
                     best = latest
-                    save_policy(run.path / "best_policy.npz", learner.state.actor_params,
-                                dict(policy_meta, steps=learner.env_steps, selection_return=latest))
-            if learner.env_steps // cfg.checkpoint_every > before // cfg.checkpoint_every or learner.env_steps >= cfg.steps:
+                    save_policy(
+                        run.path / "best_policy.npz",
+                        learner.state.actor_params,
+                        dict(policy_meta, steps=learner.env_steps, selection_return=latest),
+                    )
+            if (
+                learner.env_steps // cfg.checkpoint_every > before // cfg.checkpoint_every
+                or learner.env_steps >= cfg.steps
+            ):
                 save_learner(learner, state_file, dict(best_return=best))
             bar.update(learner.env_steps, latest)
     save_policy(run.path / "final_policy.npz", learner.state.actor_params, dict(policy_meta, steps=learner.env_steps))
@@ -113,16 +121,25 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
     return run.path
 
 
-def evaluate_policy(env_name: str, policy_path: Path | None, episodes: int, *, p_tremble: float = 0.0,
-                    seed: int = 100_000) -> dict:
+def evaluate_policy(
+    env_name: str, policy_path: Path | None, episodes: int, *, p_tremble: float = 0.0, seed: int = 100_000
+) -> dict:
     get_task(env_name)  # an unknown env name is reported before a missing policy
     path = policy_path or shipped_policy_path(env_name)
     policy, meta = load_policy(path)
     env = make_env(env_name, p_tremble=p_tremble, truncated_obs=meta.get("truncated_obs", False))
     check_policy_fits(meta, policy, env)
     returns = evaluate(policy, env, episodes, seed=seed)
-    return dict(env=env_name, policy=str(path), episodes=episodes, p_tremble=p_tremble, seed=seed,
-                mean_return=float(returns.mean()), std_return=float(returns.std()), returns=returns.tolist())
+    return dict(
+        env=env_name,
+        policy=str(path),
+        episodes=episodes,
+        p_tremble=p_tremble,
+        seed=seed,
+        mean_return=float(returns.mean()),
+        std_return=float(returns.std()),
+        returns=returns.tolist(),
+    )
 
 
 def ship_expert(run_dir: Path, episodes: int = 20) -> Path:
@@ -133,13 +150,26 @@ def ship_expert(run_dir: Path, episodes: int = 20) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     arrays, _ = checkpoint.load_npz(Path(run_dir) / "best_policy.npz", "expert policy")
     checkpoint.save_npz(dest / "policy.npz", arrays, meta)
-    versions = {p: importlib.metadata.version(p) for p in ("hyirl", "jax", "flax", "optax", "gymnasium", "mujoco", "numpy")}
+    versions = {
+        p: importlib.metadata.version(p) for p in ("hyirl", "jax", "flax", "optax", "gymnasium", "mujoco", "numpy")
+    }
     manifest = dict(
-        env=meta["env"], gym_id=meta["gym_id"], truncated_obs=meta["truncated_obs"], hidden=meta["hidden"],
-        training_steps=meta["steps"], seed=meta["seed"], action_space="normalised to [-1, 1]",
-        deterministic_return=dict(mean=result["mean_return"], std=result["std_return"], episodes=episodes,
-                                  eval_seeds=f"{result['seed']}..{result['seed'] + episodes - 1}", p_tremble=0.0),
-        command=f"hyirl expert train {meta['env']} --seed {meta['seed']}", versions=versions,
+        env=meta["env"],
+        gym_id=meta["gym_id"],
+        truncated_obs=meta["truncated_obs"],
+        hidden=meta["hidden"],
+        training_steps=meta["steps"],
+        seed=meta["seed"],
+        action_space="normalised to [-1, 1]",
+        deterministic_return=dict(
+            mean=result["mean_return"],
+            std=result["std_return"],
+            episodes=episodes,
+            eval_seeds=f"{result['seed']}..{result['seed'] + episodes - 1}",
+            p_tremble=0.0,
+        ),
+        command=f"hyirl expert train {meta['env']} --seed {meta['seed']}",
+        versions=versions,
     )
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return dest

@@ -29,7 +29,8 @@ import numpy as np
 from hyirl import buffers
 from hyirl.demos import expert_demos, load_demos
 from hyirl.discriminator import Discriminator, DiscriminatorConfig
-from hyirl.envs import HyirlError, get_task, make_env
+from hyirl.envs import get_task, make_env
+from hyirl.errors import HyirlError
 from hyirl.learner import LoopConfig, OnlineSAC, evaluate, restore_learner, save_learner
 from hyirl.runs import RunDir, StepProgress
 from hyirl.sac import SAC, SACConfig
@@ -150,8 +151,13 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
 
     expert_actions = np.clip(demos["actions"], -1 + 1e-6, 1 - 1e-6)
-    expert = buffers.from_arrays(obs=demos["observations"], action=expert_actions, next_obs=demos["next_observations"],
-                                 reward=np.zeros(len(expert_actions)), terminal=np.zeros(len(expert_actions)))
+    expert = buffers.from_arrays(
+        obs=demos["observations"],
+        action=expert_actions,
+        next_obs=demos["next_observations"],
+        reward=np.zeros(len(expert_actions)),
+        terminal=np.zeros(len(expert_actions)),
+    )
     expert_pairs = jnp.concatenate([expert.obs, expert.action], -1)
     sampler_env = make_env(task, p_tremble=cfg.p_tremble)
     sampler_env.reset(seed=cfg.seed + 1)
@@ -160,12 +166,22 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
         sampler_env.use_expert_resets(demos, cfg.reset_prob)  # the reference samples with resets on (spec §10.23)
 
     disc = Discriminator(obs_dim, act_dim, cfg.disc)
-    agent = SAC(obs_dim, act_dim, cfg.sac, reward_fn=disc.reward,
-                expert_fraction=expert_fraction_schedule(cfg.expert_schedule) if method.hybrid_batches else None,
-                actor_regulariser=bc_regulariser(cfg.bc_weight) if method.bc_regularise else None)
+    agent = SAC(
+        obs_dim,
+        act_dim,
+        cfg.sac,
+        reward_fn=disc.reward,
+        expert_fraction=expert_fraction_schedule(cfg.expert_schedule) if method.hybrid_batches else None,
+        actor_regulariser=bc_regulariser(cfg.bc_weight) if method.bc_regularise else None,
+    )
     needs_expert = method.hybrid_batches or method.bc_regularise
-    learner = OnlineSAC(env, agent, LoopConfig(cfg.buffer_size, learning_starts=0, train_freq=CHUNK), cfg.seed,
-                        expert_buffer=expert if needs_expert else None)
+    learner = OnlineSAC(
+        env,
+        agent,
+        LoopConfig(cfg.buffer_size, learning_starts=0, train_freq=CHUNK),
+        cfg.seed,
+        expert_buffer=expert if needs_expert else None,
+    )
     disc_state = disc.init(jax.random.PRNGKey(cfg.seed + 10_000))
     sample_learner_pairs = _Sampler(cfg, learner, sampler_env)
     eval_env = make_env(task, p_tremble=cfg.p_tremble)
@@ -197,8 +213,12 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
             # Discriminator phase: one update on learner vs expert pairs.
             learner_pairs, sampled = sample_learner_pairs()
             counters["disc_env_steps"] += sampled
-            disc_state, disc_metrics = disc.update(disc_state, expert_pairs, learner_pairs,
-                                                   jax.random.fold_in(jax.random.PRNGKey(cfg.seed), counters["round"]))
+            disc_state, disc_metrics = disc.update(
+                disc_state,
+                expert_pairs,
+                learner_pairs,
+                jax.random.fold_in(jax.random.PRNGKey(cfg.seed), counters["round"]),
+            )
             disc_metrics = {f"disc_{k}": float(v) for k, v in jax.device_get(disc_metrics).items()}
             if not all(map(math.isfinite, disc_metrics.values())):
                 raise HyirlError(f"non-finite discriminator loss at env step {env_steps()}: {disc_metrics}")
@@ -207,13 +227,25 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
                 returns = evaluate(learner.policy, eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
                 counters["eval_return"] = float(returns.mean())
                 fraction = agent.expert_fraction(learner.state.step) if agent.expert_fraction else 0.0
-                run.log(dict(env_steps=env_steps(), policy_steps=counters["policy_steps"],
-                             disc_env_steps=counters["disc_env_steps"], eval_return_mean=counters["eval_return"],
-                             eval_return_std=float(returns.std()), expert_fraction=float(fraction),
-                             **disc_metrics, **learner.last_metrics))
+                run.log(
+                    dict(
+                        env_steps=env_steps(),
+                        policy_steps=counters["policy_steps"],
+                        disc_env_steps=counters["disc_env_steps"],
+                        eval_return_mean=counters["eval_return"],
+                        eval_return_std=float(returns.std()),
+                        expert_fraction=float(fraction),
+                        **disc_metrics,
+                        **learner.last_metrics,
+                    )
+                )
             if env_steps() // cfg.checkpoint_every > before // cfg.checkpoint_every or env_steps() >= cfg.steps:
-                save_learner(learner, state_file, dict(counters=counters, sampler_rng=sampler_env.np_random.bit_generator.state),
-                             extra_trees={"disc": disc_state})
+                save_learner(
+                    learner,
+                    state_file,
+                    dict(counters=counters, sampler_rng=sampler_env.np_random.bit_generator.state),
+                    extra_trees={"disc": disc_state},
+                )
             bar.update(env_steps(), counters["eval_return"])
     run.finish(env_steps=env_steps())
     return run.path

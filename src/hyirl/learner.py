@@ -14,7 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from hyirl import buffers, checkpoint
-from hyirl.envs import HyirlError, TaskEnv
+from hyirl.envs import TaskEnv
+from hyirl.errors import HyirlError
 from hyirl.sac import SAC, NumpyPolicy, SACState
 
 
@@ -69,15 +70,22 @@ class OnlineSAC:
                     self.state, self.buffer, self.expert_buffer, reward_params, lr, num_updates=freq
                 )
                 self.last_metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-                if not np.isfinite(self.last_metrics["critic_loss"]) or not np.isfinite(self.last_metrics["actor_loss"]):
+                if not np.isfinite(self.last_metrics["critic_loss"]) or not np.isfinite(
+                    self.last_metrics["actor_loss"]
+                ):
                     raise HyirlError(f"non-finite SAC loss at env step {self.env_steps}: {self.last_metrics}")
                 self.policy = NumpyPolicy(self.state.actor_params)
 
     def _rollout_chunk(self, n: int) -> dict[str, jax.Array]:
         env = self.env
         obs_dim, act_dim = env.observation_space.shape[0], self.policy.act_dim
-        chunk = dict(obs=np.empty((n, obs_dim)), action=np.empty((n, act_dim)), next_obs=np.empty((n, obs_dim)),
-                     reward=np.empty(n), terminal=np.empty(n))
+        chunk = dict(
+            obs=np.empty((n, obs_dim)),
+            action=np.empty((n, act_dim)),
+            next_obs=np.empty((n, obs_dim)),
+            reward=np.empty(n),
+            terminal=np.empty(n),
+        )
         for i in range(n):
             action = self.act(self.obs)
             next_obs, reward, terminated, truncated, _ = env.step(action)
@@ -116,9 +124,14 @@ def save_learner(learner: OnlineSAC, path, extra_meta: dict | None = None, extra
     arrays.update({f"env/{k}": v for k, v in learner.env.get_state().items()})
     arrays["env/obs"] = np.asarray(learner.obs)
     meta = dict(
-        env_steps=learner.env_steps, warmup_until=learner.warmup_until, env_t=learner.env.t, episode_return=learner.episode_return,
-        finished_returns=learner.finished_returns, last_metrics=learner.last_metrics,
-        rng=learner.rng.bit_generator.state, env_rng=learner.env.np_random.bit_generator.state,
+        env_steps=learner.env_steps,
+        warmup_until=learner.warmup_until,
+        env_t=learner.env.t,
+        episode_return=learner.episode_return,
+        finished_returns=learner.finished_returns,
+        last_metrics=learner.last_metrics,
+        rng=learner.rng.bit_generator.state,
+        env_rng=learner.env.np_random.bit_generator.state,
         **(extra_meta or {}),
     )
     checkpoint.save_npz(path, arrays, meta)
@@ -129,7 +142,7 @@ def restore_learner(learner: OnlineSAC, path, extra_trees: dict | None = None) -
 
     Returns its metadata and the ``extra_trees`` restored into the given templates."""
     arrays, meta = checkpoint.load_npz(path, "checkpoint")
-    part = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}  # noqa: E731
+    part = lambda prefix: {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}  # noqa: E731
     extras = {name: checkpoint.unflatten(tree, part(f"{name}/")) for name, tree in (extra_trees or {}).items()}
     learner.state = checkpoint.unflatten(learner.state, part("state/"))
     learner.buffer = buffers.from_numpy(part("buffer/"))

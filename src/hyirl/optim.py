@@ -36,7 +36,10 @@ def oadam(learning_rate: float, b1: float = 0.9, b2: float = 0.999, eps: float =
         nu = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g**2, state.nu, grads)
         updates = jax.tree.map(
             lambda m_old, v_old, m, v: step_size * (m_old / (jnp.sqrt(v_old) + eps) - 2 * m / (jnp.sqrt(v) + eps)),
-            state.mu, state.nu, mu, nu,
+            state.mu,
+            state.nu,
+            mu,
+            nu,
         )
         return updates, OAdamState(count=t, mu=mu, nu=nu)
 

@@ -16,7 +16,10 @@ MODEL_FREE: dict[str, dict] = {
 }
 
 SHARED = dict(
-    steps=1_000_000, eval_every=50_000, eval_episodes=10, reset_prob=0.5,
+    steps=1_000_000,
+    eval_every=50_000,
+    eval_episodes=10,
+    reset_prob=0.5,
     disc_trajectories=4,
 )
 

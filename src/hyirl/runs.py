@@ -11,7 +11,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from tensorboardX import SummaryWriter
 
-from hyirl.envs import HyirlError
+from hyirl.errors import HyirlError
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -27,7 +27,9 @@ def to_jsonable(obj: Any) -> Any:
 class RunDir:
     """One run's directory. A new run refuses a directory that already holds a run."""
 
-    def __init__(self, path: str | Path, config: dict, *, resume: bool = False, extendable: tuple[str, ...] = ("steps",)):
+    def __init__(
+        self, path: str | Path, config: dict, *, resume: bool = False, extendable: tuple[str, ...] = ("steps",)
+    ):
         """``extendable`` keys may differ on resume (e.g. training for more steps); all others must match."""
         self.path = Path(path)
         config_file = self.path / "config.json"
@@ -36,7 +38,9 @@ class RunDir:
             if not config_file.is_file():
                 raise HyirlError(f"cannot resume: {self.path} holds no run (no config.json)")
             saved = json.loads(config_file.read_text())
-            differing = sorted(k for k in set(saved) | set(config) if k not in extendable and saved.get(k) != config.get(k))
+            differing = sorted(
+                k for k in set(saved) | set(config) if k not in extendable and saved.get(k) != config.get(k)
+            )
             if differing:
                 raise HyirlError(f"cannot resume {self.path}: this command's config differs in {', '.join(differing)}")
         else:
@@ -68,8 +72,12 @@ class RunDir:
         """On resume, drop records logged after the checkpoint we restart from."""
         if not self.metrics_file.exists():
             return
-        lines = [l for l in self.metrics_file.read_text().splitlines() if l and json.loads(l)["env_steps"] <= env_steps]
-        self.metrics_file.write_text("".join(l + "\n" for l in lines))
+        kept = [
+            line
+            for line in self.metrics_file.read_text().splitlines()
+            if line and json.loads(line)["env_steps"] <= env_steps
+        ]
+        self.metrics_file.write_text("".join(line + "\n" for line in kept))
 
     def finish(self, **summary) -> None:
         """Mark the run complete (``done.json``); sweeps skip finished runs."""
@@ -88,9 +96,13 @@ class StepProgress:
 
     def __init__(self, total: int, description: str, start: int = 0, enabled: bool = True):
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>7.1f} steps/s"), TextColumn("eval {task.fields[eval]}"),
-            TimeRemainingColumn(), disable=not enabled,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>7.1f} steps/s"),
+            TextColumn("eval {task.fields[eval]}"),
+            TimeRemainingColumn(),
+            disable=not enabled,
         )
         self.task = self.progress.add_task(description, total=total, completed=start, rate=0.0, eval="-")
         self._t0, self._s0 = time.perf_counter(), start

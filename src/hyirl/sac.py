@@ -98,10 +98,15 @@ class SAC:
         critic_params = self.critic.init(k_critic, obs, act)
         log_alpha = jnp.log(jnp.float32(self.cfg.init_alpha))
         return SACState(
-            actor_params=actor_params, actor_opt=self.tx.init(actor_params),
-            critic_params=critic_params, critic_target=jax.tree.map(jnp.copy, critic_params), critic_opt=self.tx.init(critic_params),
-            log_alpha=log_alpha, alpha_opt=self.alpha_tx.init(log_alpha),
-            step=jnp.int32(0), key=k_state,
+            actor_params=actor_params,
+            actor_opt=self.tx.init(actor_params),
+            critic_params=critic_params,
+            critic_target=jax.tree.map(jnp.copy, critic_params),
+            critic_opt=self.tx.init(critic_params),
+            log_alpha=log_alpha,
+            alpha_opt=self.alpha_tx.init(log_alpha),
+            step=jnp.int32(0),
+            key=k_state,
         )
 
     # --- one gradient step ------------------------------------------------------------------------
@@ -115,8 +120,7 @@ class SAC:
         n_expert = jnp.floor(size * self.expert_fraction(step)).astype(jnp.int32)
         from_expert = jnp.arange(size) < n_expert
         mixed = {
-            f: jnp.where(from_expert.reshape((-1,) + (1,) * (v.ndim - 1)), expert_batch[f], v)
-            for f, v in batch.items()
+            f: jnp.where(from_expert.reshape((-1,) + (1,) * (v.ndim - 1)), expert_batch[f], v) for f, v in batch.items()
         }
         return mixed, expert_batch
 
@@ -130,7 +134,9 @@ class SAC:
         rewards = jax.lax.stop_gradient(self.reward_fn(reward_params, batch))
 
         # Critic: y = r + gamma (1 - terminal) (min target Q(s', a') - alpha log pi(a'|s'))
-        next_action, next_log_prob = sample_tanh_gaussian(*self.actor.apply(state.actor_params, batch["next_obs"]), k_next)
+        next_action, next_log_prob = sample_tanh_gaussian(
+            *self.actor.apply(state.actor_params, batch["next_obs"]), k_next
+        )
         next_q = self.critic.apply(state.critic_target, batch["next_obs"], next_action).min(0)
         target = rewards + cfg.gamma * (1.0 - batch["terminal"]) * (next_q - alpha * next_log_prob)
 
@@ -166,12 +172,24 @@ class SAC:
 
         critic_target = optax.incremental_update(critic_params, state.critic_target, cfg.tau)
         new_state = state.replace(
-            actor_params=actor_params, actor_opt=actor_opt, critic_params=critic_params,
-            critic_target=critic_target, critic_opt=critic_opt, log_alpha=log_alpha, alpha_opt=alpha_opt,
-            step=state.step + 1, key=key,
+            actor_params=actor_params,
+            actor_opt=actor_opt,
+            critic_params=critic_params,
+            critic_target=critic_target,
+            critic_opt=critic_opt,
+            log_alpha=log_alpha,
+            alpha_opt=alpha_opt,
+            step=state.step + 1,
+            key=key,
         )
-        metrics = dict(critic_loss=c_loss, actor_loss=a_loss, alpha=alpha, q_mean=q.mean(),
-                       entropy=-log_prob.mean(), reward_mean=rewards.mean())
+        metrics = dict(
+            critic_loss=c_loss,
+            actor_loss=a_loss,
+            alpha=alpha,
+            q_mean=q.mean(),
+            entropy=-log_prob.mean(),
+            reward_mean=rewards.mean(),
+        )
         return new_state, metrics
 
     def _train_chunk(self, state, learner, expert, reward_params, lr, *, num_updates: int):
@@ -194,7 +212,9 @@ class NumpyPolicy:
     def __init__(self, actor_params):
         mlp = jax.device_get(actor_params)["params"]["MLP_0"]
         names = sorted(mlp, key=lambda n: int(n.split("_")[-1]))
-        self.layers = [(np.asarray(mlp[n]["kernel"], np.float64), np.asarray(mlp[n]["bias"], np.float64)) for n in names]
+        self.layers = [
+            (np.asarray(mlp[n]["kernel"], np.float64), np.asarray(mlp[n]["bias"], np.float64)) for n in names
+        ]
 
     @property
     def act_dim(self) -> int:
@@ -219,15 +239,3 @@ def actor_flat_params(actor_params) -> dict[str, np.ndarray]:
     for path, leaf in jax.tree_util.tree_flatten_with_path(jax.device_get(actor_params)["params"])[0]:
         flat["/".join(p.key for p in path)] = np.asarray(leaf)
     return flat
-
-
-def actor_from_flat(flat: dict[str, np.ndarray]):
-    nested: dict = {}
-    for name, value in flat.items():
-        node = nested
-        *parents, leaf = name.split("/")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = jnp.asarray(value)
-    return {"params": nested}
-

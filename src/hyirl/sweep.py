@@ -18,8 +18,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hyirl.envs import HyirlError, get_task
-from hyirl.irl import METHODS
+from hyirl.errors import HyirlError
 
 SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
@@ -46,8 +45,22 @@ def is_finished(run_dir: Path) -> bool:
 
 
 def cell_command(algo: str, env: str, seed: int, run_dir: Path, extra: list[str]) -> list[str]:
-    cmd = [sys.executable, "-m", "hyirl.cli", "train", "--algo", algo, "--env", env, "--seed", str(seed),
-           "--out", str(run_dir), "--no-progress", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "hyirl.cli",
+        "train",
+        "--algo",
+        algo,
+        "--env",
+        env,
+        "--seed",
+        str(seed),
+        "--out",
+        str(run_dir),
+        "--no-progress",
+        *extra,
+    ]
     if (run_dir / "config.json").is_file() and algo != "bc":
         cmd.append("--resume")
     return cmd
@@ -59,9 +72,21 @@ def run_cell(cmd: list[str], log_file: str) -> int:
         return subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
 
 
-def run_sweep(algos: list[str], envs: list[str], seeds: list[int], out: Path, *, extra: list[str] | None = None,
-              workers: int | None = None, ray_address: str | None = None, progress: bool = True) -> dict[str, str]:
+def run_sweep(
+    algos: list[str],
+    envs: list[str],
+    seeds: list[int],
+    out: Path,
+    *,
+    extra: list[str] | None = None,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    progress: bool = True,
+) -> dict[str, str]:
     """Run the grid; returns each cell's outcome: finished, skipped (already finished) or failed."""
+    from hyirl.envs import get_task
+    from hyirl.irl import METHODS  # imported here: Ray workers import this module and need only run_cell
+
     for algo in algos:
         if algo != "bc" and algo not in METHODS:
             raise HyirlError(f"unknown method {algo!r}: use one of bc, {', '.join(METHODS)}")
@@ -77,8 +102,14 @@ def run_sweep(algos: list[str], envs: list[str], seeds: list[int], out: Path, *,
             outcome[name] = "skipped"
         else:
             todo.append((name, cell_command(algo, env, seed, run_dir, extra or []), str(out / "logs" / f"{name}.log")))
-    with Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
-                  TimeElapsedColumn(), disable=not progress) as bar:
+    with Progress(
+        TextColumn("[bold]sweep"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        TimeElapsedColumn(),
+        disable=not progress,
+    ) as bar:
         task = bar.add_task("cells", total=len(outcome) + len(todo), completed=len(outcome), last="")
         for name, code in _execute(todo, workers or os.cpu_count() or 1, ray_address):
             outcome[name] = "finished" if code == 0 else f"failed (exit {code}, see logs/{name}.log)"
