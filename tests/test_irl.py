@@ -110,6 +110,30 @@ def test_filter_reset_restores_the_recorded_expert_state():
     assert "expert_reset_row" not in env.reset(seed=1)[1]
 
 
+def test_replay_reset_matches_the_recorded_observation(tmp_path):
+    env = make_env("hopper", p_tremble=0.0)
+    rng = np.random.default_rng(3)
+    rows = {k: [] for k in ("seed", "actions", "timestep", "observations")}
+    obs, _ = env.reset(seed=5)
+    for t in range(40):
+        action = rng.uniform(-0.3, 0.3, 3)
+        (
+            rows["seed"].append(5),
+            rows["actions"].append(action),
+            rows["timestep"].append(t),
+            rows["observations"].append(obs),
+        )
+        obs, *_ = env.step(action)
+    demos = {k: np.array(v) for k, v in rows.items()}
+    replay = make_env("hopper", p_tremble=0.5)  # trembling must not touch the replayed actions
+    replay.use_expert_resets(demos, prob=1.0, mode="replay")
+    for seed in range(5):
+        obs, info = replay.reset(seed=seed)
+        # exact up to float rounding (~1e-16); the default "state" mode is bit-exact (test_envs)
+        np.testing.assert_allclose(obs, demos["observations"][info["expert_reset_row"]], rtol=0, atol=1e-9)
+        assert replay.t == info["expert_reset_row"]
+
+
 def _constant_cost_params(disc, value):
     params = disc.init(jax.random.PRNGKey(0)).params
     params = jax.tree.map(jnp.zeros_like, params)

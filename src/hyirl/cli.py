@@ -80,6 +80,8 @@ def _train(args) -> None:
     out = Path(args.out or f"runs/{args.algo}-{args.env}-s{args.seed}")
     common = dict(env=args.env, seed=args.seed, demos=args.demos, demos_file=args.demos_file, p_tremble=args.p_tremble)
     if args.algo == "bc":
+        if args.resume:
+            raise HyirlError("bc runs are offline and short; they cannot be resumed")
         cfg = BCConfig(**common, **({"grad_steps": args.steps} if args.steps else {}))
         path = train_bc(cfg, out, progress=not args.no_progress)
     else:
@@ -194,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="fresh: new trajectories per discriminator update (counted); recent: reuse the latest real transitions",
     )
     p.add_argument("--checkpoint-every", type=int, help="env steps between checkpoints (default 50000)")
+    p.add_argument(
+        "--reset-mode",
+        choices=["state", "replay"],
+        help="FILTER resets: restore the saved state (default) or replay the expert's actions from its seed",
+    )
     p.add_argument(
         "--no-reference-rounds",
         action="store_true",

@@ -86,6 +86,7 @@ class TaskEnv(gym.Wrapper):
         self.t = 0
         self.expert_states: dict[str, np.ndarray] | None = None
         self.expert_reset_prob = 0.0
+        self.expert_reset_mode = "state"
         # The agent, demos and buffers all use actions in [-1, 1]; rescale to the env's bounds here.
         self._low = self.env.action_space.low.astype(np.float64)
         self._high = self.env.action_space.high.astype(np.float64)
@@ -99,28 +100,37 @@ class TaskEnv(gym.Wrapper):
         if self.expert_states is not None and self.np_random.random() < self.expert_reset_prob:
             # FILTER (spec §4): continue from a uniformly random expert (trajectory, time).
             row = int(self.np_random.integers(len(self.expert_states["timestep"])))
-            state = {
-                k: self.expert_states[k][row] for k in ("qpos", "qvel", "qacc_warmstart") if k in self.expert_states
-            }
-            obs = self.reset_to_state(t=int(self.expert_states["timestep"][row]), **state)
+            obs = self._restore_expert_row(row)
             info = dict(info, expert_reset_row=row)
         return obs, info
 
-    def use_expert_resets(self, demos: dict[str, np.ndarray], prob: float) -> None:
-        """Make every reset start from a recorded expert state with probability ``prob``."""
-        self.expert_states = {k: demos[k] for k in ("qpos", "qvel", "qacc_warmstart", "timestep") if k in demos}
+    def use_expert_resets(self, demos: dict[str, np.ndarray], prob: float, mode: str = "state") -> None:
+        """Make every reset start from a recorded expert state with probability ``prob``.
+
+        ``mode="state"`` restores the saved simulator state; ``mode="replay"`` is the reference's way:
+        reset with the episode's seed and replay the expert's actions up to that time (needs the same
+        simulator version as the demos).
+        """
+        if mode not in ("state", "replay"):
+            raise HyirlError(f"unknown expert reset mode {mode!r}: use 'state' or 'replay'")
+        keys = ("qpos", "qvel", "qacc_warmstart", "timestep") if mode == "state" else ("seed", "actions", "timestep")
+        self.expert_states = {k: demos[k] for k in keys if k in demos}
+        self.expert_reset_mode = mode
         self.expert_reset_prob = prob
 
-    def step(self, action):
-        action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
-        if self.p_tremble > 0 and self.np_random.random() < self.p_tremble:
-            action = self.np_random.uniform(-1.0, 1.0, action.shape)
-        obs, reward, terminated, truncated, info = self.env.step(
-            self._low + 0.5 * (action + 1.0) * (self._high - self._low)
-        )
-        self.t += 1
-        truncated = truncated or self.t >= self.horizon
-        return obs, reward, terminated, truncated, info
+    def _to_env_action(self, action: np.ndarray) -> np.ndarray:
+        return self._low + 0.5 * (action + 1.0) * (self._high - self._low)
+
+    def _restore_expert_row(self, row: int) -> np.ndarray:
+        states, t = self.expert_states, int(self.expert_states["timestep"][row])
+        if self.expert_reset_mode == "state":
+            saved = {k: states[k][row] for k in ("qpos", "qvel", "qacc_warmstart") if k in states}
+            return self.reset_to_state(t=t, **saved)
+        obs, _ = self.env.reset(seed=int(states["seed"][row]))
+        for action in states["actions"][row - t : row]:  # open loop, without trembling
+            obs, *_ = self.env.step(self._to_env_action(action))
+        self.t = t
+        return obs
 
     # --- exact state save / restore ------------------------------------------------------------
     def get_state(self) -> dict[str, np.ndarray]:

@@ -70,6 +70,7 @@ class IRLConfig:
     demos_file: str | None = None
     p_tremble: float | None = None  # None: the task's paper value
     reset_prob: float = 0.5  # FILTER variants
+    reset_mode: Literal["state", "replay"] = "state"  # restore saved states, or the reference's seeded replay
     expert_schedule: tuple[tuple[float, float, int], ...] = ((0.2, 0.1, 200_000), (0.1, 0.01, 1_000_000))
     bc_weight: float = 1.0  # BC-Reg
     # "fresh": the reference's 4 new trajectories per update (counted); "recent": the latest real
@@ -162,8 +163,10 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
     sampler_env = make_env(task, p_tremble=cfg.p_tremble)
     sampler_env.reset(seed=cfg.seed + 1)
     if method.expert_resets:
-        env.use_expert_resets(demos, cfg.reset_prob)
-        sampler_env.use_expert_resets(demos, cfg.reset_prob)  # the reference samples with resets on (spec §10.23)
+        env.use_expert_resets(demos, cfg.reset_prob, cfg.reset_mode)
+        sampler_env.use_expert_resets(
+            demos, cfg.reset_prob, cfg.reset_mode
+        )  # the reference samples with resets on (spec §10.23)
 
     disc = Discriminator(obs_dim, act_dim, cfg.disc)
     agent = SAC(
