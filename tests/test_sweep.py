@@ -57,7 +57,11 @@ RAY_SWEEP = """
 import sys
 import ray
 from hyirl.sweep import run_sweep
-ray.init(num_cpus=2, include_dashboard=False)
+try:
+    ray.init(num_cpus=2, include_dashboard=False)
+except Exception as err:  # Ray could not start on this machine: not a failure of hyirl
+    print("RAY_UNAVAILABLE", err)
+    sys.exit(3)
 outcome = run_sweep(["hype"], ["pendulum"], [0], sys.argv[1], extra=sys.argv[2:], ray_address="auto", progress=False)
 ray.shutdown()
 print(outcome)
@@ -74,6 +78,8 @@ def test_sweep_on_local_ray(tmp_path, pendulum_demos):
         timeout=600,
         env=dict(os.environ, RAY_ADDRESS=""),
     )
+    if result.returncode == 3 and "RAY_UNAVAILABLE" in result.stdout:
+        pytest.skip(f"a local Ray instance could not start here: {result.stdout.strip()[-300:]}")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "{'hype-pendulum-s0': 'finished'}" in result.stdout
     assert (tmp_path / "hype-pendulum-s0" / "done.json").exists()

@@ -168,7 +168,8 @@ def ship_expert(run_dir: Path, episodes: int = 20) -> Path:
             eval_seeds=f"{result['seed']}..{result['seed'] + episodes - 1}",
             p_tremble=0.0,
         ),
-        command=f"hyirl expert train {meta['env']} --seed {meta['seed']}",
+        command=f"hyirl expert train {meta['env']} --seed {meta['seed']} --steps {meta['steps']}, then "
+        f"hyirl expert ship RUN_DIR (the policy with the best 5-episode evaluation during training)",
         versions=versions,
     )
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

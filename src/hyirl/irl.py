@@ -31,7 +31,8 @@ from hyirl.demos import expert_demos, load_demos
 from hyirl.discriminator import Discriminator, DiscriminatorConfig
 from hyirl.envs import get_task, make_env
 from hyirl.errors import HyirlError
-from hyirl.learner import LoopConfig, OnlineSAC, evaluate, restore_learner, save_learner
+from hyirl.learner import LoopConfig, OnlineSAC, episode, evaluate, restore_learner, save_learner
+from hyirl.networks import sample_tanh_gaussian
 from hyirl.runs import RunDir, StepProgress
 from hyirl.sac import SAC, SACConfig
 
@@ -101,7 +102,6 @@ def expert_fraction_schedule(segments):
 
 def bc_regulariser(weight: float):
     """BC-Reg: weight * MSE between the actor's sampled action and the expert's action (spec §3.3)."""
-    from hyirl.networks import sample_tanh_gaussian
 
     def term(params, apply_fn, expert_batch, key):
         action, _ = sample_tanh_gaussian(*apply_fn(params, expert_batch["obs"]), key)
@@ -110,7 +110,8 @@ def bc_regulariser(weight: float):
     return term
 
 
-def load_expert_data(cfg: IRLConfig, env) -> dict[str, np.ndarray]:
+def load_expert_data(cfg, env) -> dict[str, np.ndarray]:
+    """Demos for a run config with ``env``, ``demos`` and ``demos_file`` (IRL and BC)."""
     if cfg.demos_file:
         demos, _ = load_demos(Path(cfg.demos_file), env)
     else:
@@ -128,18 +129,14 @@ class _Sampler:
         if self.cfg.disc_samples == "recent":
             n = min(self.cfg.disc_trajectories * self.env.horizon, int(self.learner.buffer.size))
             return buffers.recent_pairs(self.learner.buffer, n), 0
-        pairs, steps = [], 0
         policy, rng = self.learner.policy, self.learner.rng
-        for _ in range(self.cfg.disc_trajectories):
-            obs, _ = self.env.reset()
-            done = False
-            while not done:
-                action = policy(obs, noise=rng.standard_normal(policy.act_dim))  # SB3 predict(): stochastic
-                pairs.append(np.concatenate([obs, action]))
-                obs, _, terminated, truncated, _ = self.env.step(action)
-                steps += 1
-                done = terminated or truncated
-        return jnp.asarray(np.array(pairs), jnp.float32), steps
+        stochastic = lambda obs: policy(obs, noise=rng.standard_normal(policy.act_dim))  # noqa: E731  SB3 predict()
+        pairs = [
+            np.concatenate([obs, action])
+            for _ in range(self.cfg.disc_trajectories)
+            for obs, action, _ in episode(self.env, stochastic)
+        ]
+        return jnp.asarray(np.array(pairs), jnp.float32), len(pairs)
 
 
 def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
@@ -163,10 +160,9 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
     sampler_env = make_env(task, p_tremble=cfg.p_tremble)
     sampler_env.reset(seed=cfg.seed + 1)
     if method.expert_resets:
-        env.use_expert_resets(demos, cfg.reset_prob, cfg.reset_mode)
-        sampler_env.use_expert_resets(
-            demos, cfg.reset_prob, cfg.reset_mode
-        )  # the reference samples with resets on (spec §10.23)
+        # The reference samples the discriminator's trajectories with resets on too (spec §10.23).
+        for e in (env, sampler_env):
+            e.use_expert_resets(demos, cfg.reset_prob, cfg.reset_mode)
 
     disc = Discriminator(obs_dim, act_dim, cfg.disc)
     agent = SAC(

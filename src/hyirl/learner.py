@@ -101,17 +101,20 @@ class OnlineSAC:
         return {k: jnp.asarray(v, jnp.float32) for k, v in chunk.items()}
 
 
+def episode(env: TaskEnv, act, seed: int | None = None):
+    """Run one episode with ``act(obs) -> action``; yields (obs, action, reward) for every step."""
+    obs, _ = env.reset(seed=seed)
+    done = False
+    while not done:
+        action = act(obs)
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        yield obs, action, reward
+        obs, done = next_obs, terminated or truncated
+
+
 def evaluate(policy: NumpyPolicy, env: TaskEnv, episodes: int, seed: int) -> np.ndarray:
     """Returns of ``episodes`` deterministic-policy episodes (true reward), seeds seed, seed+1, ..."""
-    returns = np.zeros(episodes)
-    for ep in range(episodes):
-        obs, _ = env.reset(seed=seed + ep)
-        done = False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(policy(obs))
-            returns[ep] += reward
-            done = terminated or truncated
-    return returns
+    return np.array([sum(r for *_, r in episode(env, policy, seed + i)) for i in range(episodes)])
 
 
 def save_learner(learner: OnlineSAC, path, extra_meta: dict | None = None, extra_trees: dict | None = None) -> None:
