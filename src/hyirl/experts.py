@@ -13,7 +13,7 @@ import numpy as np
 from hyirl import checkpoint
 from hyirl.envs import get_task, make_env
 from hyirl.errors import HyirlError
-from hyirl.learner import LoopConfig, OnlineSAC, evaluate, restore_learner, save_learner
+from hyirl.learner import LoopConfig, OnlineSAC, episode, evaluate, restore_learner, save_learner
 from hyirl.runs import RunDir, StepProgress
 from hyirl.sac import SAC, NumpyPolicy, SACConfig, actor_flat_params
 
@@ -129,7 +129,9 @@ def evaluate_policy(
     policy, meta = load_policy(path)
     env = make_env(env_name, p_tremble=p_tremble, truncated_obs=meta.get("truncated_obs", False))
     check_policy_fits(meta, policy, env)
-    returns = evaluate(policy, env, episodes, seed=seed)
+    steps = [[r for *_, r in episode(env, policy, seed + i)] for i in range(episodes)]
+    returns = np.array([sum(rewards) for rewards in steps])
+    lengths = [len(rewards) for rewards in steps]
     return dict(
         env=env_name,
         policy=str(path),
@@ -139,6 +141,8 @@ def evaluate_policy(
         mean_return=float(returns.mean()),
         std_return=float(returns.std()),
         returns=returns.tolist(),
+        lengths=lengths,
+        full_length_episodes=sum(n == env.horizon for n in lengths),
     )
 
 
@@ -161,6 +165,7 @@ def ship_expert(run_dir: Path, episodes: int = 20) -> Path:
         training_steps=meta["steps"],
         seed=meta["seed"],
         action_space="normalised to [-1, 1]",
+        full_length_episodes=f"{result['full_length_episodes']} of {episodes} (demos keep only these)",
         deterministic_return=dict(
             mean=result["mean_return"],
             std=result["std_return"],
