@@ -1,4 +1,4 @@
-"""HyPE end-to-end throughput on Hopper-v5 against plain SAC at one update per env step.
+"""HyPE end-to-end throughput (Hopper-v5 by default) against plain SAC at one update per env step.
 
 HyPE's loop = SAC on mixed expert/learner batches with every batch relabelled by the
 discriminator, plus one discriminator update and its 4 fresh trajectories per round. Set-up and
@@ -10,7 +10,7 @@ Reported: policy steps/s (steps that get one SAC update, the figure comparable w
 all real env steps/s (including the discriminator's samples). Plain SAC uses the same online loop
 (`hyirl.learner.OnlineSAC`) with the true reward. The last line printed is one JSON object.
 
-    python benchmarks/irl_throughput.py [--rounds 8] [--reps 3]
+    python benchmarks/irl_throughput.py [--env hopper] [--rounds 4] [--reps 3]
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from hyirl.presets import model_free_preset
 from hyirl.sac import SAC
 
 
-def timed_irl(algo: str, rounds: int, seed: int, workdir: Path) -> tuple[float, dict]:
-    preset = model_free_preset("hopper")
+def timed_irl(env: str, algo: str, rounds: int, seed: int, workdir: Path) -> tuple[float, dict]:
+    preset = model_free_preset(env)
     steps = rounds * preset["train_every"]
     cfg = IRLConfig(
         algo=algo,
-        env="hopper",
+        env=env,
         seed=seed,
         steps=steps,
         train_every=preset["train_every"],
@@ -50,12 +50,12 @@ def timed_irl(algo: str, rounds: int, seed: int, workdir: Path) -> tuple[float, 
     return elapsed, last
 
 
-def irl_rate(algo: str, rounds: int, reps: int) -> dict:
+def irl_rate(env: str, algo: str, rounds: int, reps: int) -> dict:
     policy_rates, real_rates = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(reps):
-            t_short, short = timed_irl(algo, 1, rep, Path(tmp))
-            t_long, long = timed_irl(algo, 1 + rounds, rep, Path(tmp))
+            t_short, short = timed_irl(env, algo, 1, rep, Path(tmp))
+            t_long, long = timed_irl(env, algo, 1 + rounds, rep, Path(tmp))
             dt = t_long - t_short
             policy_steps = long["env_steps"] - long["disc_env_steps"] - (short["env_steps"] - short["disc_env_steps"])
             policy_rates.append(policy_steps / dt)
@@ -67,12 +67,12 @@ def irl_rate(algo: str, rounds: int, reps: int) -> dict:
     )
 
 
-def sac_rate(steps: int, reps: int) -> dict:
+def sac_rate(env_name: str, steps: int, reps: int) -> dict:
     rates = []
     for rep in range(reps):
         learner = OnlineSAC(
-            make_env("hopper", p_tremble=0.0),
-            SAC(11, 3),
+            env := make_env(env_name, p_tremble=0.0),
+            SAC(env.observation_space.shape[0], env.action_space.shape[0]),
             LoopConfig(buffer_size=200_000, learning_starts=1024),
             seed=rep,
         )
@@ -85,18 +85,20 @@ def sac_rate(steps: int, reps: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=4, help="extra 5k-step rounds in the long run")
+    parser.add_argument("--env", default="hopper", help="task with a shipped expert (demos come from it)")
+    parser.add_argument("--rounds", type=int, default=4, help="extra rounds (K policy steps each) in the long run")
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
-    sac = sac_rate(args.rounds * 5056, args.reps)
-    hype = irl_rate("hype", args.rounds, args.reps)
+    round_steps = -(-model_free_preset(args.env)["train_every"] // 64) * 64
+    sac = sac_rate(args.env, args.rounds * round_steps, args.reps)
+    hype = irl_rate(args.env, "hype", args.rounds, args.reps)
     ratio = hype["policy_steps_per_s"] / sac["env_steps_per_s"]
-    print(f"plain SAC (true reward): {sac['env_steps_per_s']:.1f} env steps/s")
+    print(f"{args.env}: plain SAC (true reward): {sac['env_steps_per_s']:.1f} env steps/s")
     print(
         f"HyPE: {hype['policy_steps_per_s']:.1f} policy steps/s ({hype['all_env_steps_per_s']:.1f} real env steps/s "
         f"including the discriminator's samples) = {100 * ratio:.0f}% of plain SAC"
     )
-    print(json.dumps(dict(sac=sac, hype=hype, hype_over_sac=ratio)))
+    print(json.dumps(dict(env=args.env, sac=sac, hype=hype, hype_over_sac=ratio)))
 
 
 if __name__ == "__main__":
