@@ -107,7 +107,7 @@ def test_oadam_matches_reference_formula():
     np.testing.assert_allclose(u2, s2 * (m1 / (np.sqrt(v1) + 1e-8) - 2 * m2 / (np.sqrt(v2) + 1e-8)), rtol=1e-4)
     assert not np.allclose(
         u1,
-        optax.optimistic_adam(0.1, nesterov=False).update(
-            g1, optax.optimistic_adam(0.1, nesterov=False).init(params), params
+        optax.optimistic_adam_v2(0.1, nesterov=False).update(
+            g1, optax.optimistic_adam_v2(0.1, nesterov=False).init(params), params
         )[0],
     )

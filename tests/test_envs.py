@@ -42,6 +42,20 @@ def test_reset_without_warmstart_stays_close():
     np.testing.assert_allclose(obs, observations[20], atol=1e-3)
 
 
+def test_episodes_end_at_the_horizon():
+    env = make_env("pendulum", p_tremble=0.0)  # pendulum never terminates: only the horizon ends it
+    env.reset(seed=0)
+    flags = [env.step(np.zeros(1))[3] for _ in range(env.horizon)]
+    assert flags == [False] * (env.horizon - 1) + [True]
+
+
+def test_actions_are_rescaled_to_env_bounds():
+    env = make_env("pendulum", p_tremble=0.0)
+    env.reset(seed=0)
+    env.step(np.array([0.5]))
+    assert env.env.last_u == pytest.approx(1.0)  # 0.5 in [-1, 1] is 1.0 in pendulum's [-2, 2]
+
+
 def test_time_limit_counts_from_reset_time():
     env = make_env("pendulum", p_tremble=0.0)
     env.reset(seed=0)

@@ -118,6 +118,15 @@ class TaskEnv(gym.Wrapper):
         self.expert_reset_mode = mode
         self.expert_reset_prob = prob
 
+    def step(self, action):
+        action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        if self.p_tremble > 0 and self.np_random.random() < self.p_tremble:
+            action = self.np_random.uniform(-1.0, 1.0, action.shape)
+        obs, reward, terminated, truncated, info = self.env.step(self._to_env_action(action))
+        self.t += 1
+        truncated = truncated or self.t >= self.horizon
+        return obs, reward, terminated, truncated, info
+
     def _to_env_action(self, action: np.ndarray) -> np.ndarray:
         return self._low + 0.5 * (action + 1.0) * (self._high - self._low)
 
