@@ -148,11 +148,11 @@ def evaluate_policy(
 
 def ship_expert(run_dir: Path, episodes: int = 20) -> Path:
     """Copy a trained run's best policy into the package with a manifest of its measured quality."""
-    policy, meta = load_policy(Path(run_dir) / "best_policy.npz")
-    result = evaluate_policy(meta["env"], Path(run_dir) / "best_policy.npz", episodes)
+    source = Path(run_dir) / "best_policy.npz"
+    arrays, meta = checkpoint.load_npz(source, "expert policy")
+    result = evaluate_policy(meta["env"], source, episodes)  # also checks the policy loads and fits its env
     dest = SHIPPED_DIR / meta["env"]
     dest.mkdir(parents=True, exist_ok=True)
-    arrays, _ = checkpoint.load_npz(Path(run_dir) / "best_policy.npz", "expert policy")
     checkpoint.save_npz(dest / "policy.npz", arrays, meta)
     versions = {
         p: importlib.metadata.version(p) for p in ("hyirl", "jax", "flax", "optax", "gymnasium", "mujoco", "numpy")
