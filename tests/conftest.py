@@ -24,3 +24,14 @@ def pendulum_demos(tmp_path_factory):
     path = tmp_path_factory.mktemp("demos") / "pendulum.npz"
     save_demos(path, rollout_demos(policy, make_env("pendulum", p_tremble=0.0), 3), dict(env="pendulum"))
     return path
+
+
+def pytest_configure(config):
+    """Share compiled XLA programs between tests: many build the same networks afresh."""
+    import tempfile
+
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", tempfile.mkdtemp(prefix="hyirl-xla-"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)

@@ -55,18 +55,28 @@ def from_arrays(**arrays: np.ndarray) -> Buffer:
 
 
 @partial(jax.jit, donate_argnums=0)
-def insert(buffer: Buffer, chunk: dict[str, jax.Array]) -> Buffer:
-    """Append a chunk of transitions (FIFO: the oldest rows are overwritten when full)."""
+def insert(buffer: Buffer, chunk: dict[str, jax.Array], mask: jax.Array | None = None) -> Buffer:
+    """Append a chunk of transitions (FIFO: the oldest rows are overwritten when full).
+
+    ``mask`` keeps only the rows where it is true (model rollouts drop steps after a terminal) with
+    fixed shapes, so one compiled insert serves every chunk of that size.
+    """
     n = chunk["obs"].shape[0]
-    idx = (buffer.ptr + jnp.arange(n)) % buffer.capacity
-    cols = {f: getattr(buffer, f).at[idx].set(chunk[f].astype(jnp.float32)) for f in FIELDS}
+    keep = jnp.ones(n, bool) if mask is None else mask.astype(bool)
+    offset = jnp.cumsum(keep) - 1
+    # Dropped rows are sent past the end of the array, where ``mode="drop"`` ignores them.
+    idx = jnp.where(keep, (buffer.ptr + offset) % buffer.capacity, buffer.capacity)
+    cols = {f: getattr(buffer, f).at[idx].set(chunk[f].astype(jnp.float32), mode="drop") for f in FIELDS}
+    added = keep.sum().astype(jnp.int32)
     return buffer.replace(
-        **cols, ptr=(buffer.ptr + n) % buffer.capacity, size=jnp.minimum(buffer.size + n, buffer.capacity)
+        **cols, ptr=(buffer.ptr + added) % buffer.capacity, size=jnp.minimum(buffer.size + added, buffer.capacity)
     )
 
 
 def sample_indices(buffer: Buffer, key, n: int):
-    return jax.random.randint(key, (n,), 0, buffer.size)
+    """Uniform over the ``size`` newest rows (counted back from ``ptr``)."""
+    age = jax.random.randint(key, (n,), 0, buffer.size)
+    return (buffer.ptr - 1 - age) % buffer.capacity
 
 
 def recent_pairs(buffer: Buffer, n: int) -> jax.Array:
@@ -76,12 +86,30 @@ def recent_pairs(buffer: Buffer, n: int) -> jax.Array:
 
 
 def to_numpy(buffer: Buffer) -> dict[str, np.ndarray]:
+    """The ``size`` live rows, oldest first, and the capacity: a compact, layout-free checkpoint.
+
+    Sampling counts rows back from ``ptr``, so a buffer rebuilt by :func:`from_numpy` samples exactly
+    the same transitions from the same keys."""
     size = int(buffer.size)
-    out = {f: np.asarray(getattr(buffer, f)) for f in FIELDS}
-    out.update(size=np.int64(size), ptr=np.int64(int(buffer.ptr)))
+    rows = (int(buffer.ptr) - size + np.arange(size)) % buffer.capacity
+    out = {f: np.asarray(getattr(buffer, f))[rows] for f in FIELDS}
+    out["capacity"] = np.int64(buffer.capacity)
     return out
 
 
-def from_numpy(data: dict[str, np.ndarray]) -> Buffer:
-    cols = {f: jnp.asarray(data[f], jnp.float32) for f in FIELDS}
-    return Buffer(**cols, size=jnp.int32(int(data["size"])), ptr=jnp.int32(int(data["ptr"])))
+def from_numpy(data: dict[str, np.ndarray], capacity: int | None = None) -> Buffer:
+    """Rebuild a :func:`to_numpy` buffer, optionally with another capacity (keeping the newest rows)."""
+    if "capacity" not in data:  # checkpoints written before 2026-11-24 hold the raw arrays
+        cols = {f: jnp.asarray(data[f], jnp.float32) for f in FIELDS}
+        return Buffer(**cols, size=jnp.int32(int(data["size"])), ptr=jnp.int32(int(data["ptr"])))
+    capacity = int(data["capacity"]) if capacity is None else capacity
+    rows = {f: np.asarray(data[f])[-capacity:] for f in FIELDS}
+    buffer = empty(capacity, data["obs"].shape[1], data["action"].shape[1])
+    n = len(rows["obs"])
+    cols = {f: getattr(buffer, f).at[:n].set(jnp.asarray(rows[f], jnp.float32)) for f in FIELDS}
+    return buffer.replace(**cols, size=jnp.int32(n), ptr=jnp.int32(n % capacity))
+
+
+def resize(buffer: Buffer, capacity: int) -> Buffer:
+    """The same FIFO buffer with another capacity (the newest rows are kept)."""
+    return from_numpy(to_numpy(buffer), capacity)

@@ -67,40 +67,40 @@ def _demos(args) -> None:
 
 
 def _train(args) -> None:
-    import dataclasses
-
-    from hyirl.bc import BCConfig, train_bc
     from hyirl.envs import get_task
-    from hyirl.irl import METHODS, IRLConfig, train_irl
-    from hyirl.presets import model_free_preset
+    from hyirl.irl import check_algo
 
-    if args.algo != "bc" and args.algo not in METHODS:
-        raise HyirlError(f"unknown method {args.algo!r}: use one of bc, {', '.join(METHODS)}")
+    check_algo(args.algo)
     get_task(args.env)
     out = Path(args.out or f"runs/{args.algo}-{args.env}-s{args.seed}")
     common = dict(env=args.env, seed=args.seed, demos=args.demos, demos_file=args.demos_file, p_tremble=args.p_tremble)
+    overrides = dict(steps=args.steps, eval_every=args.eval_every, eval_episodes=args.eval_episodes)
+    overrides.update(checkpoint_every=args.checkpoint_every)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
     if args.algo == "bc":
+        from hyirl.bc import BCConfig, train_bc
+
         if args.resume:
             raise HyirlError("bc runs are offline and short; they cannot be resumed")
         cfg = BCConfig(**common, **({"grad_steps": args.steps} if args.steps else {}))
         path = train_bc(cfg, out, progress=not args.no_progress)
+    elif args.algo == "hyper":
+        from hyirl.hyper import HyPERConfig, train_hyper
+        from hyirl.presets import build_config, hyper_preset
+
+        extra = dict(preset=args.preset, truncated_obs=args.truncated_obs)
+        cfg = build_config(HyPERConfig, hyper_preset(args.env, args.preset), overrides, **extra, **common)
+        path = train_hyper(cfg, out, resume=args.resume, progress=not args.no_progress)
     else:
-        preset = model_free_preset(args.env)
-        fields = {f.name for f in dataclasses.fields(IRLConfig)}
-        values = {k: v for k, v in preset.items() if k in fields}
-        overrides = dict(
-            steps=args.steps,
-            eval_every=args.eval_every,
-            train_every=args.train_every,
-            disc_samples=args.disc_samples,
-            eval_episodes=args.eval_episodes,
-            checkpoint_every=args.checkpoint_every,
-        )
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        from hyirl.irl import IRLConfig, train_irl
+        from hyirl.presets import build_config, model_free_preset
+
+        overrides.update(train_every=args.train_every, disc_samples=args.disc_samples, reset_mode=args.reset_mode)
         if args.no_reference_rounds:
-            values["reference_rounds"] = False
-        values["expert_schedule"] = tuple(tuple(seg) for seg in values["expert_schedule"])
-        cfg = IRLConfig(algo=args.algo, **common, **values)
+            overrides["reference_rounds"] = False
+        preset = model_free_preset(args.env)
+        preset["expert_schedule"] = tuple(tuple(seg) for seg in preset["expert_schedule"])
+        cfg = build_config(IRLConfig, preset, overrides, algo=args.algo, **common)
         path = train_irl(cfg, out, resume=args.resume, progress=not args.no_progress)
     print(f"results in {path} (metrics: {path / 'metrics.jsonl'})")
 
@@ -178,8 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=20)
     p.set_defaults(func=_expert_ship)
 
-    p = sub.add_parser("train", help="train an imitation method (bc, mm, bc-reg, filter, hype, hype-filter)")
-    p.add_argument("--algo", required=True, help="bc, mm, bc-reg, filter, hype or hype-filter")
+    p = sub.add_parser("train", help="train an imitation method (bc, mm, bc-reg, filter, hype, hype-filter, hyper)")
+    p.add_argument("--algo", required=True, help="bc, mm, bc-reg, filter, hype, hype-filter or hyper")
     p.add_argument("--env", required=True, help="task name or gymnasium id")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, help="real env steps, honestly counted (bc: gradient steps); default: preset")
@@ -206,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not reproduce SB3 0.8's per-round restarts (env reset, 100 random steps, LR saw-tooth)",
     )
+    p.add_argument(
+        "--preset",
+        choices=["efficient", "paper"],
+        default="efficient",
+        help="hyper: efficient (CPU default, docs/hyper.md) or paper (the reference's settings, for a GPU)",
+    )
+    p.add_argument("--truncated-obs", action="store_true", help="hyper on ant/humanoid: qpos[2:]+qvel observations")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_train)

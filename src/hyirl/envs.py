@@ -18,6 +18,7 @@ import dataclasses
 from typing import Any
 
 import gymnasium as gym
+import jax.numpy as jnp
 import numpy as np
 
 from hyirl.errors import HyirlError
@@ -166,6 +167,35 @@ class TaskEnv(gym.Wrapper):
         else:
             self.env.state = np.array([qpos[0], qvel[0]], dtype=np.float64)
         return self.env._get_obs()
+
+
+# Termination of model rollouts, from the predicted next observation (spec §5.1, §10.13). obs[0] is the
+# torso height on all four tasks (x, y are excluded from gymnasium's observations and the truncated ones).
+# Non-finite predictions always terminate.
+def _hopper_done(obs):
+    healthy = (jnp.abs(obs[..., 1:]) < 100).all(-1) & (obs[..., 0] > 0.7) & (jnp.abs(obs[..., 1]) < 0.2)
+    return ~healthy
+
+
+def _walker2d_done(obs):
+    return ~((obs[..., 0] > 0.8) & (obs[..., 0] < 2.0) & (obs[..., 1] > -1.0) & (obs[..., 1] < 1.0))
+
+
+def _ant_done(obs):
+    return ~((obs[..., 0] >= 0.2) & (obs[..., 0] <= 1.0))
+
+
+def _humanoid_done(obs):
+    return (obs[..., 0] < 1.0) | (obs[..., 0] > 2.0)
+
+
+MODEL_TERMINATION = {"hopper": _hopper_done, "walker2d": _walker2d_done, "ant": _ant_done, "humanoid": _humanoid_done}
+
+
+def model_termination(task: Task):
+    """``done(next_obs) -> bool array`` for model rollouts on ``task`` (never done if unknown)."""
+    rule = MODEL_TERMINATION.get(task.name, lambda obs: jnp.zeros(obs.shape[:-1], bool))
+    return lambda obs: rule(obs) | ~jnp.isfinite(obs).all(-1)
 
 
 def make_env(task: str | Task, *, p_tremble: float | None = None, truncated_obs: bool = False) -> TaskEnv:

@@ -54,6 +54,14 @@ METHODS: dict[str, Method] = {
     "hype-filter": Method(expert_resets=True, hybrid_batches=True),
 }
 
+ALGOS = ("bc", *METHODS, "hyper")  # everything `hyirl train --algo` accepts
+
+
+def check_algo(name: str) -> None:
+    if name not in ALGOS:
+        raise HyirlError(f"unknown method {name!r}: use one of {', '.join(ALGOS)}")
+
+
 # SB3-0.8 SAC as the reference configures it (spec §3.1): OAdam, lr 7.3e-4, gamma 0.98, tau 0.02.
 REFERENCE_SAC = SACConfig(gamma=0.98, tau=0.02, learning_rate=7.3e-4, optimizer="oadam")
 
@@ -141,7 +149,7 @@ class _Sampler:
 
 def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
     if cfg.algo not in METHODS:
-        raise HyirlError(f"unknown method {cfg.algo!r}: use one of bc, {', '.join(METHODS)}")
+        raise HyirlError(f"unknown model-free method {cfg.algo!r}: use one of {', '.join(METHODS)}")
     method = METHODS[cfg.algo]
     task = get_task(cfg.env)
     env = make_env(task, p_tremble=cfg.p_tremble)

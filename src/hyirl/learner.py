@@ -39,6 +39,7 @@ class OnlineSAC:
         self.policy = NumpyPolicy(self.state.actor_params)
         self.env_steps = 0
         self.warmup_until = loop.learning_starts  # uniformly random actions and no updates before this step
+        self.deterministic = False  # act with the mean action (HyPER's real-env acting, spec §10.14)
         self.obs, _ = env.reset(seed=seed)
         self.episode_return = 0.0
         self.finished_returns: list[float] = []  # true returns of finished training episodes
@@ -54,6 +55,8 @@ class OnlineSAC:
     def act(self, obs) -> np.ndarray:
         if self.env_steps < self.warmup_until:
             return self.rng.uniform(-1.0, 1.0, self.policy.act_dim)
+        if self.deterministic:
+            return self.policy(obs)
         return self.policy(obs, noise=self.rng.standard_normal(self.policy.act_dim))
 
     def collect(self, n_steps: int, reward_params: Any = None, learning_rate: float | None = None) -> None:
@@ -63,7 +66,7 @@ class OnlineSAC:
             raise ValueError(f"n_steps={n_steps} must be a multiple of train_freq={freq}")
         lr = self.agent.cfg.learning_rate if learning_rate is None else learning_rate
         for _ in range(n_steps // freq):
-            chunk = self._rollout_chunk(freq)
+            chunk = self.rollout_chunk(freq)
             self.buffer = buffers.insert(self.buffer, chunk)
             if self.env_steps >= self.warmup_until:
                 self.state, metrics = self.agent.train_chunk(
@@ -76,7 +79,8 @@ class OnlineSAC:
                     raise HyirlError(f"non-finite SAC loss at env step {self.env_steps}: {self.last_metrics}")
                 self.policy = NumpyPolicy(self.state.actor_params)
 
-    def _rollout_chunk(self, n: int) -> dict[str, jax.Array]:
+    def rollout_chunk(self, n: int) -> dict[str, jax.Array]:
+        """Take ``n`` real steps with :meth:`act` (resetting at episode ends); returns the transitions."""
         env = self.env
         obs_dim, act_dim = env.observation_space.shape[0], self.policy.act_dim
         chunk = dict(
@@ -117,12 +121,20 @@ def evaluate(policy: NumpyPolicy, env: TaskEnv, episodes: int, seed: int) -> np.
     return np.array([sum(r for *_, r in episode(env, policy, seed + i)) for i in range(episodes)])
 
 
-def save_learner(learner: OnlineSAC, path, extra_meta: dict | None = None, extra_trees: dict | None = None) -> None:
+def save_learner(
+    learner: OnlineSAC,
+    path,
+    extra_meta: dict | None = None,
+    extra_trees: dict | None = None,
+    extra_buffers: dict[str, buffers.Buffer] | None = None,
+) -> None:
     """Everything needed to continue bit-exactly: SAC state, replay buffer, RNGs, env state, counters
-    (plus ``extra_trees``, e.g. the discriminator, saved in the same atomic file)."""
+    (plus ``extra_trees``, e.g. the discriminator, and ``extra_buffers``, in the same atomic file)."""
     arrays = {f"state/{k}": v for k, v in checkpoint.flatten(learner.state).items()}
     for name, tree in (extra_trees or {}).items():
         arrays.update({f"{name}/{k}": v for k, v in checkpoint.flatten(tree).items()})
+    for name, buffer in (extra_buffers or {}).items():
+        arrays.update({f"{name}/{k}": v for k, v in buffers.to_numpy(buffer).items()})
     arrays.update({f"buffer/{k}": v for k, v in buffers.to_numpy(learner.buffer).items()})
     arrays.update({f"env/{k}": v for k, v in learner.env.get_state().items()})
     arrays["env/obs"] = np.asarray(learner.obs)
@@ -140,13 +152,20 @@ def save_learner(learner: OnlineSAC, path, extra_meta: dict | None = None, extra
     checkpoint.save_npz(path, arrays, meta)
 
 
-def restore_learner(learner: OnlineSAC, path, extra_trees: dict | None = None) -> tuple[dict, dict]:
+def restore_learner(
+    learner: OnlineSAC, path, extra_trees: dict | None = None, extra_buffers: tuple[str, ...] = ()
+) -> tuple[dict, dict]:
     """Load a :func:`save_learner` checkpoint into a freshly built learner.
 
-    Returns its metadata and the ``extra_trees`` restored into the given templates."""
+    Returns its metadata and the extras: ``extra_trees`` restored into the given templates and the
+    buffers named in ``extra_buffers``."""
     arrays, meta = checkpoint.load_npz(path, "checkpoint")
     part = lambda prefix: {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}  # noqa: E731
     extras = {name: checkpoint.unflatten(tree, part(f"{name}/")) for name, tree in (extra_trees or {}).items()}
+    for name in extra_buffers:
+        if not part(f"{name}/"):
+            raise HyirlError(f"checkpoint does not match this run: buffer {name!r} is missing")
+        extras[name] = buffers.from_numpy(part(f"{name}/"))
     learner.state = checkpoint.unflatten(learner.state, part("state/"))
     learner.buffer = buffers.from_numpy(part("buffer/"))
     env_state = part("env/")

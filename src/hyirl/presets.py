@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 # Expert-fraction schedules for HyPE: segments (rho_start, rho_end, t_end) over sampled batches (spec §3.2).
 FAST_DECAY = ((0.2, 0.1, 200_000), (0.1, 0.01, 1_000_000))
 SLOW_DECAY = ((0.2, 0.2, 300_000), (0.2, 0.1, 1_000_000))
@@ -27,3 +29,95 @@ SHARED = dict(
 def model_free_preset(env: str) -> dict:
     """The paper's values for ``env`` (any other gymnasium id gets the Hopper values)."""
     return {**SHARED, **MODEL_FREE.get(env, MODEL_FREE["hopper"])}
+
+
+# --- HyPER (spec §6.2) ---------------------------------------------------------------------------
+# ``paper``: the reference values, a GPU configuration (30 updates per real step of a 2x512 SAC and a
+# 7x(4x400) ensemble retrained to convergence every 125 steps). ``efficient``: the CPU default, chosen
+# by measurement (docs/hyper.md): smaller SAC, fewer updates per step, a bounded warm-started model fit.
+# Nested dicts (sac, model, disc) override fields of SACConfig, DynamicsConfig, DiscriminatorConfig.
+
+# Entropy settings of the reference's pytorch_sac per task (spec §3.5, §10.10): kept by both presets.
+_ENTROPY = {
+    "hopper": dict(init_alpha=1.0, learn_alpha=True, target_entropy=1.0),
+    "walker2d": dict(init_alpha=0.2, learn_alpha=False),
+    "ant": dict(init_alpha=0.2, learn_alpha=False),
+    "humanoid": dict(init_alpha=1.0, learn_alpha=True),
+}
+# Discriminator and model options of the reference per task (clip ±40 and L2 on Walker and Ant).
+_CLIPPED = dict(model=dict(clip_mean=40.0), disc=dict(clip_output=40.0, weight_decay=5e-5))
+
+HYPER_PRESETS: dict[str, dict[str, dict]] = {
+    "paper": {
+        "shared": dict(
+            steps=150_000,
+            model_every=125,
+            rollouts_per_step=400,
+            act_chunk=25,
+            disc_every=1_000,
+            sac=dict(optimizer="oadam", gamma=0.99, tau=0.005, target_update_every=4, learning_rate=1e-4),
+            model=dict(members=7, elites=5, hidden=(400,) * 4, patience=10),
+            disc=dict(ensemble_size=7),
+        ),
+        "hopper": dict(updates_per_step=30, sac=dict(hidden=(512, 512), learning_rate=3e-4)),
+        "walker2d": dict(
+            updates_per_step=20,
+            update_every=2,
+            actor_lr_decay=10_000,
+            sac=dict(hidden=(1024, 1024)),
+            model=dict(hidden=(200,) * 4, **_CLIPPED["model"]),
+            disc=_CLIPPED["disc"],
+        ),
+        "ant": dict(updates_per_step=30, disc_every=200, sac=dict(hidden=(1024, 1024)), **_CLIPPED),
+        "humanoid": dict(
+            updates_per_step=20,
+            update_every=2,
+            actor_lr_decay=10_000,
+            rollout_schedule=(20, 300, 1, 25),
+            sac=dict(hidden=(1024, 1024)),
+        ),
+    },
+    "efficient": {
+        "shared": dict(
+            steps=50_000,
+            model_every=250,
+            rollouts_per_step=100,
+            act_chunk=50,
+            updates_per_step=10,
+            disc_every=1_000,
+            sac=dict(hidden=(256, 256), optimizer="oadam", gamma=0.99, tau=0.005, target_update_every=4),
+            model=dict(members=5, elites=3, hidden=(200,) * 4, max_epochs=2, max_validation=4096),
+            disc=dict(ensemble_size=7),
+        ),
+        "hopper": {},
+        "walker2d": _CLIPPED,
+        "ant": dict(disc_every=200, **_CLIPPED),
+        "humanoid": dict(rollout_schedule=(20, 300, 1, 25)),
+    },
+}
+
+
+def hyper_preset(env: str, preset: str) -> dict:
+    """HyPER settings for ``env`` under ``preset`` (other tasks get the Hopper values)."""
+    if preset not in HYPER_PRESETS:
+        raise ValueError(f"unknown HyPER preset {preset!r}: use one of {', '.join(HYPER_PRESETS)}")
+    table = HYPER_PRESETS[preset]
+    name = env if env in _ENTROPY else "hopper"
+    merged = {**table["shared"], **{k: v for k, v in table[name].items() if not isinstance(v, dict)}}
+    for part in ("sac", "model", "disc"):
+        merged[part] = {**table["shared"].get(part, {}), **table[name].get(part, {})}
+    merged["sac"].update(_ENTROPY[name])
+    return merged
+
+
+def build_config(cls, defaults: dict, overrides: dict, **fixed):
+    """``cls`` from preset ``defaults`` (nested dicts become the nested config dataclasses) and non-None overrides."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for name, value in {**defaults, **{k: v for k, v in overrides.items() if v is not None}}.items():
+        if name not in fields:
+            continue
+        if isinstance(value, dict):  # a nested config: its dataclass is the field's default's type
+            value = type(fields[name].default)(**value)
+        values[name] = value
+    return cls(**values, **fixed)

@@ -46,6 +46,7 @@ class SACConfig:
     init_alpha: float = 1.0
     learn_alpha: bool = True
     target_entropy: float | None = None  # None: -dim(A)
+    target_update_every: int = 1  # soft target update every n gradient steps (pytorch_sac: 4, spec §3.5)
 
 
 class SACState(flax.struct.PyTreeNode):
@@ -62,8 +63,13 @@ class SACState(flax.struct.PyTreeNode):
 
 def _optimizer(cfg: SACConfig, learning_rate=None):
     lr = cfg.learning_rate if learning_rate is None else learning_rate
+    base = oadam if cfg.optimizer == "oadam" else optax.adam
+
+    def make(learning_rate):  # only the learning rate lives in the state (b1, b2, eps stay constants)
+        return base(learning_rate)
+
     # The learning rate is a hyper-parameter in the state, so the host can change it between chunks.
-    return optax.inject_hyperparams(oadam if cfg.optimizer == "oadam" else optax.adam)(learning_rate=lr)
+    return optax.inject_hyperparams(make)(learning_rate=lr)
 
 
 class SAC:
@@ -124,7 +130,7 @@ class SAC:
         }
         return mixed, expert_batch
 
-    def _update(self, state: SACState, learner, expert, reward_params, lr):
+    def _update(self, state: SACState, learner, expert, reward_params, lr, actor_lr):
         key, k_batch, k_next, k_pi, k_reg = jax.random.split(state.key, 5)
         batch, expert_batch = self._sample_batch(state.step, learner, expert, k_batch)
         if self.actor_regulariser is not None and expert_batch is None:
@@ -158,7 +164,7 @@ class SAC:
             return loss, log_prob
 
         (a_loss, log_prob), grads = jax.value_and_grad(actor_loss, has_aux=True)(state.actor_params)
-        actor_opt = _with_lr(state.actor_opt, lr)
+        actor_opt = _with_lr(state.actor_opt, actor_lr)
         updates, actor_opt = self.tx.update(grads, actor_opt, state.actor_params)
         actor_params = optax.apply_updates(state.actor_params, updates)
 
@@ -171,6 +177,9 @@ class SAC:
             log_alpha = optax.apply_updates(log_alpha, updates)
 
         critic_target = optax.incremental_update(critic_params, state.critic_target, cfg.tau)
+        if cfg.target_update_every > 1:
+            due = (state.step + 1) % cfg.target_update_every == 0
+            critic_target = jax.tree.map(lambda new, old: jnp.where(due, new, old), critic_target, state.critic_target)
         new_state = state.replace(
             actor_params=actor_params,
             actor_opt=actor_opt,
@@ -192,11 +201,13 @@ class SAC:
         )
         return new_state, metrics
 
-    def _train_chunk(self, state, learner, expert, reward_params, lr, *, num_updates: int):
-        """``num_updates`` gradient steps in one compiled call; returns the chunk's mean metrics."""
+    def _train_chunk(self, state, learner, expert, reward_params, lr, actor_lr=None, *, num_updates: int):
+        """``num_updates`` gradient steps in one compiled call; returns the chunk's mean metrics.
+        ``actor_lr`` (default ``lr``) lets the actor follow its own schedule (HyPER, spec §3.5)."""
+        actor_lr = lr if actor_lr is None else actor_lr
 
         def body(state, _):
-            return self._update(state, learner, expert, reward_params, lr)
+            return self._update(state, learner, expert, reward_params, lr, actor_lr)
 
         state, metrics = jax.lax.scan(body, state, None, length=num_updates)
         return state, jax.tree.map(jnp.mean, metrics)

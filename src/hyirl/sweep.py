@@ -85,11 +85,10 @@ def run_sweep(
 ) -> dict[str, str]:
     """Run the grid; returns each cell's outcome: finished, skipped (already finished) or failed."""
     from hyirl.envs import get_task
-    from hyirl.irl import METHODS  # imported here: Ray workers import this module and need only run_cell
+    from hyirl.irl import check_algo  # imported here: Ray workers import this module and need only run_cell
 
     for algo in algos:
-        if algo != "bc" and algo not in METHODS:
-            raise HyirlError(f"unknown method {algo!r}: use one of bc, {', '.join(METHODS)}")
+        check_algo(algo)
     for env in envs:
         get_task(env)
     out = Path(out)

@@ -1,0 +1,267 @@
+"""HyPER: model-based hybrid IRL (spec §5).
+
+Per real step (in chunks of ``act_chunk`` steps):
+
+1. act in the real env with the deterministic policy (trembling applied); the transition goes to the
+   policy buffer and, with one uniformly drawn expert transition, to the hybrid buffer;
+2. every ``model_every`` steps: refit the dynamics ensemble on the hybrid buffer, then roll the
+   stochastic policy out in the model for L steps from a batch of start states that come, by one coin
+   flip per event, all from the expert's states or all from the learner's real states;
+3. ``updates_per_step`` SAC updates on model transitions only, rewards relabelled by r = -f;
+4. every ``disc_every`` steps: one discriminator update on the latest real learner transitions vs
+   expert pairs. They were collected already, so the discriminator costs no extra interaction (the
+   reference draws 4 fresh, uncounted trajectories per update, spec §10.1).
+
+Where HyPER differs from the model-free family: the policy never trains on real or expert transitions
+(spec §10.8); the expert enters through the model's training data and the rollout start states.
+``env_steps`` counts every real step, including the initial exploration the reference leaves out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import partial
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hyirl import buffers
+from hyirl.discriminator import Discriminator, DiscriminatorConfig
+from hyirl.dynamics import Dynamics, DynamicsConfig
+from hyirl.envs import get_task, make_env, model_termination
+from hyirl.errors import HyirlError
+from hyirl.irl import load_expert_data
+from hyirl.learner import LoopConfig, OnlineSAC, evaluate, restore_learner, save_learner
+from hyirl.networks import sample_tanh_gaussian
+from hyirl.runs import RunDir, StepProgress
+from hyirl.sac import SAC, NumpyPolicy, SACConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class HyPERConfig:
+    env: str
+    seed: int = 0
+    preset: str = "efficient"
+    steps: int = 50_000  # real env steps, honestly counted
+    eval_every: int = 10_000
+    eval_episodes: int = 10
+    demos: int = 64
+    demos_file: str | None = None
+    p_tremble: float | None = None  # None: the task's paper value
+    truncated_obs: bool = False  # ant/humanoid: the paper's qpos[2:]+qvel observations
+    exploration_steps: int = 1_000  # stochastic-policy steps before the loop (counted here)
+    epoch_length: int = 1_000  # the real env is reset at every epoch start
+    act_chunk: int = 50  # real steps between fused update calls
+    model_every: int = 250  # real steps between model fits
+    rollouts_per_step: int = 100  # model rollouts started per real step (batched per fit)
+    rollout_schedule: tuple[int, int, int, int] = (20, 100, 1, 25)  # epochs e_min, e_max -> lengths L_min, L_max
+    retain_epochs: int = 1  # model transitions kept for this many epochs' worth of fits
+    expert_start_prob: float = 0.5  # P(all start states of a fit come from the expert)
+    updates_per_step: int = 10
+    update_every: int = 1  # updates_per_step SAC updates every this many real steps
+    actor_lr_decay: int | None = None  # linear actor-lr decay over this many updates, reset by each disc update
+    disc_every: int = 1_000  # real steps between discriminator updates
+    disc_pairs: int = 4_000  # latest real learner transitions per discriminator update
+    real_capacity: int = 150_000  # hybrid and policy buffers (reference: total_env_steps)
+    sac: SACConfig = SACConfig()
+    model: DynamicsConfig = DynamicsConfig()
+    disc: DiscriminatorConfig = DiscriminatorConfig()
+    checkpoint_every: int = 10_000
+
+    def check(self) -> None:
+        problems = [
+            (self.model_every % self.act_chunk, f"model_every={self.model_every} must be a multiple of act_chunk"),
+            (self.epoch_length % self.act_chunk, f"epoch_length={self.epoch_length} must be a multiple of act_chunk"),
+            (self.exploration_steps % self.act_chunk, "exploration_steps must be a multiple of act_chunk"),
+            (
+                (self.act_chunk * self.updates_per_step) % self.update_every,
+                "act_chunk * updates_per_step must be a multiple of update_every",
+            ),
+        ]
+        for bad, message in problems:
+            if bad:
+                raise HyirlError(f"invalid HyPER config: {message}")
+
+    @property
+    def rollouts_per_fit(self) -> int:
+        return self.rollouts_per_step * self.model_every
+
+    def rollout_length(self, env_steps: int) -> int:
+        """Truncated-linear schedule over epochs counted from 1 (spec §5.4)."""
+        e_min, e_max, l_min, l_max = self.rollout_schedule
+        progress = min(max((env_steps // self.epoch_length + 1 - e_min) / max(e_max - e_min, 1), 0.0), 1.0)
+        return int(l_min + progress * (l_max - l_min))
+
+    def model_window(self, length: int) -> int:
+        """Capacity of the model-rollout buffer for rollout length ``length`` (spec §5.2)."""
+        fits_per_epoch = math.ceil(self.epoch_length / self.model_every)
+        return length * self.rollouts_per_fit * fits_per_epoch * self.retain_epochs
+
+
+def make_model_rollout(agent: SAC, dynamics: Dynamics, done_fn):
+    """Compiled L-step rollouts of the stochastic policy in the model; rows after a terminal are masked."""
+
+    @partial(jax.jit, static_argnames="length")
+    def rollout(model_state, actor_params, start_obs, key, *, length: int):
+        def step(carry, key):
+            obs, alive = carry
+            k_act, k_model = jax.random.split(key)
+            action, _ = sample_tanh_gaussian(*agent.actor.apply(actor_params, obs), k_act)
+            next_obs = dynamics.sample_next(model_state, obs, action, k_model)
+            done = done_fn(next_obs)
+            next_obs = jnp.where(jnp.isfinite(next_obs), next_obs, 0.0)  # keeps 0 * NaN out of the targets
+            transition = dict(
+                obs=obs, action=action, next_obs=next_obs, reward=jnp.zeros(len(obs)), terminal=done.astype(jnp.float32)
+            )
+            return (next_obs, alive & ~done), (transition, alive)
+
+        alive = jnp.ones(start_obs.shape[0], bool)
+        _, (steps, valid) = jax.lax.scan(step, (start_obs, alive), jax.random.split(key, length))
+        flat = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), steps)
+        return flat, valid.reshape(-1)
+
+    return rollout
+
+
+def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
+    cfg.check()
+    task = get_task(cfg.env)
+    env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
+    demos = load_expert_data(cfg, env)
+    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    expert = buffers.from_arrays(
+        obs=demos["observations"],
+        action=np.clip(demos["actions"], -1 + 1e-6, 1 - 1e-6),
+        next_obs=demos["next_observations"],
+        reward=np.zeros(len(demos["actions"])),
+        terminal=np.zeros(len(demos["actions"])),
+    )
+    expert_pairs = jnp.concatenate([expert.obs, expert.action], -1)
+    # The hybrid buffer (the model's training data) starts with the expert transitions.
+    hybrid = buffers.insert(
+        buffers.empty(cfg.real_capacity, obs_dim, act_dim), expert.batch(jnp.arange(int(expert.size)))
+    )
+
+    disc = Discriminator(obs_dim, act_dim, cfg.disc)
+    agent = SAC(obs_dim, act_dim, cfg.sac, reward_fn=disc.reward)
+    dynamics = Dynamics(obs_dim, act_dim, cfg.model)
+    rollout = make_model_rollout(agent, dynamics, model_termination(task))
+    learner = OnlineSAC(
+        env, agent, LoopConfig(cfg.real_capacity, learning_starts=0, train_freq=cfg.act_chunk), cfg.seed
+    )
+    model_buffer = buffers.empty(cfg.model_window(cfg.rollout_length(0)), obs_dim, act_dim)  # grows with L
+    disc_state = disc.init(jax.random.PRNGKey(cfg.seed + 10_000))
+    model_state = dynamics.init(jax.random.PRNGKey(cfg.seed + 20_000))
+    rng = np.random.default_rng(cfg.seed + 30_000)  # coin flips, expert rows for the hybrid buffer, model splits
+    eval_env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
+
+    run = RunDir(out, dataclasses.asdict(cfg), resume=resume)
+    state_file = run.checkpoint_dir / "learner.npz"
+    counters = dict(updates_since_disc=0, disc_updates=0, fits=0, eval_return=None)
+    trees = lambda: dict(disc=disc_state, model=model_state)  # noqa: E731
+    if resume:
+        meta, restored = restore_learner(learner, state_file, trees(), ("hybrid", "model_buffer"))
+        disc_state, model_state = restored["disc"], restored["model"]
+        hybrid, model_buffer = restored["hybrid"], restored["model_buffer"]
+        counters = meta["counters"]
+        rng.bit_generator.state = meta["loop_rng"]
+        run.truncate_metrics(learner.env_steps)
+
+    info: dict[str, float] = {}
+    with StepProgress(cfg.steps, f"hyper {task.name}", learner.env_steps, enabled=progress) as bar:
+        while learner.env_steps < cfg.steps:
+            before = learner.env_steps
+            loop_steps = before - cfg.exploration_steps
+            learner.deterministic = loop_steps >= 0  # the first steps explore with the stochastic policy
+            if loop_steps >= 0 and loop_steps % cfg.epoch_length == 0:
+                learner.restart_episode()
+            if loop_steps >= 0 and loop_steps % cfg.model_every == 0:
+                model_state, model_buffer, fit_info = _refit_and_roll_out(
+                    cfg, dynamics, rollout, model_state, model_buffer, hybrid, learner, expert, rng, counters["fits"]
+                )
+                counters["fits"] += 1
+                info.update(fit_info)
+
+            chunk = learner.rollout_chunk(cfg.act_chunk)
+            learner.buffer = buffers.insert(learner.buffer, chunk)
+            hybrid = buffers.insert(hybrid, chunk)
+            hybrid = buffers.insert(hybrid, expert.batch(jnp.asarray(rng.integers(0, int(expert.size), cfg.act_chunk))))
+
+            if loop_steps >= 0 and int(model_buffer.size) >= cfg.sac.batch_size:
+                num_updates = cfg.act_chunk * cfg.updates_per_step // cfg.update_every
+                lr = cfg.sac.learning_rate
+                actor_lr = lr
+                if cfg.actor_lr_decay:  # spec §3.5: linear decay, restarted by every discriminator update
+                    actor_lr = lr * max(1.0 - counters["updates_since_disc"] / cfg.actor_lr_decay, 1e-8)
+                learner.state, metrics = agent.train_chunk(
+                    learner.state, model_buffer, None, disc_state.params, lr, actor_lr, num_updates=num_updates
+                )
+                counters["updates_since_disc"] += num_updates
+                learner.last_metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+                if not all(map(math.isfinite, learner.last_metrics.values())):
+                    raise HyirlError(f"non-finite SAC loss at env step {learner.env_steps}: {learner.last_metrics}")
+                learner.policy = NumpyPolicy(learner.state.actor_params)
+
+            if loop_steps >= 0 and learner.env_steps // cfg.disc_every > before // cfg.disc_every:
+                n = min(cfg.disc_pairs, int(learner.buffer.size))
+                key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), counters["disc_updates"])
+                disc_state, disc_metrics = disc.update(
+                    disc_state, expert_pairs, buffers.recent_pairs(learner.buffer, n), key
+                )
+                info.update({f"disc_{k}": float(v) for k, v in jax.device_get(disc_metrics).items()})
+                if not all(map(math.isfinite, info.values())):
+                    raise HyirlError(f"non-finite discriminator loss at env step {learner.env_steps}: {info}")
+                counters["disc_updates"] += 1
+                if cfg.actor_lr_decay:  # the reference re-creates its optimisers here (spec §3.5)
+                    counters["updates_since_disc"] = 0
+                    learner.state = learner.state.replace(
+                        actor_opt=agent.tx.init(learner.state.actor_params),
+                        critic_opt=agent.tx.init(learner.state.critic_params),
+                    )
+
+            done = learner.env_steps >= cfg.steps
+            if learner.env_steps // cfg.eval_every > before // cfg.eval_every or done:
+                returns = evaluate(learner.policy, eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
+                counters["eval_return"] = float(returns.mean())
+                run.log(
+                    dict(
+                        env_steps=learner.env_steps,
+                        eval_return_mean=counters["eval_return"],
+                        eval_return_std=float(returns.std()),
+                        rollout_length=cfg.rollout_length(learner.env_steps),
+                        model_buffer_size=int(model_buffer.size),
+                        **info,
+                        **learner.last_metrics,
+                    )
+                )
+            if learner.env_steps // cfg.checkpoint_every > before // cfg.checkpoint_every or done:
+                save_learner(
+                    learner,
+                    state_file,
+                    dict(counters=counters, loop_rng=rng.bit_generator.state),
+                    extra_trees=trees(),
+                    extra_buffers=dict(hybrid=hybrid, model_buffer=model_buffer),
+                )
+            bar.update(learner.env_steps, counters["eval_return"])
+    run.finish(env_steps=learner.env_steps)
+    return run.path
+
+
+def _refit_and_roll_out(cfg, dynamics, rollout, model_state, model_buffer, hybrid, learner, expert, rng, fit_index):
+    """One model event: fit the ensemble on the hybrid buffer, then fill the model buffer with rollouts."""
+    model_state, info = dynamics.fit(model_state, hybrid, rng)
+    from_expert = rng.random() < cfg.expert_start_prob  # one coin per event, not per state (spec §10.9)
+    source = expert if from_expert else learner.buffer
+    key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed + 40_000), fit_index)
+    k_start, k_roll = jax.random.split(key)
+    start_obs = source.obs[buffers.sample_indices(source, k_start, cfg.rollouts_per_fit)]
+    length = cfg.rollout_length(learner.env_steps)
+    transitions, valid = rollout(model_state, learner.state.actor_params, start_obs, k_roll, length=length)
+    if cfg.model_window(length) > model_buffer.capacity:  # L grew: keep more transitions (spec §5.2)
+        model_buffer = buffers.resize(model_buffer, cfg.model_window(length))
+    model_buffer = buffers.insert(model_buffer, transitions, valid)
+    info.update(rollout_from_expert=float(from_expert), rollout_kept=float(valid.mean()))
+    return model_state, model_buffer, info

@@ -1,0 +1,71 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from hyirl import buffers
+from hyirl.dynamics import Dynamics, DynamicsConfig
+from hyirl.envs import get_task, make_env, model_termination
+
+A = np.array([[0.9, 0.2], [-0.1, 0.8]])
+B = np.array([[0.5], [-0.3]])
+
+
+def _linear_data(n, seed=0):
+    rng = np.random.default_rng(seed)
+    obs = rng.normal(size=(n, 2))
+    action = rng.uniform(-1, 1, size=(n, 1))
+    next_obs = obs @ A.T + action @ B.T
+    return buffers.from_arrays(obs=obs, action=action, next_obs=next_obs, reward=np.zeros(n), terminal=np.zeros(n))
+
+
+def test_ensemble_learns_a_linear_system():
+    data = _linear_data(3000)
+    cfg = DynamicsConfig(members=3, elites=2, hidden=(64, 64), learning_rate=3e-3, max_epochs=40, patience=5)
+    model = Dynamics(2, 1, cfg)
+    state = model.init(jax.random.PRNGKey(0))
+    test = _linear_data(512, seed=1)
+    before = np.mean(
+        (np.asarray(model.sample_next(state, test.obs, test.action, jax.random.PRNGKey(2))) - test.next_obs) ** 2
+    )
+    state, info = model.fit(state, data, np.random.default_rng(0))
+    pred = np.asarray(model.sample_next(state, test.obs, test.action, jax.random.PRNGKey(2)))
+    after = np.mean((pred - np.asarray(test.next_obs)) ** 2)
+    # targets have variance ~1; the fit must bring the sampled one-step error (incl. the model's noise) near 0
+    assert after < 0.01 < before
+    assert info["model_val_mse"] < 0.005
+
+
+def test_elites_are_the_members_with_lowest_validation_error():
+    data = _linear_data(1000)
+    model = Dynamics(2, 1, DynamicsConfig(members=4, elites=2, hidden=(32,), learning_rate=3e-3, max_epochs=20))
+    state, _ = model.fit(model.init(jax.random.PRNGKey(0)), data, np.random.default_rng(0))
+    # Spoil members 0 and 2, then refit without training (max_epochs=0): only 1 and 3 can be elites.
+    spoil = jnp.array([10.0, 0.0, 10.0, 0.0])
+    noisy = jax.tree.map(lambda p: p + spoil.reshape((-1,) + (1,) * (p.ndim - 1)), state.params)
+    frozen = Dynamics(2, 1, DynamicsConfig(members=4, elites=2, hidden=(32,), max_epochs=0))
+    state, _ = frozen.fit(state.replace(params=noisy), data, np.random.default_rng(1))
+    assert sorted(np.asarray(state.elites).tolist()) == [1, 3]
+    assert np.all(np.asarray(state.val_mse)[[1, 3]] < np.asarray(state.val_mse)[[0, 2]].min())
+
+
+@pytest.mark.parametrize(
+    "name,truncated", [("hopper", False), ("walker2d", False), ("ant", False), ("ant", True), ("humanoid", True)]
+)
+def test_model_termination_agrees_with_the_real_env(name, truncated):
+    env = make_env(name, p_tremble=0.0, truncated_obs=truncated)
+    done_fn = model_termination(get_task(name))
+    rng = np.random.default_rng(0)
+    next_obs, terminated = [], []
+    for episode in range(20):
+        env.reset(seed=episode)
+        for _ in range(300):
+            obs, _, term, trunc, _ = env.step(rng.uniform(-1, 1, env.action_space.shape) * (1 + episode % 3))
+            next_obs.append(obs)
+            terminated.append(term)
+            if term or trunc:
+                break
+    predicted = np.asarray(done_fn(jnp.asarray(np.array(next_obs), jnp.float32)))
+    np.testing.assert_array_equal(predicted, np.array(terminated))
+    if name != "ant":  # random actions rarely flip the ant
+        assert np.sum(terminated) >= 10

@@ -1,0 +1,137 @@
+import dataclasses
+import json
+import types
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from hyirl import buffers
+from hyirl.discriminator import DiscriminatorConfig
+from hyirl.dynamics import Dynamics, DynamicsConfig
+from hyirl.errors import HyirlError
+from hyirl.hyper import HyPERConfig, _refit_and_roll_out, make_model_rollout, train_hyper
+from hyirl.presets import build_config, hyper_preset
+from hyirl.sac import SAC, SACConfig
+
+TINY_MODEL = DynamicsConfig(members=3, elites=2, hidden=(32, 32), max_epochs=2, patience=2)
+
+
+def _cfg(demos, **kw):
+    base = dict(
+        env="pendulum",
+        steps=800,
+        eval_every=400,
+        eval_episodes=1,
+        demos_file=str(demos),
+        exploration_steps=200,
+        epoch_length=200,
+        act_chunk=50,
+        model_every=100,
+        rollouts_per_step=4,
+        rollout_schedule=(1, 3, 1, 2),
+        updates_per_step=2,
+        disc_every=200,
+        disc_pairs=400,
+        real_capacity=3000,
+        sac=SACConfig(hidden=(32, 32)),
+        model=TINY_MODEL,
+        disc=DiscriminatorConfig(hidden=(32, 32), batch_size=256, ensemble_size=2),
+        checkpoint_every=400,
+    )
+    return HyPERConfig(**{**base, **kw})
+
+
+def test_rollouts_stop_at_the_first_terminal():
+    agent = SAC(3, 1, SACConfig(hidden=(16,)))
+    dynamics = Dynamics(3, 1, DynamicsConfig(members=2, elites=2, hidden=(16,)))
+    model_state = dynamics.init(jax.random.PRNGKey(0))
+    done_fn = lambda obs: obs[..., 0] > 0.3  # noqa: E731  terminates often from random starts
+    rollout = make_model_rollout(agent, dynamics, done_fn)
+    start = jax.random.normal(jax.random.PRNGKey(1), (64, 3)) * 0.3
+    steps, valid = rollout(
+        model_state, agent.init(jax.random.PRNGKey(2)).actor_params, start, jax.random.PRNGKey(3), length=6
+    )
+    valid = np.asarray(valid).reshape(6, 64)
+    done = np.asarray(steps["terminal"]).reshape(6, 64) > 0
+    # a row is kept iff no earlier step of its rollout terminated; the first step is always kept
+    expected = np.concatenate([np.ones((1, 64), bool), np.cumsum(done, 0)[:-1] == 0])
+    np.testing.assert_array_equal(valid, expected)
+    assert done[0].any() and (~valid).any() and valid[-1].any()
+    np.testing.assert_array_equal(np.asarray(steps["obs"]).reshape(6, 64, 3)[0], np.asarray(start))
+    # each step starts where the previous one ended
+    obs = np.asarray(steps["obs"]).reshape(6, 64, 3)
+    np.testing.assert_allclose(obs[1:], np.asarray(steps["next_obs"]).reshape(6, 64, 3)[:-1])
+
+
+def test_start_states_come_from_the_flipped_buffer():
+    cfg = HyPERConfig(
+        env="pendulum", model_every=10, rollouts_per_step=4, model=TINY_MODEL, sac=SACConfig(hidden=(16,))
+    )
+    rng = np.random.default_rng(0)
+
+    def filled(offset):
+        obs = offset + rng.normal(size=(100, 3))
+        return buffers.from_arrays(
+            obs=obs,
+            action=rng.uniform(-1, 1, (100, 1)),
+            next_obs=obs + 0.01,
+            reward=np.zeros(100),
+            terminal=np.zeros(100),
+        )
+
+    expert, real = filled(100.0), filled(-100.0)
+    agent = SAC(3, 1, cfg.sac)
+    dynamics = Dynamics(3, 1, cfg.model)
+    learner = types.SimpleNamespace(buffer=real, env_steps=0, state=agent.init(jax.random.PRNGKey(0)))
+    rollout = make_model_rollout(agent, dynamics, lambda obs: jnp.zeros(obs.shape[:-1], bool))
+    for prob, source in ((1.0, expert), (0.0, real)):
+        model_buffer = buffers.empty(cfg.model_window(1), 3, 1)
+        _, model_buffer, info = _refit_and_roll_out(
+            dataclasses.replace(cfg, expert_start_prob=prob),
+            dynamics,
+            rollout,
+            dynamics.init(jax.random.PRNGKey(1)),
+            model_buffer,
+            expert,
+            learner,
+            expert,
+            rng,
+            0,
+        )
+        assert info["rollout_from_expert"] == prob
+        starts = np.asarray(model_buffer.obs[: cfg.rollouts_per_fit])
+        pool = np.asarray(source.obs)
+        assert all(np.any(np.all(pool == s, axis=1)) for s in starts)
+
+
+def test_loop_runs_counts_every_step_and_resumes_exactly(pendulum_demos, tmp_path):
+    straight = train_hyper(_cfg(pendulum_demos), tmp_path / "straight", progress=False)
+    records = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
+    assert [r["env_steps"] for r in records] == [400, 800]
+    assert all(np.isfinite(r["eval_return_mean"]) and np.isfinite(r["disc_loss"]) for r in records)
+    assert records[-1]["rollout_length"] == 2 and records[-1]["model_buffer_size"] > 0
+    assert json.loads((straight / "done.json").read_text())["env_steps"] == 800
+
+    split = tmp_path / "split"
+    train_hyper(_cfg(pendulum_demos, steps=400), split, progress=False)
+    train_hyper(_cfg(pendulum_demos), split, resume=True, progress=False)
+    assert (split / "metrics.jsonl").read_text() == (straight / "metrics.jsonl").read_text()
+
+
+@pytest.mark.parametrize("preset", ["efficient", "paper"])
+@pytest.mark.parametrize("env", ["hopper", "walker2d", "ant", "humanoid"])
+def test_presets_build_valid_configs(env, preset):
+    cfg = build_config(HyPERConfig, hyper_preset(env, preset), {}, env=env, preset=preset)
+    cfg.check()
+    assert cfg.rollout_length(0) == 1 and cfg.rollout_length(cfg.steps - 1) <= 25
+    if preset == "paper":  # spec §6.2
+        assert (cfg.model_every, cfg.rollouts_per_step, cfg.model.members, cfg.model.elites) == (125, 400, 7, 5)
+        assert cfg.updates_per_step / cfg.update_every == {"hopper": 30, "ant": 30}.get(env, 10)
+
+
+def test_invalid_config_fails_before_writing_anything(pendulum_demos, tmp_path):
+    with pytest.raises(HyirlError, match="model_every=120 must be a multiple of act_chunk"):
+        train_hyper(_cfg(pendulum_demos, model_every=120), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
