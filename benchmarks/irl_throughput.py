@@ -44,7 +44,7 @@ def timed_irl(env: str, algo: str, rounds: int, seed: int, workdir: Path) -> tup
         buffer_size=200_000,
     )
     t0 = time.perf_counter()
-    path = train_irl(cfg, workdir / f"{algo}-{rounds}-{seed}", progress=False)
+    (path,) = train_irl(cfg, workdir / f"{algo}-{rounds}-{seed}", progress=False)
     elapsed = time.perf_counter() - t0
     last = json.loads((path / "metrics.jsonl").read_text().splitlines()[-1])
     return elapsed, last

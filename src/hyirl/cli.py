@@ -69,10 +69,17 @@ def _demos(args) -> None:
 def _train(args) -> None:
     from hyirl.envs import get_task
     from hyirl.irl import check_algo
+    from hyirl.sweep import parse_seeds
 
     check_algo(args.algo)
     get_task(args.env)
-    out = Path(args.out or f"runs/{args.algo}-{args.env}-s{args.seed}")
+    seeds = parse_seeds(args.seeds) if args.seeds else None
+    if seeds and args.algo in ("bc", "hyper"):
+        raise HyirlError(f"--seeds trains the model-free methods; run {args.algo} once per seed (or use hyirl sweep)")
+    if seeds:
+        args.seed = seeds[0]
+    default_out = f"runs/{args.algo}-{args.env}" + ("" if seeds and len(seeds) > 1 else f"-s{args.seed}")
+    out = Path(args.out or default_out)
     common = dict(env=args.env, seed=args.seed, demos=args.demos, demos_file=args.demos_file, p_tremble=args.p_tremble)
     overrides = dict(steps=args.steps, eval_every=args.eval_every, eval_episodes=args.eval_episodes)
     overrides.update(checkpoint_every=args.checkpoint_every)
@@ -83,14 +90,14 @@ def _train(args) -> None:
         if args.resume:
             raise HyirlError("bc runs are offline and short; they cannot be resumed")
         cfg = BCConfig(**common, **({"grad_steps": args.steps} if args.steps else {}))
-        path = train_bc(cfg, out, progress=not args.no_progress)
+        paths = [train_bc(cfg, out, progress=not args.no_progress)]
     elif args.algo == "hyper":
         from hyirl.hyper import HyPERConfig, train_hyper
         from hyirl.presets import build_config, hyper_preset
 
         extra = dict(preset=args.preset, truncated_obs=args.truncated_obs)
         cfg = build_config(HyPERConfig, hyper_preset(args.env, args.preset), overrides, **extra, **common)
-        path = train_hyper(cfg, out, resume=args.resume, progress=not args.no_progress)
+        paths = [train_hyper(cfg, out, resume=args.resume, progress=not args.no_progress)]
     else:
         from hyirl.irl import IRLConfig, train_irl
         from hyirl.presets import build_config, model_free_preset
@@ -101,8 +108,9 @@ def _train(args) -> None:
         preset = model_free_preset(args.env)
         preset["expert_schedule"] = tuple(tuple(seg) for seg in preset["expert_schedule"])
         cfg = build_config(IRLConfig, preset, overrides, algo=args.algo, **common)
-        path = train_irl(cfg, out, resume=args.resume, progress=not args.no_progress)
-    print(f"results in {path} (metrics: {path / 'metrics.jsonl'})")
+        paths = train_irl(cfg, out, resume=args.resume, progress=not args.no_progress, seeds=seeds)
+    for path in paths:
+        print(f"results in {path} (metrics: {path / 'metrics.jsonl'})")
 
 
 def _report(args) -> None:
@@ -182,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--algo", required=True, help="bc, mm, bc-reg, filter, hype, hype-filter or hyper")
     p.add_argument("--env", required=True, help="task name or gymnasium id")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seeds",
+        help="several seeds in one process, updates vmapped over seeds (e.g. 0-2); one run directory per seed "
+        "(OUT/sSEED) for the model-free methods",
+    )
     p.add_argument("--steps", type=int, help="real env steps, honestly counted (bc: gradient steps); default: preset")
     p.add_argument("--out", help="run directory (default runs/ALGO-ENV-sSEED)")
     p.add_argument("--demos", type=int, default=64, help="expert trajectories from the shipped expert")

@@ -90,12 +90,14 @@ class Discriminator:
         penalty = ((norms - cfg.gp_target) ** 2).mean()
         return moment_gap + cfg.gp_weight * penalty, dict(moment_gap=moment_gap, grad_penalty=penalty)
 
-    def _update(self, state: DiscriminatorState, expert_x, learner_x, key):
-        """One gradient step on (expert, learner) pairs ``x = concat(obs, action)``, sampled with replacement."""
+    def _update(self, state: DiscriminatorState, expert_x, learner_x, key, num_learner=None):
+        """One gradient step on (expert, learner) pairs ``x = concat(obs, action)``, sampled with replacement
+        (from the first ``num_learner`` learner rows if given: padded stacks of several seeds)."""
         cfg = self.cfg
         k_expert, k_learner, k_mix = jax.random.split(key, 3)
+        num_learner = learner_x.shape[0] if num_learner is None else num_learner
         expert_x = expert_x[jax.random.randint(k_expert, (cfg.batch_size,), 0, expert_x.shape[0])]
-        learner_x = learner_x[jax.random.randint(k_learner, (cfg.batch_size,), 0, learner_x.shape[0])]
+        learner_x = learner_x[jax.random.randint(k_learner, (cfg.batch_size,), 0, num_learner)]
         (loss, aux), grads = jax.value_and_grad(self.loss, has_aux=True)(state.params, expert_x, learner_x, k_mix)
         if cfg.weight_decay:
             grads = jax.tree.map(lambda g, p: g + cfg.weight_decay * p, grads, state.params)

@@ -38,6 +38,7 @@ class DynamicsConfig:
     patience: int = 10  # stop after this many epochs in which no member improved by > ``improvement``
     improvement: float = 0.01
     max_epochs: int | None = None  # per training call; None: until early stopping
+    first_fit_max_epochs: int | None = None  # the first call (a cold model) may need many more epochs
     clip_mean: float | None = None  # clamp predicted means to [-c, c] (reference: 40 on Ant, Walker)
     min_logvar: float = -10.0
     max_logvar: float = 0.5
@@ -161,12 +162,16 @@ class Dynamics:
         return obs + jnp.zeros((padded, obs.shape[1])).at[perm].set(delta.reshape(padded, -1))[:n]
 
     # --- training call (host loop over epochs, for early stopping) --------------------------------
-    def fit(self, state: DynamicsState, data: Buffer, rng: np.random.Generator) -> tuple[DynamicsState, dict]:
-        """Train on every row of ``data`` (the hybrid buffer) until early stopping or ``max_epochs``.
+    def fit(
+        self, state: DynamicsState, data: Buffer, rng: np.random.Generator, *, first: bool = False
+    ) -> tuple[DynamicsState, dict]:
+        """Train on every row of ``data`` (the hybrid buffer) until early stopping or the epoch bound
+        (``first_fit_max_epochs`` for the ``first`` call, ``max_epochs`` after).
 
         Returns the state with each member's best weights of this call restored and the elites chosen.
         """
         cfg = self.cfg
+        max_epochs = cfg.first_fit_max_epochs if first else cfg.max_epochs
         size, capacity = int(data.size), data.capacity
         if size < 2:
             raise ValueError("the dynamics model needs at least two transitions")
@@ -191,7 +196,7 @@ class Dynamics:
         best_mse = np.asarray(self._validate(state, data, val_rows, n_val))
         best_params = jax.tree.map(jnp.copy, state.params)  # the epoch call donates (reuses) state's buffers
         epochs, stale = 0, 0
-        while stale < cfg.patience and (cfg.max_epochs is None or epochs < cfg.max_epochs):
+        while stale < cfg.patience and (max_epochs is None or epochs < max_epochs):
             key, k = jax.random.split(key)
             state = self._epoch(state, data, boot, n_train, k)
             mse = np.asarray(self._validate(state, data, val_rows, n_val))

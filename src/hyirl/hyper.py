@@ -252,7 +252,7 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
 
 def _refit_and_roll_out(cfg, dynamics, rollout, model_state, model_buffer, hybrid, learner, expert, rng, fit_index):
     """One model event: fit the ensemble on the hybrid buffer, then fill the model buffer with rollouts."""
-    model_state, info = dynamics.fit(model_state, hybrid, rng)
+    model_state, info = dynamics.fit(model_state, hybrid, rng, first=fit_index == 0)
     from_expert = rng.random() < cfg.expert_start_prob  # one coin per event, not per state (spec §10.9)
     source = expert if from_expert else learner.buffer
     key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed + 40_000), fit_index)

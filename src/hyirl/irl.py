@@ -28,10 +28,10 @@ import numpy as np
 
 from hyirl import buffers
 from hyirl.demos import expert_demos, load_demos
-from hyirl.discriminator import Discriminator, DiscriminatorConfig
-from hyirl.envs import get_task, make_env
+from hyirl.discriminator import Discriminator, DiscriminatorConfig, DiscriminatorState
+from hyirl.envs import TaskEnv, get_task, make_env
 from hyirl.errors import HyirlError
-from hyirl.learner import LoopConfig, OnlineSAC, episode, evaluate, restore_learner, save_learner
+from hyirl.learner import LoopConfig, OnlineSAC, SeedGroup, episode, evaluate, restore_learner, stack, unstack
 from hyirl.networks import sample_tanh_gaussian
 from hyirl.runs import RunDir, StepProgress
 from hyirl.sac import SAC, SACConfig
@@ -127,34 +127,67 @@ def load_expert_data(cfg, env) -> dict[str, np.ndarray]:
     return demos
 
 
-class _Sampler:
-    """Learner (s, a) pairs for the discriminator, and how many real steps they cost."""
+@dataclasses.dataclass
+class _SeedRun:
+    """One seed of a (possibly multi-seed) run: its environments, learner, discriminator and run dir."""
 
-    def __init__(self, cfg: IRLConfig, learner: OnlineSAC, env):
-        self.cfg, self.learner, self.env = cfg, learner, env
+    cfg: IRLConfig
+    learner: OnlineSAC
+    sampler_env: TaskEnv  # fresh trajectories for the discriminator
+    eval_env: TaskEnv
+    run: RunDir
+    disc_state: DiscriminatorState
+    counters: dict
+    finished: bool = False
 
-    def __call__(self) -> tuple[jax.Array, int]:
-        if self.cfg.disc_samples == "recent":
-            n = min(self.cfg.disc_trajectories * self.env.horizon, int(self.learner.buffer.size))
-            return buffers.recent_pairs(self.learner.buffer, n), 0
+    @property
+    def env_steps(self) -> int:
+        return self.learner.env_steps + self.counters["disc_env_steps"]
+
+    def fresh_pairs(self) -> np.ndarray:
+        """The reference's discriminator data: new stochastic-policy trajectories (SB3 predict())."""
         policy, rng = self.learner.policy, self.learner.rng
-        stochastic = lambda obs: policy(obs, noise=rng.standard_normal(policy.act_dim))  # noqa: E731  SB3 predict()
-        pairs = [
-            np.concatenate([obs, action])
-            for _ in range(self.cfg.disc_trajectories)
-            for obs, action, _ in episode(self.env, stochastic)
-        ]
-        return jnp.asarray(np.array(pairs), jnp.float32), len(pairs)
+        stochastic = lambda obs: policy(obs, noise=rng.standard_normal(policy.act_dim))  # noqa: E731
+        return np.array(
+            [
+                np.concatenate([obs, action])
+                for _ in range(self.cfg.disc_trajectories)
+                for obs, action, _ in episode(self.sampler_env, stochastic)
+            ]
+        )
 
 
-def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
+def _learner_pairs(cfg: IRLConfig, group: SeedGroup, seeds: list[_SeedRun]) -> tuple[jax.Array, np.ndarray]:
+    """Learner (s, a) pairs of every seed, padded to one array, and each seed's number of rows."""
+    if cfg.disc_samples == "recent":  # the latest real transitions: no extra interaction
+        n = min(cfg.disc_trajectories * seeds[0].sampler_env.horizon, int(group.buffer.size[0]))
+        return jax.vmap(buffers.recent_pairs, in_axes=(0, None))(group.buffer, n), np.full(len(seeds), n)
+    pairs = [seed.fresh_pairs() for seed in seeds]
+    counts = np.array([len(p) for p in pairs])
+    for seed, count in zip(seeds, counts):
+        seed.counters["disc_env_steps"] += int(count)
+    padded = np.zeros((len(pairs), counts.max(), pairs[0].shape[1]), np.float32)
+    for i, p in enumerate(pairs):
+        padded[i, : len(p)] = p
+    return jnp.asarray(padded), counts
+
+
+def run_dir_for(out: Path, seed: int, num_seeds: int) -> Path:
+    """A single-seed run writes to ``out``; several seeds write to ``out/sSEED`` each."""
+    return out if num_seeds == 1 else out / f"s{seed}"
+
+
+def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool = True, seeds=None) -> list[Path]:
+    """Train ``cfg.algo`` for ``seeds`` (default ``[cfg.seed]``) in one process, SAC and discriminator
+    updates vmapped over seeds; returns the run directories (see :func:`run_dir_for`)."""
     if cfg.algo not in METHODS:
         raise HyirlError(f"unknown model-free method {cfg.algo!r}: use one of {', '.join(METHODS)}")
     method = METHODS[cfg.algo]
     task = get_task(cfg.env)
-    env = make_env(task, p_tremble=cfg.p_tremble)
-    demos = load_expert_data(cfg, env)
-    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    seed_list = list(seeds) if seeds is not None else [cfg.seed]
+    probe_env = make_env(task, p_tremble=cfg.p_tremble)
+    demos = load_expert_data(cfg, probe_env)
+    obs_dim, act_dim = probe_env.observation_space.shape[0], probe_env.action_space.shape[0]
 
     expert_actions = np.clip(demos["actions"], -1 + 1e-6, 1 - 1e-6)
     expert = buffers.from_arrays(
@@ -165,13 +198,6 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
         terminal=np.zeros(len(expert_actions)),
     )
     expert_pairs = jnp.concatenate([expert.obs, expert.action], -1)
-    sampler_env = make_env(task, p_tremble=cfg.p_tremble)
-    sampler_env.reset(seed=cfg.seed + 1)
-    if method.expert_resets:
-        # The reference samples the discriminator's trajectories with resets on too (spec §10.23).
-        for e in (env, sampler_env):
-            e.use_expert_resets(demos, cfg.reset_prob, cfg.reset_mode)
-
     disc = Discriminator(obs_dim, act_dim, cfg.disc)
     agent = SAC(
         obs_dim,
@@ -182,77 +208,95 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
         actor_regulariser=bc_regulariser(cfg.bc_weight) if method.bc_regularise else None,
     )
     needs_expert = method.hybrid_batches or method.bc_regularise
-    learner = OnlineSAC(
-        env,
-        agent,
-        LoopConfig(cfg.buffer_size, learning_starts=0, train_freq=CHUNK),
-        cfg.seed,
-        expert_buffer=expert if needs_expert else None,
-    )
-    disc_state = disc.init(jax.random.PRNGKey(cfg.seed + 10_000))
-    sample_learner_pairs = _Sampler(cfg, learner, sampler_env)
-    eval_env = make_env(task, p_tremble=cfg.p_tremble)
 
-    run = RunDir(out, dataclasses.asdict(cfg), resume=resume)  # only now: set-up errors leave no directory
-    state_file = run.checkpoint_dir / "learner.npz"
-    counters = dict(round=0, policy_steps=0, disc_env_steps=0, eval_return=None)
-    if resume:
-        meta, extras = restore_learner(learner, state_file, {"disc": disc_state})
-        disc_state = extras["disc"]
-        counters = meta["counters"]
-        sampler_env.np_random.bit_generator.state = meta["sampler_rng"]
-        run.truncate_metrics(learner.env_steps + counters["disc_env_steps"])
+    def make_seed(seed: int) -> _SeedRun:
+        seed_cfg = dataclasses.replace(cfg, seed=seed)
+        env, sampler_env = make_env(task, p_tremble=cfg.p_tremble), make_env(task, p_tremble=cfg.p_tremble)
+        sampler_env.reset(seed=seed + 1)
+        if method.expert_resets:
+            # The reference samples the discriminator's trajectories with resets on too (spec §10.23).
+            for e in (env, sampler_env):
+                e.use_expert_resets(demos, cfg.reset_prob, cfg.reset_mode)
+        learner = OnlineSAC(env, agent, LoopConfig(cfg.buffer_size, learning_starts=0, train_freq=CHUNK), seed)
+        run = RunDir(run_dir_for(Path(out), seed, len(seed_list)), dataclasses.asdict(seed_cfg), resume=resume)
+        counters = dict(round=0, policy_steps=0, disc_env_steps=0, eval_return=None)
+        one = _SeedRun(
+            seed_cfg,
+            learner,
+            sampler_env,
+            make_env(task, p_tremble=cfg.p_tremble),
+            run,
+            disc.init(jax.random.PRNGKey(seed + 10_000)),
+            counters,
+        )
+        if resume:
+            meta, extras = restore_learner(learner, run.checkpoint_dir / "learner.npz", {"disc": one.disc_state})
+            one.disc_state, one.counters = extras["disc"], meta["counters"]
+            sampler_env.np_random.bit_generator.state = meta["sampler_rng"]
+            run.truncate_metrics(one.env_steps)
+            one.finished = (run.path / "done.json").is_file()
+        return one
+
+    runs = [make_seed(seed) for seed in seed_list]  # run dirs only now: set-up errors leave nothing behind
+    group = SeedGroup([r.learner for r in runs], expert_buffer=expert if needs_expert else None)
+    disc_states = stack([r.disc_state for r in runs])
+    disc_update = jax.jit(jax.vmap(disc._update, in_axes=(0, None, 0, 0, 0)), donate_argnums=0)
 
     round_steps = math.ceil(cfg.train_every / CHUNK) * CHUNK  # SB3 collects whole chunks (spec §3.1)
     lr0 = cfg.sac.learning_rate
-    env_steps = lambda: learner.env_steps + counters["disc_env_steps"]  # noqa: E731
-    with StepProgress(cfg.steps, f"{cfg.algo} {task.name}", env_steps(), enabled=progress) as bar:
-        while env_steps() < cfg.steps:
-            before = env_steps()
-            # Policy phase: K real steps of SAC on r = -f.
+    total = cfg.steps * len(runs)
+    label = f"{cfg.algo} {task.name}" + (f" x{len(runs)} seeds" if len(runs) > 1 else "")
+    progress_steps = lambda: sum(min(r.env_steps, cfg.steps) for r in runs)  # noqa: E731
+    with StepProgress(total, label, progress_steps(), enabled=progress) as bar:
+        while not all(r.finished for r in runs):
+            before = [r.env_steps for r in runs]
+            # Policy phase: K real steps of SAC on r = -f, every seed at once.
             if cfg.reference_rounds:
-                learner.restart_episode(warmup=100)
+                for r in runs:
+                    r.learner.restart_episode(warmup=100)
             for i in range(round_steps // CHUNK):
                 # SB3's linear schedule restarts with every learn() call: a saw-tooth over rounds.
                 lr = lr0 * max(1.0 - (i + 1) * CHUNK / cfg.train_every, 0.0) if cfg.reference_rounds else lr0
-                learner.collect(CHUNK, disc_state.params, lr)
-            counters["policy_steps"] += cfg.train_every
-            # Discriminator phase: one update on learner vs expert pairs.
-            learner_pairs, sampled = sample_learner_pairs()
-            counters["disc_env_steps"] += sampled
-            disc_state, disc_metrics = disc.update(
-                disc_state,
-                expert_pairs,
-                learner_pairs,
-                jax.random.fold_in(jax.random.PRNGKey(cfg.seed), counters["round"]),
+                group.collect(CHUNK, disc_states.params, lr)
+            # Discriminator phase: one update per seed on its learner vs expert pairs.
+            learner_pairs, counts = _learner_pairs(cfg, group, runs)
+            keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(r.cfg.seed), r.counters["round"]) for r in runs])
+            disc_states, disc_metrics = disc_update(disc_states, expert_pairs, learner_pairs, keys, jnp.asarray(counts))
+            disc_metrics = jax.device_get(disc_metrics)
+            for i, (r, start) in enumerate(zip(runs, before)):
+                r.counters["policy_steps"] += cfg.train_every
+                r.counters["round"] += 1
+                if not r.finished:
+                    metrics = {f"disc_{k}": float(v[i]) for k, v in disc_metrics.items()}
+                    _end_of_round(r, start, metrics, agent, lambda: unstack(group.state.step, i))
+                    if r.env_steps // cfg.checkpoint_every > start // cfg.checkpoint_every or r.env_steps >= cfg.steps:
+                        extra = dict(counters=r.counters, sampler_rng=r.sampler_env.np_random.bit_generator.state)
+                        group.save(i, r.run.checkpoint_dir / "learner.npz", extra, {"disc": unstack(disc_states, i)})
+                    if r.env_steps >= cfg.steps:
+                        r.run.finish(env_steps=r.env_steps)
+                        r.finished = True
+            bar.update(progress_steps(), runs[0].counters["eval_return"])
+    return [r.run.path for r in runs]
+
+
+def _end_of_round(r: _SeedRun, start: int, disc_metrics: dict, agent: SAC, sac_step) -> None:
+    """Check the discriminator and evaluate/log when this seed crossed an evaluation point."""
+    cfg = r.cfg
+    if not all(map(math.isfinite, disc_metrics.values())):
+        raise HyirlError(f"non-finite discriminator loss at env step {r.env_steps}: {disc_metrics}")
+    if r.env_steps // cfg.eval_every > start // cfg.eval_every or r.env_steps >= cfg.steps:
+        returns = evaluate(r.learner.policy, r.eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
+        r.counters["eval_return"] = float(returns.mean())
+        fraction = agent.expert_fraction(sac_step()) if agent.expert_fraction else 0.0
+        r.run.log(
+            dict(
+                env_steps=r.env_steps,
+                policy_steps=r.counters["policy_steps"],
+                disc_env_steps=r.counters["disc_env_steps"],
+                eval_return_mean=r.counters["eval_return"],
+                eval_return_std=float(returns.std()),
+                expert_fraction=float(fraction),
+                **disc_metrics,
+                **r.learner.last_metrics,
             )
-            disc_metrics = {f"disc_{k}": float(v) for k, v in jax.device_get(disc_metrics).items()}
-            if not all(map(math.isfinite, disc_metrics.values())):
-                raise HyirlError(f"non-finite discriminator loss at env step {env_steps()}: {disc_metrics}")
-            counters["round"] += 1
-            if env_steps() // cfg.eval_every > before // cfg.eval_every or env_steps() >= cfg.steps:
-                returns = evaluate(learner.policy, eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
-                counters["eval_return"] = float(returns.mean())
-                fraction = agent.expert_fraction(learner.state.step) if agent.expert_fraction else 0.0
-                run.log(
-                    dict(
-                        env_steps=env_steps(),
-                        policy_steps=counters["policy_steps"],
-                        disc_env_steps=counters["disc_env_steps"],
-                        eval_return_mean=counters["eval_return"],
-                        eval_return_std=float(returns.std()),
-                        expert_fraction=float(fraction),
-                        **disc_metrics,
-                        **learner.last_metrics,
-                    )
-                )
-            if env_steps() // cfg.checkpoint_every > before // cfg.checkpoint_every or env_steps() >= cfg.steps:
-                save_learner(
-                    learner,
-                    state_file,
-                    dict(counters=counters, sampler_rng=sampler_env.np_random.bit_generator.state),
-                    extra_trees={"disc": disc_state},
-                )
-            bar.update(env_steps(), counters["eval_return"])
-    run.finish(env_steps=env_steps())
-    return run.path
+        )

@@ -7,6 +7,7 @@ every model-free IRL method. Every real step goes through :meth:`OnlineSAC.colle
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Any
 
 import jax
@@ -178,3 +179,62 @@ def restore_learner(
     learner.finished_returns, learner.last_metrics = meta["finished_returns"], meta["last_metrics"]
     learner.policy = NumpyPolicy(learner.state.actor_params)
     return meta, extras
+
+
+def stack(trees: list) -> Any:
+    """One pytree with a leading seed axis from a list of like-shaped pytrees."""
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *trees)
+
+
+def unstack(tree: Any, i: int) -> Any:
+    return jax.tree.map(lambda leaf: leaf[i], tree)
+
+
+class SeedGroup:
+    """Several seeds trained in one process: each learner acts in its own environment on the host,
+    and all their SAC updates run as one compiled call vmapped over seeds.
+
+    The stacked state and replay buffers live here (build the group after restoring the learners);
+    :meth:`save` checkpoints one seed exactly as a single run would. With one seed this is ordinary
+    training.
+    """
+
+    def __init__(self, learners: list[OnlineSAC], expert_buffer=None):
+        self.learners = learners
+        self.state: SACState = stack([learner.state for learner in learners])
+        self.buffer = stack([learner.buffer for learner in learners])
+        for learner in learners:
+            learner.buffer = None  # the stacked copy is the live one
+        self.expert_buffer = expert_buffer
+        freq = learners[0].loop.train_freq
+        agent = learners[0].agent
+        update = partial(agent._train_chunk, num_updates=freq)
+        self._train = jax.jit(jax.vmap(update, in_axes=(0, 0, None, 0, None)), donate_argnums=0)
+        self._insert = jax.jit(jax.vmap(buffers.insert), donate_argnums=0)
+
+    def collect(self, n_steps: int, reward_params: Any, learning_rate: float) -> None:
+        """``n_steps`` real steps per seed; after every chunk, one vmapped fused update.
+        ``reward_params`` has a leading seed axis (one discriminator per seed)."""
+        freq = self.learners[0].loop.train_freq
+        for _ in range(n_steps // freq):
+            chunks = [learner.rollout_chunk(freq) for learner in self.learners]
+            self.buffer = self._insert(self.buffer, stack(chunks))
+            lead = self.learners[0]  # all seeds share the step count and warm-up schedule
+            if lead.env_steps < lead.warmup_until:
+                continue
+            self.state, metrics = self._train(self.state, self.buffer, self.expert_buffer, reward_params, learning_rate)
+            metrics = jax.device_get(metrics)
+            for i, learner in enumerate(self.learners):
+                learner.last_metrics = {k: float(v[i]) for k, v in metrics.items()}
+                if not np.isfinite(learner.last_metrics["critic_loss"]) or not np.isfinite(
+                    learner.last_metrics["actor_loss"]
+                ):
+                    raise HyirlError(f"non-finite SAC loss at env step {learner.env_steps}: {learner.last_metrics}")
+                learner.policy = NumpyPolicy(unstack(self.state.actor_params, i))
+
+    def save(self, i: int, path, extra_meta: dict, extra_trees: dict) -> None:
+        """Checkpoint seed ``i`` alone (its slice of the stacked state and buffer), like a single run."""
+        learner = self.learners[i]
+        learner.state, learner.buffer = unstack(self.state, i), unstack(self.buffer, i)
+        save_learner(learner, path, extra_meta, extra_trees)
+        learner.buffer = None

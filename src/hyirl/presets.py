@@ -86,7 +86,11 @@ HYPER_PRESETS: dict[str, dict[str, dict]] = {
             updates_per_step=10,
             disc_every=1_000,
             sac=dict(hidden=(256, 256), optimizer="oadam", gamma=0.99, tau=0.005, target_update_every=4),
-            model=dict(members=5, elites=3, hidden=(200,) * 4, max_epochs=2, max_validation=4096),
+            # The first fit (64k expert rows, cold model) runs to early stopping; later fits are warm
+            # starts with two epochs each.
+            model=dict(
+                members=5, elites=3, hidden=(200,) * 4, max_epochs=2, first_fit_max_epochs=100, max_validation=4096
+            ),
             disc=dict(ensemble_size=7),
         ),
         "hopper": {},
