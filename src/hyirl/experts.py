@@ -13,7 +13,7 @@ import numpy as np
 from hyirl import checkpoint
 from hyirl.envs import get_task, make_env
 from hyirl.errors import HyirlError
-from hyirl.learner import LoopConfig, OnlineSAC, episode, evaluate, restore_learner, save_learner
+from hyirl.learner import LoopConfig, OnlineSAC, episode, evaluate_with_lengths, restore_learner, save_learner
 from hyirl.runs import RunDir, StepProgress
 from hyirl.sac import SAC, NumpyPolicy, SACConfig, actor_flat_params
 
@@ -78,9 +78,12 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
     agent = SAC(env.observation_space.shape[0], env.action_space.shape[0], cfg.sac)
     learner = OnlineSAC(env, agent, cfg.loop, cfg.seed)
     state_file = run.checkpoint_dir / "learner.npz"
-    best = -math.inf
+    # The best policy is the one whose evaluation episodes most often last the whole horizon, then
+    # the highest return: demos keep only full-length episodes, so a fast expert that falls is useless.
+    best = (-1.0, -math.inf)
     if resume:
-        best = restore_learner(learner, state_file)[0].get("best_return", -math.inf)
+        meta = restore_learner(learner, state_file)[0]
+        best = tuple(meta.get("best", (0.0, meta.get("best_return", -math.inf))))
         run.truncate_metrics(learner.env_steps)
     policy_meta = dict(
         env=task.name, gym_id=task.gym_id, truncated_obs=cfg.truncated_obs, hidden=list(cfg.sac.hidden), seed=cfg.seed
@@ -91,20 +94,22 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
             before = learner.env_steps
             learner.collect(cfg.loop.train_freq)
             if learner.env_steps // cfg.eval_every > before // cfg.eval_every:
-                returns = evaluate(learner.policy, eval_env, cfg.eval_episodes, seed=10_000)
+                returns, lengths = evaluate_with_lengths(learner.policy, eval_env, cfg.eval_episodes, seed=10_000)
                 latest = float(returns.mean())
+                full_length = float(np.mean(lengths >= eval_env.horizon))
                 recent = learner.finished_returns[-10:]
                 run.log(
                     dict(
                         env_steps=learner.env_steps,
                         eval_return_mean=latest,
                         eval_return_std=float(returns.std()),
+                        eval_full_length=full_length,
                         train_return_mean=float(np.mean(recent)) if recent else None,
                         **learner.last_metrics,
                     )
                 )
-                if latest > best:
-                    best = latest
+                if (full_length, latest) > best:
+                    best = (full_length, latest)
                     save_policy(
                         run.path / "best_policy.npz",
                         learner.state.actor_params,
@@ -114,7 +119,7 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
                 learner.env_steps // cfg.checkpoint_every > before // cfg.checkpoint_every
                 or learner.env_steps >= cfg.steps
             ):
-                save_learner(learner, state_file, dict(best_return=best))
+                save_learner(learner, state_file, dict(best=best))
             bar.update(learner.env_steps, latest)
     save_policy(run.path / "final_policy.npz", learner.state.actor_params, dict(policy_meta, steps=learner.env_steps))
     run.finish(env_steps=learner.env_steps)
@@ -174,7 +179,8 @@ def ship_expert(run_dir: Path, episodes: int = 20) -> Path:
             p_tremble=0.0,
         ),
         command=f"hyirl expert train {meta['env']} --seed {meta['seed']} --steps {meta['steps']}, then "
-        f"hyirl expert ship RUN_DIR (the policy with the best 5-episode evaluation during training)",
+        "hyirl expert ship RUN_DIR (of the 5-episode evaluations during training, the policy with the most "
+        "full-length episodes, then the highest return)",
         versions=versions,
     )
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

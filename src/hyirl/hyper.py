@@ -43,6 +43,7 @@ from hyirl.sac import SAC, NumpyPolicy, SACConfig
 @dataclasses.dataclass(frozen=True)
 class HyPERConfig:
     env: str
+    algo: str = "hyper"  # recorded in config.json, as every run's method
     seed: int = 0
     preset: str = "efficient"
     steps: int = 50_000  # real env steps, honestly counted

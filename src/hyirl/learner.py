@@ -119,7 +119,13 @@ def episode(env: TaskEnv, act, seed: int | None = None):
 
 def evaluate(policy: NumpyPolicy, env: TaskEnv, episodes: int, seed: int) -> np.ndarray:
     """Returns of ``episodes`` deterministic-policy episodes (true reward), seeds seed, seed+1, ..."""
-    return np.array([sum(r for *_, r in episode(env, policy, seed + i)) for i in range(episodes)])
+    return evaluate_with_lengths(policy, env, episodes, seed)[0]
+
+
+def evaluate_with_lengths(policy: NumpyPolicy, env: TaskEnv, episodes: int, seed: int):
+    """Like :func:`evaluate`, plus each episode's length."""
+    rewards = [[r for *_, r in episode(env, policy, seed + i)] for i in range(episodes)]
+    return np.array([sum(r) for r in rewards]), np.array([len(r) for r in rewards])
 
 
 def save_learner(

@@ -48,16 +48,29 @@ def paper_results() -> dict:
     return json.loads(resources.files("hyirl").joinpath("paper_results.json").read_text())
 
 
-def paper_value(paper: dict, env: str, algo: str, plotted_x: int) -> float | None:
+def paper_curve(paper: dict, env: str, algo: str) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """The paper's curve for ``algo`` on ``env``: plotted x, values (missing points dropped), and the
+    offset between plotted and measured x (one evaluation interval)."""
     task = paper["tasks"].get(env)
     if task is None:
         return None
-    if algo == "bc":
-        return task["bc"]
-    curve = task["curves"].get(algo)
-    if curve is None or plotted_x not in paper["x_model_free"]:
+    family = "hyper" if algo == "hyper" else "model_free"
+    values = task.get("hyper") if algo == "hyper" else task["curves"].get(algo)
+    if values is None:
         return None
-    return curve[paper["x_model_free"].index(plotted_x)]
+    xs = np.array(paper[f"x_{family}"], float)
+    keep = [i for i, v in enumerate(values) if v is not None]
+    return xs[keep], np.array([values[i] for i in keep], float), paper["measured_offset"][family]
+
+
+def paper_value(paper: dict, env: str, algo: str, plotted_x: int) -> float | None:
+    if algo == "bc":
+        task = paper["tasks"].get(env)
+        return None if task is None else task["bc"]
+    curve = paper_curve(paper, env, algo)
+    if curve is None or not curve[0][0] <= plotted_x <= curve[0][-1]:
+        return None
+    return float(np.interp(plotted_x, curve[0], curve[1]))
 
 
 def iqm_with_ci(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -116,8 +129,10 @@ def build_report(
         }
     lines += [
         "Paper values are read off the reference's figures (`src/hyirl/paper_results.json` gives the source); "
-        "the paper plots each point one evaluation interval (50k) before the step it was measured at and does "
-        "not count the discriminator's samples, so its x is closest to our `policy_steps` minus 50k.",
+        "the paper plots each point one evaluation interval (model-free 50k, HyPER 10k) before the step it was "
+        "measured at and does not count the discriminator's samples (nor HyPER's first 1k exploration steps), so "
+        "its x is closest to our `policy_steps` minus one interval. The tables compare at equal plotted x; the "
+        "plots draw the paper's points at their measured x.",
         "",
     ]
     (out / "report.md").write_text("\n".join(lines))
@@ -186,11 +201,11 @@ def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path
         color = f"C{i}"
         ax.plot(c["grid"], c["iqm"], color=color, label=f"{algo} (n={len(c['runs'])})")
         ax.fill_between(c["grid"], c["ci"][0], c["ci"][1], color=color, alpha=0.2)
-        ref = (paper or {}).get("tasks", {}).get(env, {}).get("curves", {}).get(algo)
+        ref = paper_curve(paper, env, algo) if paper else None
         if ref is not None:
-            xs = np.array(paper["x_model_free"]) + paper["measured_offset"]["model_free"]
-            keep = [k for k, v in enumerate(ref) if v is not None and xs[k] <= 1.05 * c["grid"][-1]]
-            ax.plot(xs[keep], np.array(ref, float)[keep], color=color, ls="--", marker="o", ms=3, alpha=0.7)
+            xs, values, offset = ref
+            keep = xs + offset <= 1.05 * c["grid"][-1]
+            ax.plot(xs[keep] + offset, values[keep], color=color, ls="--", marker="o", ms=3, alpha=0.7)
     for algo, values in finals.items():
         ax.axhline(np.mean(values), color="gray", ls=":", label=f"{algo} (n={len(values)})")
     if paper and env in paper["tasks"]:
