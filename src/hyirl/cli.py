@@ -80,6 +80,7 @@ def _train(args) -> None:
         args.seed = seeds[0]
     default_out = f"runs/{args.algo}-{args.env}" + ("" if seeds and len(seeds) > 1 else f"-s{args.seed}")
     out = Path(args.out or default_out)
+    print(f"training {args.algo} on {args.env}: run directory {out} (metrics.jsonl, tb/, checkpoints/)", flush=True)
     common = dict(env=args.env, seed=args.seed, demos=args.demos, demos_file=args.demos_file, p_tremble=args.p_tremble)
     overrides = dict(steps=args.steps, eval_every=args.eval_every, eval_episodes=args.eval_episodes)
     overrides.update(checkpoint_every=args.checkpoint_every)
@@ -244,7 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="IQM curves, tables and probability of improvement over run directories")
     p.add_argument("run_dirs", nargs="*", help="run directories (each with config.json and metrics.jsonl)")
-    p.add_argument("--out", required=True, help="output directory (report.md, ENV.png, summary.json)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output folder (report.md, ENV.png, summary.json), or a .md file (plots go to the folder of its name)",
+    )
     p.add_argument("--at", default="100000,200000,300000", help="comma-separated steps for the table")
     p.add_argument(
         "--axis",

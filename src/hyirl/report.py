@@ -94,8 +94,13 @@ def build_report(
     groups: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for run in runs:
         groups[run["env"]][run["algo"]].append(run)
+    # ``out`` is a folder (report.md, plots, summary.json inside) or a markdown file whose plots and
+    # summary go to the folder of the same name (docs/results.md -> docs/results/).
     out = Path(out)
+    markdown = out if out.suffix == ".md" else out / "report.md"
+    out = out.with_suffix("") if out.suffix == ".md" else out
     out.mkdir(parents=True, exist_ok=True)
+    link = "" if markdown.parent == out else f"{out.name}/"
     paper = paper_results()
     lines = [
         "# Results",
@@ -120,7 +125,7 @@ def build_report(
         lines += [*_table(env, curves, finals, by_algo, at, axis, paper), ""]
         lines += [*_improvement(curves, at, axis), ""]
         plot = _plot(env, curves, finals, out, axis, paper if overlay_paper else None)
-        lines += [f"![{env}]({plot.name})", ""]
+        lines += [f"![{env}]({link}{plot.name})", ""]
         summary[env] = {
             a: dict(
                 grid=c["grid"].tolist(), iqm=c["iqm"].tolist(), ci=c["ci"].tolist(), runs=[r["path"] for r in c["runs"]]
@@ -135,9 +140,9 @@ def build_report(
         "plots draw the paper's points at their measured x.",
         "",
     ]
-    (out / "report.md").write_text("\n".join(lines))
+    markdown.write_text("\n".join(lines))
     (out / "summary.json").write_text(json.dumps(summary))
-    return out / "report.md"
+    return markdown
 
 
 def _values_at(runs: list[dict], step: int, axis: str) -> np.ndarray | None:
