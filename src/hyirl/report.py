@@ -117,8 +117,9 @@ def build_report(
             if algo == "bc":
                 finals[algo] = np.array([r["returns"][-1] for r in algo_runs])
                 continue
-            end = min(r[axis][-1] for r in algo_runs)
-            grid = np.linspace(0, end, 41)[1:]
+            # only where every run has been evaluated: no extrapolation before the first or after the last point
+            start, end = max(r[axis][0] for r in algo_runs), min(r[axis][-1] for r in algo_runs)
+            grid = np.linspace(start, end, 40)
             scores = np.array([np.interp(grid, r[axis], r["returns"]) for r in algo_runs])
             iqm, ci = iqm_with_ci(scores)
             curves[algo] = dict(grid=grid, iqm=iqm, ci=ci, runs=algo_runs)
@@ -146,13 +147,15 @@ def build_report(
 
 
 def _values_at(runs: list[dict], step: int, axis: str) -> np.ndarray | None:
-    if any(r[axis][-1] < step for r in runs):
+    if any(r[axis][-1] < step or r[axis][0] > step for r in runs):
         return None
     return np.array([np.interp(step, r[axis], r["returns"]) for r in runs])
 
 
 def _table(env, curves, finals, by_algo, at, axis, paper) -> list[str]:
-    header = "| method | seeds | " + " | ".join(f"{s // 1000}k (ours)" + f" | {s // 1000}k (paper)" for s in at) + " |"
+    header = (
+        "| method | seeds | " + " | ".join(f"{s / 1000:g}k (ours)" + f" | {s / 1000:g}k (paper)" for s in at) + " |"
+    )
     rows = [header, "|" + "---|" * (2 + 2 * len(at))]
     for algo in sorted(by_algo):
         cells = [algo, str(len(by_algo[algo]))]
@@ -181,7 +184,7 @@ def _improvement(curves, at, axis) -> list[str]:
     if step is None:
         return []
     lines = [
-        f"Probability of improvement P(row > column) at {step // 1000}k {axis}:",
+        f"Probability of improvement P(row > column) at {step / 1000:g}k {axis}:",
         "",
         "| | " + " | ".join(algos) + " |",
         "|" + "---|" * (len(algos) + 1),
