@@ -37,7 +37,7 @@ from hyirl.irl import load_expert_data
 from hyirl.learner import LoopConfig, OnlineSAC, evaluate, restore_learner, save_learner
 from hyirl.networks import sample_tanh_gaussian
 from hyirl.runs import RunDir, StepProgress
-from hyirl.sac import SAC, NumpyPolicy, SACConfig
+from hyirl.sac import SAC, SACConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,10 +201,9 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
                     learner.state, model_buffer, None, disc_state.params, lr, actor_lr, num_updates=num_updates
                 )
                 counters["updates_since_disc"] += num_updates
-                learner.last_metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-                if not all(map(math.isfinite, learner.last_metrics.values())):
-                    raise HyirlError(f"non-finite SAC loss at env step {learner.env_steps}: {learner.last_metrics}")
-                learner.policy = NumpyPolicy(learner.state.actor_params)
+                learner.record_update(
+                    {k: float(v) for k, v in jax.device_get(metrics).items()}, learner.state.actor_params
+                )
 
             if loop_steps >= 0 and learner.env_steps // cfg.disc_every > before // cfg.disc_every:
                 n = min(cfg.disc_pairs, int(learner.buffer.size))

@@ -73,12 +73,14 @@ class OnlineSAC:
                 self.state, metrics = self.agent.train_chunk(
                     self.state, self.buffer, self.expert_buffer, reward_params, lr, num_updates=freq
                 )
-                self.last_metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-                if not np.isfinite(self.last_metrics["critic_loss"]) or not np.isfinite(
-                    self.last_metrics["actor_loss"]
-                ):
-                    raise HyirlError(f"non-finite SAC loss at env step {self.env_steps}: {self.last_metrics}")
-                self.policy = NumpyPolicy(self.state.actor_params)
+                self.record_update({k: float(v) for k, v in jax.device_get(metrics).items()}, self.state.actor_params)
+
+    def record_update(self, metrics: dict[str, float], actor_params) -> None:
+        """After an update: keep its metrics (refusing non-finite ones) and act with the new actor."""
+        if not all(map(np.isfinite, metrics.values())):
+            raise HyirlError(f"non-finite SAC loss at env step {self.env_steps}: {metrics}")
+        self.last_metrics = metrics
+        self.policy = NumpyPolicy(actor_params)
 
     def rollout_chunk(self, n: int) -> dict[str, jax.Array]:
         """Take ``n`` real steps with :meth:`act` (resetting at episode ends); returns the transitions."""
@@ -231,12 +233,7 @@ class SeedGroup:
             self.state, metrics = self._train(self.state, self.buffer, self.expert_buffer, reward_params, learning_rate)
             metrics = jax.device_get(metrics)
             for i, learner in enumerate(self.learners):
-                learner.last_metrics = {k: float(v[i]) for k, v in metrics.items()}
-                if not np.isfinite(learner.last_metrics["critic_loss"]) or not np.isfinite(
-                    learner.last_metrics["actor_loss"]
-                ):
-                    raise HyirlError(f"non-finite SAC loss at env step {learner.env_steps}: {learner.last_metrics}")
-                learner.policy = NumpyPolicy(unstack(self.state.actor_params, i))
+                learner.record_update({k: float(v[i]) for k, v in metrics.items()}, unstack(self.state.actor_params, i))
 
     def save(self, i: int, path, extra_meta: dict, extra_trees: dict) -> None:
         """Checkpoint seed ``i`` alone (its slice of the stacked state and buffer), like a single run."""
