@@ -46,6 +46,15 @@ def test_local_sweep_runs_grid_then_skips_finished_cells(tmp_path, pendulum_demo
     assert set(outcome.values()) == {"skipped"}
     assert before == {c: (tmp_path / c / "metrics.jsonl").read_text() for c in cells}
 
+    # A larger --steps resumes a finished cell and extends it, keeping what it had logged.
+    extra = TRAIN_ARGS.format(pendulum_demos).split()
+    outcome = run_sweep(["hype"], ["pendulum"], [0], tmp_path, steps=1200, extra=extra, progress=False)
+    assert outcome == {"hype-pendulum-s0": "finished"}
+    cell = tmp_path / "hype-pendulum-s0"
+    assert json.loads((cell / "done.json").read_text())["env_steps"] >= 1200
+    extended = (cell / "metrics.jsonl").read_text()
+    assert extended.startswith(before["hype-pendulum-s0"]) and len(extended) > len(before["hype-pendulum-s0"])
+
 
 def test_sweep_unknown_method_fails_before_running(tmp_path, capsys):
     assert main(["sweep", "--algos", "hype,gail", "--envs", "pendulum", "--out", str(tmp_path / "s")]) == 2

@@ -129,13 +129,13 @@ def _sweep(args) -> None:
 
     from hyirl.sweep import parse_seeds, run_sweep
 
-    extra = (["--steps", str(args.steps)] if args.steps else []) + shlex.split(args.train_args)
     outcome = run_sweep(
         args.algos.split(","),
         args.envs.split(","),
         parse_seeds(args.seeds),
         Path(args.out),
-        extra=extra,
+        steps=args.steps,
+        extra=shlex.split(args.train_args),
         workers=args.workers,
         ray_address=args.ray,
         progress=not args.no_progress,

@@ -234,7 +234,9 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
             one.disc_state, one.counters = extras["disc"], meta["counters"]
             sampler_env.np_random.bit_generator.state = meta["sampler_rng"]
             run.truncate_metrics(one.env_steps)
-            one.finished = (run.path / "done.json").is_file()
+            if one.env_steps >= cfg.steps:
+                run.finish(env_steps=one.env_steps)
+                one.finished = True
         return one
 
     runs = [make_seed(seed) for seed in seed_list]  # run dirs only now: set-up errors leave nothing behind

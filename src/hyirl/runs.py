@@ -43,6 +43,8 @@ class RunDir:
             )
             if differing:
                 raise HyirlError(f"cannot resume {self.path}: this command's config differs in {', '.join(differing)}")
+            # A resumed run is unfinished until its loop says otherwise (it may be extended to more steps).
+            (self.path / "done.json").unlink(missing_ok=True)
         else:
             if config_file.exists():
                 raise HyirlError(f"{self.path} already holds a run; use --resume or another --out")

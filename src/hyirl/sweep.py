@@ -39,9 +39,13 @@ def cell_name(algo: str, env: str, seed: int) -> str:
     return f"{algo}-{env}-s{seed}"
 
 
-def is_finished(run_dir: Path) -> bool:
+def is_finished(run_dir: Path, steps: int | None = None) -> bool:
+    """Finished, and (when ``steps`` is given) configured for at least that many steps; a shorter
+    finished cell is resumed and extended instead."""
     done = run_dir / "done.json"
-    return done.is_file() and json.loads(done.read_text()).get("finished", False)
+    if not (done.is_file() and json.loads(done.read_text()).get("finished", False)):
+        return False
+    return steps is None or json.loads((run_dir / "config.json").read_text()).get("steps", 0) >= steps
 
 
 def cell_command(algo: str, env: str, seed: int, run_dir: Path, extra: list[str]) -> list[str]:
@@ -78,6 +82,7 @@ def run_sweep(
     seeds: list[int],
     out: Path,
     *,
+    steps: int | None = None,
     extra: list[str] | None = None,
     workers: int | None = None,
     ray_address: str | None = None,
@@ -93,14 +98,15 @@ def run_sweep(
         get_task(env)
     out = Path(out)
     (out / "logs").mkdir(parents=True, exist_ok=True)
+    extra = (["--steps", str(steps)] if steps else []) + (extra or [])
     outcome: dict[str, str] = {}
     todo = []
     for algo, env, seed in itertools.product(algos, envs, seeds):
         name, run_dir = cell_name(algo, env, seed), out / cell_name(algo, env, seed)
-        if is_finished(run_dir):
+        if is_finished(run_dir, steps):
             outcome[name] = "skipped"
         else:
-            todo.append((name, cell_command(algo, env, seed, run_dir, extra or []), str(out / "logs" / f"{name}.log")))
+            todo.append((name, cell_command(algo, env, seed, run_dir, extra), str(out / "logs" / f"{name}.log")))
     with Progress(
         TextColumn("[bold]sweep"),
         BarColumn(),
