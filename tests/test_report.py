@@ -3,10 +3,10 @@ import json
 from hyirl.cli import main
 
 
-def _fake_run(root, algo, seed, slope, env="hopper", steps=(50_000, 100_000, 150_000, 200_000)):
-    path = root / f"{algo}-{seed}"
+def _fake_run(root, algo, seed, slope, env="hopper", steps=(50_000, 100_000, 150_000, 200_000), **options):
+    path = root / f"{algo}-{seed}{''.join(map(str, options.values()))}"
     path.mkdir()
-    (path / "config.json").write_text(json.dumps(dict(algo=algo, env=env, seed=seed)))
+    (path / "config.json").write_text(json.dumps(dict(algo=algo, env=env, seed=seed, **options)))
     lines = [json.dumps(dict(env_steps=s, policy_steps=s, eval_return_mean=slope * s / 1000 + seed)) for s in steps]
     (path / "metrics.jsonl").write_text("\n".join(lines) + "\n")
     return path
@@ -34,3 +34,13 @@ def test_report_bad_input(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["report", str(tmp_path / "empty"), "--out", str(tmp_path / "r")]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_report_keeps_variants_of_a_method_apart(tmp_path):
+    fresh = [_fake_run(tmp_path, "hype", s, slope=10, disc_samples="fresh") for s in range(3)]
+    recent = [_fake_run(tmp_path, "hype", s, slope=8, disc_samples="recent") for s in range(3)]
+    out = tmp_path / "report"
+    assert main(["report", *map(str, fresh + recent), "--out", str(out), "--at", "100000"]) == 0
+    text = (out / "report.md").read_text()
+    assert "| hype | 3 | 1001 [1000, 1002] | 2120 |" in text
+    assert "| hype (disc_samples=recent) | 3 | 801 [800, 802] | 2120 |" in text

@@ -17,6 +17,14 @@ import numpy as np
 from hyirl.errors import HyirlError
 
 BOOTSTRAP_REPS = 2000
+# Options that make a run a variant of its method: runs that differ from these defaults are reported
+# as separate methods, e.g. "hype (disc_samples=recent)", so a comparison never mixes them.
+VARIANT_DEFAULTS = {"disc_samples": "fresh", "reset_mode": "state", "reference_rounds": True}
+
+
+def method_label(algo: str, config: dict) -> str:
+    changed = [f"{k}={config[k]}" for k, default in VARIANT_DEFAULTS.items() if config.get(k, default) != default]
+    return algo + (f" ({', '.join(changed)})" if changed else "")
 
 
 def load_run(path: Path) -> dict:
@@ -36,6 +44,7 @@ def load_run(path: Path) -> dict:
     return dict(
         path=str(path),
         algo=algo,
+        method=method_label(algo, config),
         env=config["env"],
         seed=config.get("seed"),
         env_steps=steps,
@@ -93,7 +102,7 @@ def build_report(
     runs = [load_run(p) for p in run_dirs]
     groups: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for run in runs:
-        groups[run["env"]][run["algo"]].append(run)
+        groups[run["env"]][run["method"]].append(run)
     # ``out`` is a folder (report.md, plots, summary.json inside) or a markdown file whose plots and
     # summary go to the folder of the same name (docs/results.md -> docs/results/).
     out = Path(out)
@@ -110,20 +119,20 @@ def build_report(
         "",
     ]
     summary: dict = {}
-    for env, by_algo in sorted(groups.items()):
+    for env, by_method in sorted(groups.items()):
         lines += [f"## {env}", ""]
         curves, finals = {}, {}
-        for algo, algo_runs in sorted(by_algo.items()):
-            if algo == "bc":
-                finals[algo] = np.array([r["returns"][-1] for r in algo_runs])
+        for method, method_runs in sorted(by_method.items()):
+            if method_runs[0]["algo"] == "bc":
+                finals[method] = np.array([r["returns"][-1] for r in method_runs])
                 continue
             # only where every run has been evaluated: no extrapolation before the first or after the last point
-            start, end = max(r[axis][0] for r in algo_runs), min(r[axis][-1] for r in algo_runs)
+            start, end = max(r[axis][0] for r in method_runs), min(r[axis][-1] for r in method_runs)
             grid = np.linspace(start, end, 40)
-            scores = np.array([np.interp(grid, r[axis], r["returns"]) for r in algo_runs])
+            scores = np.array([np.interp(grid, r[axis], r["returns"]) for r in method_runs])
             iqm, ci = iqm_with_ci(scores)
-            curves[algo] = dict(grid=grid, iqm=iqm, ci=ci, runs=algo_runs)
-        lines += [*_table(env, curves, finals, by_algo, at, axis, paper), ""]
+            curves[method] = dict(grid=grid, iqm=iqm, ci=ci, runs=method_runs)
+        lines += [*_table(env, finals, by_method, at, axis, paper), ""]
         lines += [*_improvement(curves, at, axis), ""]
         plot = _plot(env, curves, finals, out, axis, paper if overlay_paper else None)
         lines += [f"![{env}]({link}{plot.name})", ""]
@@ -152,21 +161,21 @@ def _values_at(runs: list[dict], step: int, axis: str) -> np.ndarray | None:
     return np.array([np.interp(step, r[axis], r["returns"]) for r in runs])
 
 
-def _table(env, curves, finals, by_algo, at, axis, paper) -> list[str]:
+def _table(env, finals, by_method, at, axis, paper) -> list[str]:
     header = (
         "| method | seeds | " + " | ".join(f"{s / 1000:g}k (ours)" + f" | {s / 1000:g}k (paper)" for s in at) + " |"
     )
     rows = [header, "|" + "---|" * (2 + 2 * len(at))]
-    for algo in sorted(by_algo):
-        cells = [algo, str(len(by_algo[algo]))]
+    for method, runs in sorted(by_method.items()):
+        cells = [method, str(len(runs))]
         for step in at:
-            values = finals.get(algo) if algo == "bc" else _values_at(by_algo[algo], step, axis)
+            values = finals[method] if method in finals else _values_at(runs, step, axis)
             if values is None:
                 cells.append("–")
             else:
                 iqm, ci = iqm_with_ci(values[:, None])
                 cells.append(f"{iqm[0]:.0f} [{ci[0, 0]:.0f}, {ci[1, 0]:.0f}]")
-            ref = paper_value(paper, env, algo, step)
+            ref = paper_value(paper, env, runs[0]["algo"], step)
             cells.append("–" if ref is None else f"{ref:.0f}")
         rows.append("| " + " | ".join(cells) + " |")
     return rows
@@ -205,17 +214,18 @@ def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for i, (algo, c) in enumerate(sorted(curves.items())):
+    for i, (method, c) in enumerate(sorted(curves.items())):
         color = f"C{i}"
-        ax.plot(c["grid"], c["iqm"], color=color, label=f"{algo} (n={len(c['runs'])})")
+        ax.plot(c["grid"], c["iqm"], color=color, label=f"{method} (n={len(c['runs'])})")
         ax.fill_between(c["grid"], c["ci"][0], c["ci"][1], color=color, alpha=0.2)
-        ref = paper_curve(paper, env, algo) if paper else None
+        algo = c["runs"][0]["algo"]
+        ref = paper_curve(paper, env, algo) if paper and method == algo else None  # the paper has no variants
         if ref is not None:
             xs, values, offset = ref
             keep = xs + offset <= 1.05 * c["grid"][-1]
             ax.plot(xs[keep] + offset, values[keep], color=color, ls="--", marker="o", ms=3, alpha=0.7)
-    for algo, values in finals.items():
-        ax.axhline(np.mean(values), color="gray", ls=":", label=f"{algo} (n={len(values)})")
+    for method, values in finals.items():
+        ax.axhline(np.mean(values), color="gray", ls=":", label=f"{method} (n={len(values)})")
     if paper and env in paper["tasks"]:
         ax.axhline(paper["tasks"][env]["expert"], color="green", ls="-.", lw=0.8, label="paper expert")
     ax.set_xlabel(axis.replace("_", " "))
