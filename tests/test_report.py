@@ -23,8 +23,11 @@ def test_report_tables_plots_and_improvement(tmp_path):
     assert "| mm | 3 | 501 [500, 502] | 1085 |" in text
     assert "| hype | – | 1.00 |" in text and "| mm | 0.00 | – |" in text
     assert (out / "hopper.png").stat().st_size > 10_000
-    assert main(["report", *map(str, runs), "--out", str(tmp_path / "docs" / "results.md")]) == 0
-    assert "![hopper](results/hopper.png)" in (tmp_path / "docs" / "results.md").read_text()
+    (tmp_path / "intro.md").write_text("Made by `hyirl sweep ...`.\n")
+    args = ["--out", str(tmp_path / "docs" / "results.md"), "--intro", str(tmp_path / "intro.md")]
+    assert main(["report", *map(str, runs), *args]) == 0
+    text = (tmp_path / "docs" / "results.md").read_text()
+    assert "![hopper](results/hopper.png)" in text and "Made by `hyirl sweep ...`." in text
     assert (tmp_path / "docs" / "results" / "hopper.png").is_file()
 
 

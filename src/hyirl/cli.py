@@ -118,8 +118,18 @@ def _report(args) -> None:
     from hyirl.report import build_report
 
     at = [int(float(x)) for x in args.at.split(",")]
+    intro = None
+    if args.intro:
+        if not Path(args.intro).is_file():
+            raise HyirlError(f"--intro {args.intro}: no such file")
+        intro = Path(args.intro).read_text()
     path = build_report(
-        [Path(p) for p in args.run_dirs], Path(args.out), at=at, axis=args.axis, overlay_paper=not args.no_paper
+        [Path(p) for p in args.run_dirs],
+        Path(args.out),
+        at=at,
+        axis=args.axis,
+        overlay_paper=not args.no_paper,
+        intro=intro,
     )
     print(f"report written to {path}")
 
@@ -258,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="env_steps counts every real step; policy_steps is the reference's count",
     )
     p.add_argument("--no-paper", action="store_true", help="do not overlay the paper's curves")
+    p.add_argument("--intro", help="markdown file placed under the title (e.g. the commands that made the runs)")
     p.set_defaults(func=_report)
 
     p = sub.add_parser("demos", help="roll out an expert deterministically and write demonstrations (.npz)")
