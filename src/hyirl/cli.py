@@ -88,27 +88,30 @@ def _train(args) -> None:
     if args.algo == "bc":
         from hyirl.bc import BCConfig, train_bc
 
+        if args.set:
+            raise HyirlError("--set applies to the SAC-based methods; bc takes --steps and --demos")
         if args.resume:
             raise HyirlError("bc runs are offline and short; they cannot be resumed")
         cfg = BCConfig(**common, **({"grad_steps": args.steps} if args.steps else {}))
         paths = [train_bc(cfg, out, progress=not args.no_progress)]
     elif args.algo == "hyper":
         from hyirl.hyper import HyPERConfig, train_hyper
-        from hyirl.presets import build_config, hyper_preset
+        from hyirl.presets import apply_settings, build_config, hyper_preset
 
-        extra = dict(preset=args.preset, truncated_obs=args.truncated_obs)
-        cfg = build_config(HyPERConfig, hyper_preset(args.env, args.preset), overrides, **extra, **common)
+        extra = dict(preset=args.preset, truncated_obs=args.truncated_obs, settings=tuple(args.set))
+        defaults = apply_settings(HyPERConfig, hyper_preset(args.env, args.preset), args.set)
+        cfg = build_config(HyPERConfig, defaults, overrides, **extra, **common)
         paths = [train_hyper(cfg, out, resume=args.resume, progress=not args.no_progress)]
     else:
         from hyirl.irl import IRLConfig, train_irl
-        from hyirl.presets import build_config, model_free_preset
+        from hyirl.presets import apply_settings, build_config, model_free_preset
 
         overrides.update(train_every=args.train_every, disc_samples=args.disc_samples, reset_mode=args.reset_mode)
         if args.no_reference_rounds:
             overrides["reference_rounds"] = False
-        preset = model_free_preset(args.env)
+        preset = apply_settings(IRLConfig, model_free_preset(args.env), args.set)
         preset["expert_schedule"] = tuple(tuple(seg) for seg in preset["expert_schedule"])
-        cfg = build_config(IRLConfig, preset, overrides, algo=args.algo, **common)
+        cfg = build_config(IRLConfig, preset, overrides, algo=args.algo, settings=tuple(args.set), **common)
         paths = train_irl(cfg, out, resume=args.resume, progress=not args.no_progress, seeds=seeds)
     for path in paths:
         print(f"results in {path} (metrics: {path / 'metrics.jsonl'})")
@@ -237,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="hyper: efficient (CPU default, docs/hyper.md) or paper (the reference's settings, for a GPU)",
     )
     p.add_argument("--truncated-obs", action="store_true", help="hyper on ant/humanoid: qpos[2:]+qvel observations")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any preset setting (repeatable; VALUE is JSON), e.g. --set updates_per_step=20 "
+        "--set sac.hidden=[512,512]; recorded in config.json and in report labels",
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_train)

@@ -53,6 +53,7 @@ class HyPERConfig:
     demos_file: str | None = None
     p_tremble: float | None = None  # None: the task's paper value
     truncated_obs: bool = False  # ant/humanoid: the paper's qpos[2:]+qvel observations
+    settings: tuple[str, ...] = ()  # the --set overrides of the preset this run was made with (provenance)
     exploration_steps: int = 1_000  # stochastic-policy steps before the loop (counted here)
     epoch_length: int = 1_000  # the real env is reset at every epoch start
     act_chunk: int = 50  # real steps between fused update calls

@@ -92,6 +92,7 @@ class IRLConfig:
     disc: DiscriminatorConfig = DiscriminatorConfig()
     buffer_size: int = 1_000_000
     checkpoint_every: int = 50_000
+    settings: tuple[str, ...] = ()  # the --set overrides of the preset this run was made with (provenance)
 
 
 def expert_fraction_schedule(segments):

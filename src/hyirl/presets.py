@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
+
+from hyirl.errors import HyirlError
 
 # Expert-fraction schedules for HyPE: segments (rho_start, rho_end, t_end) over sampled batches (spec §3.2).
 FAST_DECAY = ((0.2, 0.1, 200_000), (0.1, 0.01, 1_000_000))
@@ -125,3 +129,43 @@ def build_config(cls, defaults: dict, overrides: dict, **fixed):
             value = type(fields[name].default)(**value)
         values[name] = value
     return cls(**values, **fixed)
+
+
+def apply_settings(cls, defaults: dict, settings: list[str]) -> dict:
+    """``defaults`` with ``KEY=VALUE`` settings on top (``--set``): VALUE is JSON (lists become tuples)
+    or a bare string; a dotted KEY such as ``sac.hidden`` reaches into a nested config."""
+    merged = copy.deepcopy(defaults)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for item in settings:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise HyirlError(f"--set {item!r}: use KEY=VALUE, e.g. updates_per_step=20 or sac.hidden=[512,512]")
+        try:
+            value = _tuples(json.loads(text))
+        except json.JSONDecodeError:
+            value = text
+        head, _, rest = key.partition(".")
+        if head not in fields or (rest and not dataclasses.is_dataclass(fields[head].default)):
+            raise HyirlError(f"--set {key}: {cls.__name__} has no setting {key!r} (see the run's config.json)")
+        if not rest:
+            _check_type(key, merged.get(head, getattr(cls, head, None)), value)
+            merged[head] = value
+            continue
+        nested = fields[head].default
+        if rest not in {f.name for f in dataclasses.fields(nested)}:
+            raise HyirlError(f"--set {key}: {type(nested).__name__} has no setting {rest!r}")
+        _check_type(key, merged.get(head, {}).get(rest, getattr(nested, rest)), value)
+        merged[head] = {**merged.get(head, {}), rest: value}
+    return merged
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _check_type(key: str, default, value) -> None:
+    number = (int, float)
+    if isinstance(default, bool) != isinstance(value, bool) or (
+        isinstance(default, number) and not isinstance(value, number)
+    ):
+        raise HyirlError(f"--set {key}={value!r}: expected a value like {default!r}")

@@ -19,11 +19,12 @@ from hyirl.errors import HyirlError
 BOOTSTRAP_REPS = 2000
 # Options that make a run a variant of its method: runs that differ from these defaults are reported
 # as separate methods, e.g. "hype (disc_samples=recent)", so a comparison never mixes them.
-VARIANT_DEFAULTS = {"disc_samples": "fresh", "reset_mode": "state", "reference_rounds": True}
+VARIANT_DEFAULTS = {"disc_samples": "fresh", "reset_mode": "state", "reference_rounds": True, "preset": "efficient"}
 
 
 def method_label(algo: str, config: dict) -> str:
     changed = [f"{k}={config[k]}" for k, default in VARIANT_DEFAULTS.items() if config.get(k, default) != default]
+    changed += config.get("settings", [])  # hyirl train --set KEY=VALUE
     return algo + (f" ({', '.join(changed)})" if changed else "")
 
 

@@ -39,7 +39,11 @@ class RunDir:
                 raise HyirlError(f"cannot resume: {self.path} holds no run (no config.json)")
             saved = json.loads(config_file.read_text())
             differing = sorted(
-                k for k in set(saved) | set(config) if k not in extendable and saved.get(k) != config.get(k)
+                k
+                for k in set(saved) | set(config)
+                if k not in extendable
+                and saved.get(k) != config.get(k)
+                and not (k not in saved and config[k] in (None, [], {}))  # a newer field left empty
             )
             if differing:
                 raise HyirlError(f"cannot resume {self.path}: this command's config differs in {', '.join(differing)}")

@@ -1,0 +1,52 @@
+import json
+
+import pytest
+
+from hyirl.cli import main
+from hyirl.errors import HyirlError
+from hyirl.hyper import HyPERConfig
+from hyirl.irl import IRLConfig
+from hyirl.presets import apply_settings, build_config, hyper_preset, model_free_preset
+
+
+def test_settings_override_top_level_and_nested_values():
+    preset = hyper_preset("hopper", "efficient")
+    merged = apply_settings(HyPERConfig, preset, ["updates_per_step=20", "sac.hidden=[512,512]", "disc.ensemble_size=1"])
+    cfg = build_config(HyPERConfig, merged, {}, env="hopper")
+    assert cfg.updates_per_step == 20 and cfg.sac.hidden == (512, 512) and cfg.disc.ensemble_size == 1
+    assert cfg.sac.target_entropy == preset["sac"]["target_entropy"]  # the rest of the nested preset is kept
+    assert preset["updates_per_step"] != 20  # the preset itself is untouched
+
+
+def test_settings_parse_json_and_bare_strings():
+    merged = apply_settings(IRLConfig, model_free_preset("hopper"), ["disc_samples=recent", "reset_prob=1"])
+    assert merged["disc_samples"] == "recent" and merged["reset_prob"] == 1
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("updates_per_step", "use KEY=VALUE"),
+        ("no_such_thing=1", "has no setting 'no_such_thing'"),
+        ("sac.no_such_thing=1", "SACConfig has no setting 'no_such_thing'"),
+        ("steps.deeper=1", "has no setting 'steps.deeper'"),
+        ("steps=many", "expected a value like"),
+        ("sac.learn_alpha=1", "expected a value like"),
+    ],
+)
+def test_bad_settings_are_refused(setting, message):
+    with pytest.raises(HyirlError, match=message):
+        apply_settings(HyPERConfig, hyper_preset("hopper", "efficient"), [setting])
+
+
+def test_cli_set_is_applied_and_recorded(pendulum_demos, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "--algo", "hype", "--env", "pendulum", "--steps", "256", "--eval-episodes", "1"]
+    args += ["--demos-file", str(pendulum_demos), "--out", str(out), "--no-progress"]
+    assert main([*args, "--set", "sac.hidden=[16,16]", "--set", "train_every=128"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["sac"]["hidden"] == [16, 16] and config["train_every"] == 128
+    assert config["settings"] == ["sac.hidden=[16,16]", "train_every=128"]
+    assert main([*args[:-3], "--out", str(tmp_path / "bad"), "--set", "sac.widths=[8]"]) == 2
+    assert "SACConfig has no setting 'widths'" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -1,0 +1,21 @@
+import pytest
+
+from hyirl.errors import HyirlError
+from hyirl.runs import RunDir
+
+
+def test_resume_checks_config_but_lets_steps_grow_and_new_empty_fields_in(tmp_path):
+    config = dict(algo="hype", env="hopper", steps=100, sac=dict(hidden=[256, 256]))
+    run = RunDir(tmp_path / "r", config)
+    run.finish(env_steps=100)
+    RunDir(tmp_path / "r", {**config, "steps": 200, "settings": []}, resume=True)  # a field newer code added
+    assert not (tmp_path / "r" / "done.json").exists()  # resumed: unfinished until its loop ends again
+    for changed in ({"sac": dict(hidden=[512, 512])}, {"settings": ["sac.hidden=[512,512]"]}):
+        with pytest.raises(HyirlError, match="config differs"):
+            RunDir(tmp_path / "r", {**config, "settings": [], **changed}, resume=True)
+
+
+def test_a_new_run_never_reuses_a_run_directory(tmp_path):
+    RunDir(tmp_path / "r", dict(algo="mm"))
+    with pytest.raises(HyirlError, match="already holds a run"):
+        RunDir(tmp_path / "r", dict(algo="mm"))
