@@ -11,7 +11,9 @@ from hyirl.presets import apply_settings, build_config, hyper_preset, model_free
 
 def test_settings_override_top_level_and_nested_values():
     preset = hyper_preset("hopper", "efficient")
-    merged = apply_settings(HyPERConfig, preset, ["updates_per_step=20", "sac.hidden=[512,512]", "disc.ensemble_size=1"])
+    merged = apply_settings(
+        HyPERConfig, preset, ["updates_per_step=20", "sac.hidden=[512,512]", "disc.ensemble_size=1"]
+    )
     cfg = build_config(HyPERConfig, merged, {}, env="hopper")
     assert cfg.updates_per_step == 20 and cfg.sac.hidden == (512, 512) and cfg.disc.ensemble_size == 1
     assert cfg.sac.target_entropy == preset["sac"]["target_entropy"]  # the rest of the nested preset is kept
