@@ -21,8 +21,9 @@ def test_settings_override_top_level_and_nested_values():
 
 
 def test_settings_parse_json_and_bare_strings():
-    merged = apply_settings(IRLConfig, model_free_preset("hopper"), ["disc_samples=recent", "reset_prob=1"])
-    assert merged["disc_samples"] == "recent" and merged["reset_prob"] == 1
+    settings = ["disc_samples=recent", "reset_prob=1", "sac.target_entropy=null"]
+    merged = apply_settings(IRLConfig, model_free_preset("hopper"), settings)
+    assert merged["disc_samples"] == "recent" and merged["reset_prob"] == 1 and merged["sac"]["target_entropy"] is None
 
 
 @pytest.mark.parametrize(

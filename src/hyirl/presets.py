@@ -165,6 +165,8 @@ def _tuples(value):
 
 def _check_type(key: str, default, value) -> None:
     number = (int, float)
+    if value is None:  # null: the setting's "unset" meaning, e.g. sac.target_entropy=null -> -dim(A)
+        return
     if isinstance(default, bool) != isinstance(value, bool) or (
         isinstance(default, number) and not isinstance(value, number)
     ):
