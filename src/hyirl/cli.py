@@ -118,6 +118,8 @@ def _train(args) -> None:
 
 
 def _report(args) -> None:
+    import shlex
+
     from hyirl.report import build_report
 
     at = [int(float(x)) for x in args.at.split(",")]
@@ -126,6 +128,9 @@ def _report(args) -> None:
         if not Path(args.intro).is_file():
             raise HyirlError(f"--intro {args.intro}: no such file")
         intro = Path(args.intro).read_text()
+    # The report names the exact command that makes it again (tests re-run the one in docs/results.md).
+    command = ["hyirl", "report", *_as_glob(args.run_dirs), "--out", args.out, "--at", args.at, "--axis", args.axis]
+    command += (["--no-paper"] if args.no_paper else []) + (["--intro", args.intro] if args.intro else [])
     path = build_report(
         [Path(p) for p in args.run_dirs],
         Path(args.out),
@@ -133,8 +138,19 @@ def _report(args) -> None:
         axis=args.axis,
         overlay_paper=not args.no_paper,
         intro=intro,
+        command=" ".join(a if a.endswith("/*") else shlex.quote(a) for a in command),  # a glob stays a glob
     )
     print(f"report written to {path}")
+
+
+def _as_glob(paths: list[str]) -> list[str]:
+    """``[a/x, a/y]`` as ``[a/*]`` when that is exactly what the shell glob gives; else unchanged."""
+    parents = {str(Path(p).parent) for p in paths}
+    if len(parents) == 1:
+        parent = parents.pop()
+        if sorted(map(str, Path(parent).glob("*"))) == sorted(str(Path(p)) for p in paths):
+            return [f"{parent}/*"]
+    return paths
 
 
 def _sweep(args) -> None:
