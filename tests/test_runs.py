@@ -19,3 +19,14 @@ def test_a_new_run_never_reuses_a_run_directory(tmp_path):
     RunDir(tmp_path / "r", dict(algo="mm"))
     with pytest.raises(HyirlError, match="already holds a run"):
         RunDir(tmp_path / "r", dict(algo="mm"))
+
+
+def test_resume_refuses_a_run_made_by_another_code_version(tmp_path):
+    run_dir = tmp_path / "r"
+    RunDir(run_dir, dict(algo="mm", steps=100)).finish(env_steps=100)
+    config_file = run_dir / "config.json"
+    config_file.write_text(config_file.read_text().replace('"hyirl_version": "', '"hyirl_version": "0.0.1-'))
+    before = config_file.read_text()
+    with pytest.raises(HyirlError, match=r"made by hyirl 0\.0\.1-.*this is hyirl"):
+        RunDir(run_dir, dict(algo="mm", steps=100), resume=True)
+    assert config_file.read_text() == before and (run_dir / "done.json").exists()  # nothing touched

@@ -11,6 +11,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from tensorboardX import SummaryWriter
 
+from hyirl import __version__
 from hyirl.errors import HyirlError
 
 
@@ -33,11 +34,15 @@ class RunDir:
         """``extendable`` keys may differ on resume (e.g. training for more steps); all others must match."""
         self.path = Path(path)
         config_file = self.path / "config.json"
-        config = to_jsonable(config)
+        # The code version is part of the config: checkpoints are only read back by the code that wrote them.
+        config = {**to_jsonable(config), "hyirl_version": __version__}
         if resume:
             if not config_file.is_file():
                 raise HyirlError(f"cannot resume: {self.path} holds no run (no config.json)")
             saved = json.loads(config_file.read_text())
+            if saved.get("hyirl_version") != __version__:
+                made_by = saved.get("hyirl_version", "a version before 0.1.0")
+                raise HyirlError(f"cannot resume {self.path}: it was made by hyirl {made_by}, this is hyirl {__version__}")
             differing = sorted(
                 k
                 for k in set(saved) | set(config)
