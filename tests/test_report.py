@@ -47,3 +47,14 @@ def test_report_keeps_variants_of_a_method_apart(tmp_path):
     text = (out / "report.md").read_text()
     assert "| hype | 3 | 1001 [1000, 1002] | 2120 |" in text
     assert "| hype (disc_samples=recent) | 3 | 801 [800, 802] | 2120 |" in text
+
+
+def test_improvement_leaves_out_methods_whose_runs_stop_early(tmp_path):
+    runs = [_fake_run(tmp_path, "hype", s, slope=10) for s in range(3)]
+    runs += [_fake_run(tmp_path, "mm", s, slope=5) for s in range(3)]
+    runs += [_fake_run(tmp_path, "hyper", s, slope=20, steps=(10_000, 50_000)) for s in range(2)]
+    out = tmp_path / "report"
+    assert main(["report", *map(str, runs), "--out", str(out), "--at", "50000,200000"]) == 0
+    text = (out / "report.md").read_text()
+    assert "Probability of improvement P(row > column) at 200k env_steps:" in text
+    assert "| | hype | mm |" in text and "| hype | – | 1.00 |" in text

@@ -197,14 +197,12 @@ def _table(env, finals, by_method, at, axis, paper) -> list[str]:
 def _improvement(curves, at, axis) -> list[str]:
     from rliable import metrics
 
-    algos = sorted(curves)
-    if len(algos) < 2:
-        return []
-    step = max(
-        [s for s in at if all(_values_at(c["runs"], s, axis) is not None for c in curves.values())], default=None
-    )
+    # The last step that at least two methods reach; methods whose runs stop earlier are left out.
+    reached = {s: [a for a in sorted(curves) if _values_at(curves[a]["runs"], s, axis) is not None] for s in at}
+    step = max((s for s, algos in reached.items() if len(algos) >= 2), default=None)
     if step is None:
         return []
+    algos = reached[step]
     lines = [
         f"Probability of improvement P(row > column) at {step / 1000:g}k {axis}:",
         "",
