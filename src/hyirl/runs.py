@@ -41,9 +41,8 @@ class RunDir:
                 raise HyirlError(f"cannot resume: {self.path} holds no run (no config.json)")
             saved = json.loads(config_file.read_text())
             if saved.get("hyirl_version") != __version__:
-                made_by = (
-                    f"hyirl {saved['hyirl_version']}" if "hyirl_version" in saved else "a hyirl that recorded no version"
-                )
+                version = saved.get("hyirl_version")
+                made_by = f"hyirl {version}" if version else "a hyirl that recorded no version"
                 raise HyirlError(f"cannot resume {self.path}: it was made by {made_by}, this is hyirl {__version__}")
             differing = sorted(
                 k
