@@ -92,7 +92,10 @@ def _train(args) -> None:
             raise HyirlError("--set applies to the SAC-based methods; bc takes --steps and --demos")
         if args.resume:
             raise HyirlError("bc runs are offline and short; they cannot be resumed")
-        cfg = BCConfig(**common, **({"grad_steps": args.steps} if args.steps else {}))
+        # bc counts gradient steps; --eval-episodes sets its progress and final evaluations alike.
+        bc_overrides = dict(grad_steps=args.steps, eval_every=args.eval_every, eval_episodes=args.eval_episodes)
+        bc_overrides.update(final_eval_episodes=args.eval_episodes)
+        cfg = BCConfig(**common, **{k: v for k, v in bc_overrides.items() if v is not None})
         paths = [train_bc(cfg, out, progress=not args.no_progress)]
     elif args.algo == "hyper":
         from hyirl.hyper import HyPERConfig, train_hyper
@@ -230,8 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demos", type=int, default=64, help="expert trajectories from the shipped expert")
     p.add_argument("--demos-file", help="use this demo .npz instead of the shipped expert's")
     p.add_argument("--p-tremble", type=float, help="trembling-hand probability (default: the paper's per task)")
-    p.add_argument("--eval-every", type=int, help="env steps between evaluations (default: preset)")
-    p.add_argument("--eval-episodes", type=int, help="episodes per evaluation (default 10)")
+    p.add_argument("--eval-every", type=int, help="env steps between evaluations (bc: gradient steps; default: preset)")
+    p.add_argument("--eval-episodes", type=int, help="episodes per evaluation (default 10; bc's final one 50)")
     p.add_argument("--train-every", type=int, help="policy steps per discriminator update (default: preset)")
     p.add_argument(
         "--disc-samples",
