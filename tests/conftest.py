@@ -12,18 +12,30 @@ def _isolated_cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def pendulum_demos(tmp_path_factory):
-    """Demos from an untrained policy: the loops' mechanics do not need a good expert."""
+def untrained_demos(tmp_path_factory):
+    """``write(env, trajectories, name)``: demos from an untrained policy in ``env``, saved to a fresh .npz.
+
+    The loops' mechanics do not need a good expert."""
     import jax
 
     from hyirl.demos import rollout_demos, save_demos
-    from hyirl.envs import make_env
     from hyirl.sac import SAC, NumpyPolicy
 
-    policy = NumpyPolicy(SAC(3, 1).init(jax.random.PRNGKey(0)).actor_params)
-    path = tmp_path_factory.mktemp("demos") / "pendulum.npz"
-    save_demos(path, rollout_demos(policy, make_env("pendulum", p_tremble=0.0), 3), dict(env="pendulum"))
-    return path
+    def write(env, trajectories: int, name: str):
+        sac = SAC(env.observation_space.shape[0], env.action_space.shape[0])
+        policy = NumpyPolicy(sac.init(jax.random.PRNGKey(0)).actor_params)
+        path = tmp_path_factory.mktemp("demos") / f"{name}.npz"
+        save_demos(path, rollout_demos(policy, env, trajectories), dict(env=env.task.name))
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def pendulum_demos(untrained_demos):
+    from hyirl.envs import make_env
+
+    return untrained_demos(make_env("pendulum", p_tremble=0.0), 3, "pendulum")
 
 
 def pytest_configure(config):

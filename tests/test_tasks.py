@@ -9,13 +9,10 @@ import dataclasses
 import json
 import math
 
-import jax
 import pytest
 
 from hyirl.cli import main
-from hyirl.demos import rollout_demos, save_demos
 from hyirl.envs import get_task, make_env
-from hyirl.sac import SAC, NumpyPolicy
 
 TASKS = ("hopper", "walker2d", "ant", "humanoid")
 MODEL_FREE = ("mm", "bc-reg", "filter", "hype", "hype-filter")
@@ -40,18 +37,14 @@ CASES = [(algo, task, None) for algo in ("bc", *MODEL_FREE) for task in TASKS] +
 
 
 @pytest.fixture(scope="module")
-def demos_for(tmp_path_factory):
+def demos_for(untrained_demos):
     made = {}
 
     def make(task: str, truncated_obs: bool):
         if (task, truncated_obs) not in made:
             short = dataclasses.replace(get_task(task), horizon=DEMO_HORIZON[task])
             env = make_env(short, p_tremble=0.0, truncated_obs=truncated_obs)
-            sac = SAC(env.observation_space.shape[0], env.action_space.shape[0])
-            policy = NumpyPolicy(sac.init(jax.random.PRNGKey(0)).actor_params)
-            path = tmp_path_factory.mktemp("demos") / f"{task}-{truncated_obs}.npz"
-            save_demos(path, rollout_demos(policy, env, 2), dict(env=task))
-            made[task, truncated_obs] = path
+            made[task, truncated_obs] = untrained_demos(env, 2, f"{task}-{truncated_obs}")
         return made[task, truncated_obs]
 
     return make
