@@ -11,7 +11,7 @@ import numpy as np
 
 from hyirl import checkpoint
 from hyirl.envs import make_env
-from hyirl.learner import episode
+from hyirl.learner import evaluate_with_lengths
 from hyirl.sac import NumpyPolicy
 
 path, env_name = sys.argv[1], sys.argv[2]
@@ -24,6 +24,6 @@ print(f"{path}: learner steps {meta['env_steps']}")
 for mode in ("deterministic", "stochastic"):
     rng = np.random.default_rng(0)
     act = policy if mode == "deterministic" else (lambda obs: policy(obs, rng.standard_normal(policy.act_dim)))
-    rewards = [[r for *_, r in episode(env, act, first_seed + i)] for i in range(10)]
-    returns, lengths = [round(sum(r)) for r in rewards], [len(r) for r in rewards]
-    print(f"{mode}: mean {np.mean(returns):.0f}, returns {returns}, lengths {lengths}")
+    totals, lengths = evaluate_with_lengths(act, env, 10, first_seed)
+    returns = [round(r) for r in totals]
+    print(f"{mode}: mean {np.mean(returns):.0f}, returns {returns}, lengths {lengths.tolist()}")
