@@ -10,6 +10,7 @@ from hyirl.hyper import HyPERConfig, train_hyper
 from hyirl.presets import build_config, hyper_preset
 
 preset = hyper_preset("hopper", "efficient")
+preset["rollout_schedule"] = (20, 100, 1, 25)  # the efficient preset's schedule when this ran (the paper's)
 preset["sac"] = {**preset["sac"], "target_entropy": None}
 cfg = build_config(HyPERConfig, preset, dict(steps=30000, eval_every=2500), env="hopper", seed=0, preset="efficient")
 print(cfg.sac)

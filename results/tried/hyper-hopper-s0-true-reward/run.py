@@ -29,5 +29,6 @@ def hopper_reward(self, params, batch):
 
 hyirl.hyper.Discriminator.reward = hopper_reward  # the SAC agent in train_hyper relabels with this
 preset = hyper_preset("hopper", "efficient")
+preset["rollout_schedule"] = (20, 100, 1, 25)  # the efficient preset's schedule when this ran (the paper's)
 cfg = build_config(HyPERConfig, preset, dict(steps=10000, eval_every=2500), env="hopper", seed=0, preset="efficient")
 train_hyper(cfg, Path("runs/hyper-hopper-s0-true-reward"), progress=False)
