@@ -51,7 +51,7 @@ def load(run_dir: Path):
     agent, dynamics = SAC(obs_dim, act_dim, cfg.sac), Dynamics(obs_dim, act_dim, cfg.model)
     learner = OnlineSAC(env, agent, LoopConfig(cfg.real_capacity, 0, cfg.act_chunk), cfg.seed)
     template = dict(model=dynamics.init(jax.random.PRNGKey(0)))
-    meta, extras = restore_learner(learner, run_dir / "checkpoints" / "learner.npz", template, ("model_buffer",))
+    meta, extras = restore_learner(learner, run_dir / "checkpoints" / "learner.npz", template)
     return cfg, task, agent, dynamics, learner, extras["model"], meta["env_steps"]
 
 
