@@ -3,8 +3,9 @@
 The speed figures for HyPER in docs/hyper.md and docs/benchmarks.md are the differences between
 consecutive evaluation times printed here (metrics.jsonl records no time).
 
-Run from the repository root:
-    python results/tried/hyper-eval-times/eval_times.py runs/hyper-L10-s0 runs/hyper-L10-s1 runs/hyper-L10-s2
+Run from the repository root (output.txt holds this command's output):
+    python results/tried/hyper-eval-times/eval_times.py runs/hyper-L10-s0 runs/hyper-L10-s1 runs/hyper-L10-s2 \
+        runs/hyper-L10-s3 runs/hyper-L10-s4
 """
 
 import datetime
