@@ -15,7 +15,8 @@ warm-up call (compilation excluded):
 The estimate of real steps per second combines them per the preset's schedule (disc and acting left
 out: both are < 2 % of a step here). The last line printed is one JSON object.
 
-    python benchmarks/hyper_throughput.py [--env hopper] [--reps 3] [--presets efficient,paper]
+    python benchmarks/hyper_throughput.py [--env hopper] [--reps 3] [--presets efficient,paper] \
+        [--real-rows 30000] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from hyirl.discriminator import Discriminator
 from hyirl.dynamics import Dynamics
 from hyirl.envs import get_task, make_env, model_termination
 from hyirl.hyper import HyPERConfig, make_model_rollout
-from hyirl.presets import build_config, hyper_preset
+from hyirl.presets import apply_settings, build_config, hyper_preset
 from hyirl.sac import SAC
 
 
@@ -58,8 +59,9 @@ def random_buffer(rng, rows: int, obs_dim: int, act_dim: int) -> buffers.Buffer:
     )
 
 
-def measure(env: str, preset: str, reps: int, real_rows: int) -> dict:
-    cfg = build_config(HyPERConfig, hyper_preset(env, preset), {}, env=env, preset=preset)
+def measure(env: str, preset: str, reps: int, real_rows: int, settings: list[str]) -> dict:
+    defaults = apply_settings(HyPERConfig, hyper_preset(env, preset), settings)
+    cfg = build_config(HyPERConfig, defaults, {}, env=env, preset=preset)
     task_env = make_env(env)
     obs_dim, act_dim = task_env.observation_space.shape[0], task_env.action_space.shape[0]
     rng = np.random.default_rng(0)
@@ -70,7 +72,7 @@ def measure(env: str, preset: str, reps: int, real_rows: int) -> dict:
     n = int(data.size)
     boot = jax.numpy.asarray(rng.integers(0, n, (cfg.model.members, n)), jax.numpy.int32)
     n_train = int(0.8 * n)
-    steps_per_epoch = -(-n_train // cfg.model.batch_size)
+    steps_per_epoch = min(-(-n_train // cfg.model.batch_size), cfg.model.max_epoch_steps or n_train)
     state = [model_state]
 
     def epoch():
@@ -119,6 +121,8 @@ def measure(env: str, preset: str, reps: int, real_rows: int) -> dict:
     return dict(
         env=env,
         preset=preset,
+        settings=settings,
+        hybrid_rows=n,
         sac_hidden=list(cfg.sac.hidden),
         model=f"{cfg.model.members}x{list(cfg.model.hidden)}",
         model_grad_steps_per_s=round(model_steps_per_s, 1),
@@ -136,10 +140,11 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--presets", default="efficient,paper")
     parser.add_argument("--real-rows", type=int, default=30_000, help="learner rows in the hybrid buffer")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as in hyirl train")
     args = parser.parse_args()
     results = []
     for preset in args.presets.split(","):
-        result = measure(args.env, preset, args.reps, args.real_rows)
+        result = measure(args.env, preset, args.reps, args.real_rows, args.set)
         print(f"{preset}: {result}", flush=True)
         results.append(result)
     print(json.dumps(dict(devices=[str(d) for d in jax.devices()], results=results)))

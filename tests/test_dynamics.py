@@ -1,6 +1,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from hyirl import buffers
@@ -47,6 +48,16 @@ def test_elites_are_the_members_with_lowest_validation_error():
     state, _ = frozen.fit(state.replace(params=noisy), data, np.random.default_rng(1))
     assert sorted(np.asarray(state.elites).tolist()) == [1, 3]
     assert np.all(np.asarray(state.val_mse)[[1, 3]] < np.asarray(state.val_mse)[[0, 2]].min())
+
+
+@pytest.mark.parametrize("cap,expected_steps", [(None, 2 * 10), (3, 2 * 3)])
+def test_max_epoch_steps_bounds_the_adam_steps_of_a_fit(cap, expected_steps):
+    # 3,000 rows, 600 held out: 2,400 training rows are 10 batches of 256 per epoch, 2 epochs per call
+    cfg = DynamicsConfig(members=2, elites=1, hidden=(16,), max_epochs=2, patience=5, max_epoch_steps=cap)
+    model = Dynamics(2, 1, cfg)
+    state, info = model.fit(model.init(jax.random.PRNGKey(0)), _linear_data(3000), np.random.default_rng(0))
+    assert info["model_epochs"] == 2
+    assert int(optax.tree_utils.tree_get(state.opt_state, "count")) == expected_steps
 
 
 @pytest.mark.parametrize(

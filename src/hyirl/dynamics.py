@@ -7,7 +7,8 @@ validation error become the elites used for rollouts. The reference's reward hea
 rewards of model transitions are always relabelled by the discriminator.
 
 Training is warm-started: each call continues from the current weights, as in the reference
-(mbrl-lib keeps its model between calls). ``max_epochs`` bounds the work per call.
+(mbrl-lib keeps its model between calls). ``max_epochs`` bounds the epochs per call and
+``max_epoch_steps`` the Adam steps per epoch, so that a call's cost need not grow with the buffer.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class DynamicsConfig:
     improvement: float = 0.01
     max_epochs: int | None = None  # per training call; None: until early stopping
     first_fit_max_epochs: int | None = None  # the first call (a cold model) may need many more epochs
+    max_epoch_steps: int | None = None  # Adam steps per epoch at most; None: one full pass over the training rows
     clip_mean: float | None = None  # clamp predicted means to [-c, c] (reference: 40 on Ant, Walker)
     min_logvar: float = -10.0
     max_logvar: float = 0.5
@@ -116,7 +118,8 @@ class Dynamics:
         return jax.vmap(member_nll)(params, batch).sum()
 
     def _train_epoch(self, state: DynamicsState, data: Buffer, boot, n_train, key):
-        """One epoch: ceil(n_train / B) Adam steps, each member drawing from its own bootstrap sample."""
+        """One epoch: ceil(n_train / B) Adam steps (at most ``max_epoch_steps``), each member drawing
+        from its own bootstrap sample."""
         cfg = self.cfg
         members = jnp.arange(cfg.members)[:, None]
 
@@ -130,6 +133,8 @@ class Dynamics:
             return state.replace(params=optax.apply_updates(state.params, updates), opt_state=opt_state), key
 
         num_steps = (n_train + cfg.batch_size - 1) // cfg.batch_size
+        if cfg.max_epoch_steps is not None:
+            num_steps = jnp.minimum(num_steps, cfg.max_epoch_steps)
         state, _ = jax.lax.fori_loop(0, num_steps, step, (state, key))
         return state
 

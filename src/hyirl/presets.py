@@ -95,9 +95,16 @@ HYPER_PRESETS: dict[str, dict[str, dict]] = {
             rollout_schedule=(1, 2, 10, 10),
             sac=dict(hidden=(256, 256), optimizer="oadam", gamma=0.99, tau=0.005, target_update_every=4),
             # The first fit (64k expert rows, cold model) runs to early stopping; later fits are warm
-            # starts with two epochs each.
+            # starts with two epochs of at most 256 Adam steps each, so their cost stays at the first
+            # fit's per-epoch level while the hybrid buffer grows (2 rows per real step).
             model=dict(
-                members=5, elites=3, hidden=(200,) * 4, max_epochs=2, first_fit_max_epochs=100, max_validation=4096
+                members=5,
+                elites=3,
+                hidden=(200,) * 4,
+                max_epochs=2,
+                max_epoch_steps=256,
+                first_fit_max_epochs=100,
+                max_validation=4096,
             ),
             disc=dict(ensemble_size=7),
         ),
