@@ -6,6 +6,8 @@ consecutive evaluation times printed here (metrics.jsonl records no time).
 Run from the repository root (output.txt holds this command's output):
     python results/tried/hyper-eval-times/eval_times.py runs/hyper-L10-s0 runs/hyper-L10-s1 runs/hyper-L10-s2 \
         runs/hyper-L10-s3 runs/hyper-L10-s4
+and, for the runs with the bounded model fit (output-cap256.txt):
+    python results/tried/hyper-eval-times/eval_times.py runs/hyper-cap256-s0 runs/hyper-cap256-s1
 """
 
 import datetime
