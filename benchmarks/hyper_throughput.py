@@ -72,7 +72,7 @@ def measure(env: str, preset: str, reps: int, real_rows: int, settings: list[str
     n = int(data.size)
     boot = jax.numpy.asarray(rng.integers(0, n, (cfg.model.members, n)), jax.numpy.int32)
     n_train = int(0.8 * n)
-    steps_per_epoch = min(-(-n_train // cfg.model.batch_size), cfg.model.max_epoch_steps or n_train)
+    steps_per_epoch = int(dynamics.epoch_steps(n_train))
     state = [model_state]
 
     def epoch():

@@ -132,11 +132,15 @@ class Dynamics:
             updates, opt_state = self.tx.update(grads, state.opt_state, state.params)
             return state.replace(params=optax.apply_updates(state.params, updates), opt_state=opt_state), key
 
-        num_steps = (n_train + cfg.batch_size - 1) // cfg.batch_size
-        if cfg.max_epoch_steps is not None:
-            num_steps = jnp.minimum(num_steps, cfg.max_epoch_steps)
-        state, _ = jax.lax.fori_loop(0, num_steps, step, (state, key))
+        state, _ = jax.lax.fori_loop(0, self.epoch_steps(n_train), step, (state, key))
         return state
+
+    def epoch_steps(self, n_train):
+        """Adam steps in one epoch over ``n_train`` rows: one pass of batches, at most ``max_epoch_steps``."""
+        num_steps = (n_train + self.cfg.batch_size - 1) // self.cfg.batch_size
+        if self.cfg.max_epoch_steps is not None:
+            num_steps = jnp.minimum(num_steps, self.cfg.max_epoch_steps)
+        return num_steps
 
     def _validation_mse(self, state: DynamicsState, data: Buffer, val_rows, n_val):
         """Per-member MSE of the predicted mean on the first ``n_val`` of ``val_rows``, in blocks."""
