@@ -26,6 +26,8 @@ def test_sampling_is_uniform_over_the_newest_rows():
     values = np.asarray(buf.reward[idx])
     assert set(values.tolist()) == {2, 3, 4, 5}
     assert np.abs(np.bincount(values.astype(int))[2:] / 4000 - 0.25).max() < 0.03
+    newest_two = np.asarray(buf.reward[buffers.sample_indices(buf, jax.random.PRNGKey(1), 400, newest=2)])
+    assert set(newest_two.tolist()) == {4, 5}
 
 
 def test_checkpoint_roundtrip_and_resize_sample_the_same_transitions():

@@ -65,7 +65,7 @@ def test_rollouts_stop_at_the_first_terminal():
     np.testing.assert_allclose(obs[1:], np.asarray(steps["next_obs"]).reshape(6, 64, 3)[:-1])
 
 
-def test_start_states_come_from_the_flipped_buffer():
+def test_start_states_come_from_the_flipped_buffer_and_window():
     cfg = HyPERConfig(
         env="pendulum", model_every=10, rollouts_per_step=4, model=TINY_MODEL, sac=SACConfig(hidden=(16,))
     )
@@ -86,10 +86,17 @@ def test_start_states_come_from_the_flipped_buffer():
     dynamics = Dynamics(3, 1, cfg.model)
     learner = types.SimpleNamespace(buffer=real, env_steps=0, state=agent.init(jax.random.PRNGKey(0)))
     rollout = make_model_rollout(agent, dynamics, lambda obs: jnp.zeros(obs.shape[:-1], bool))
-    for prob, source in ((1.0, expert), (0.0, real)):
+    newest_ten = np.asarray(real.obs)[-10:]  # from_arrays fills rows in order, so these are the newest
+    cases = [  # expert_start_prob, start_coin, learner_start_window, allowed start states
+        (1.0, "event", None, expert.obs),
+        (0.0, "event", None, real.obs),
+        (0.0, "event", 10, newest_ten),
+        (0.5, "state", 10, np.concatenate([expert.obs, newest_ten])),
+    ]
+    for prob, coin, window, pool in cases:
         model_buffer = buffers.empty(cfg.model_window(1), 3, 1)
         _, model_buffer, info = _refit_and_roll_out(
-            dataclasses.replace(cfg, expert_start_prob=prob),
+            dataclasses.replace(cfg, expert_start_prob=prob, start_coin=coin, learner_start_window=window),
             dynamics,
             rollout,
             dynamics.init(jax.random.PRNGKey(1)),
@@ -100,9 +107,11 @@ def test_start_states_come_from_the_flipped_buffer():
             rng,
             0,
         )
-        assert info["rollout_from_expert"] == prob
+        # per state: a binomial share of the 40 starts (within 4 standard deviations of one half)
+        share = info["rollout_from_expert"]
+        assert share == prob if coin == "event" else abs(share - prob) < 0.32
         starts = np.asarray(model_buffer.obs[: cfg.rollouts_per_fit])
-        pool = np.asarray(source.obs)
+        pool = np.asarray(pool)
         assert all(np.any(np.all(pool == s, axis=1)) for s in starts)
 
 

@@ -73,9 +73,9 @@ def insert(buffer: Buffer, chunk: dict[str, jax.Array], mask: jax.Array | None =
     )
 
 
-def sample_indices(buffer: Buffer, key, n: int):
-    """Uniform over the ``size`` newest rows (counted back from ``ptr``)."""
-    age = jax.random.randint(key, (n,), 0, buffer.size)
+def sample_indices(buffer: Buffer, key, n: int, newest: int | None = None):
+    """Uniform over the ``size`` newest rows (counted back from ``ptr``), or over the ``newest`` ones."""
+    age = jax.random.randint(key, (n,), 0, buffer.size if newest is None else jnp.minimum(buffer.size, newest))
     return (buffer.ptr - 1 - age) % buffer.capacity
 
 

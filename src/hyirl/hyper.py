@@ -23,6 +23,7 @@ import dataclasses
 import math
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -61,7 +62,9 @@ class HyPERConfig:
     rollouts_per_step: int = 100  # model rollouts started per real step (batched per fit)
     rollout_schedule: tuple[int, int, int, int] = (20, 100, 1, 25)  # epochs e_min, e_max -> lengths L_min, L_max
     retain_epochs: int = 1  # model transitions kept for this many epochs' worth of fits
-    expert_start_prob: float = 0.5  # P(all start states of a fit come from the expert)
+    expert_start_prob: float = 0.5  # P(a start state comes from the expert)
+    start_coin: Literal["event", "state"] = "event"  # one coin for all starts of a fit (spec §10.9) or one each
+    learner_start_window: int | None = None  # learner start states from the newest N real steps (None: all)
     updates_per_step: int = 10
     update_every: int = 1  # updates_per_step SAC updates every this many real steps
     actor_lr_decay: int | None = None  # linear actor-lr decay over this many updates, reset by each disc update
@@ -254,15 +257,25 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
 def _refit_and_roll_out(cfg, dynamics, rollout, model_state, model_buffer, hybrid, learner, expert, rng, fit_index):
     """One model event: fit the ensemble on the hybrid buffer, then fill the model buffer with rollouts."""
     model_state, info = dynamics.fit(model_state, hybrid, rng, first=fit_index == 0)
-    from_expert = rng.random() < cfg.expert_start_prob  # one coin per event, not per state (spec §10.9)
-    source = expert if from_expert else learner.buffer
     key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed + 40_000), fit_index)
     k_start, k_roll = jax.random.split(key)
-    start_obs = source.obs[buffers.sample_indices(source, k_start, cfg.rollouts_per_fit)]
+    n, window = cfg.rollouts_per_fit, cfg.learner_start_window
+    if cfg.start_coin == "event":  # the reference: all starts from one source, chosen per event (spec §10.9)
+        from_expert = rng.random() < cfg.expert_start_prob
+        source, newest = (expert, None) if from_expert else (learner.buffer, window)
+        start_obs = source.obs[buffers.sample_indices(source, k_start, n, newest)]
+    else:  # a coin per start state: every fit holds the same expert/learner mix
+        k_expert, k_learner, k_coin = jax.random.split(k_start, 3)
+        from_expert = jax.random.uniform(k_coin, (n, 1)) < cfg.expert_start_prob
+        start_obs = jnp.where(
+            from_expert,
+            expert.obs[buffers.sample_indices(expert, k_expert, n)],
+            learner.buffer.obs[buffers.sample_indices(learner.buffer, k_learner, n, window)],
+        )
     length = cfg.rollout_length(learner.env_steps)
     transitions, valid = rollout(model_state, learner.state.actor_params, start_obs, k_roll, length=length)
     if cfg.model_window(length) > model_buffer.capacity:  # L grew: keep more transitions (spec §5.2)
         model_buffer = buffers.resize(model_buffer, cfg.model_window(length))
     model_buffer = buffers.insert(model_buffer, transitions, valid)
-    info.update(rollout_from_expert=float(from_expert), rollout_kept=float(valid.mean()))
+    info.update(rollout_from_expert=float(jnp.mean(from_expert)), rollout_kept=float(valid.mean()))
     return model_state, model_buffer, info

@@ -23,7 +23,7 @@ import numpy as np
 import optax
 
 from hyirl import buffers
-from hyirl.networks import Actor, TwinCritic, sample_tanh_gaussian
+from hyirl.networks import LOG_STD_MAX, LOG_STD_MIN, Actor, TwinCritic, sample_tanh_gaussian
 from hyirl.optim import oadam
 
 RewardFn = Callable[[Any, dict], jax.Array]
@@ -231,17 +231,19 @@ class NumpyPolicy:
     def act_dim(self) -> int:
         return self.layers[-1][1].shape[0] // 2
 
-    def __call__(self, obs, noise=None):
-        """Deterministic action tanh(mean) if ``noise`` is None, else a squashed Gaussian sample."""
+    def mean_and_std(self, obs) -> tuple[np.ndarray, np.ndarray]:
+        """The Gaussian's mean and std before the tanh squashing."""
         h = np.asarray(obs, np.float64)
         for kernel, bias in self.layers[:-1]:
             h = np.maximum(h @ kernel + bias, 0.0)
         kernel, bias = self.layers[-1]
-        out = h @ kernel + bias
-        mean, log_std = np.split(out, 2, axis=-1)
-        if noise is None:
-            return np.tanh(mean)
-        return np.tanh(mean + np.exp(np.clip(log_std, -20.0, 2.0)) * noise)
+        mean, log_std = np.split(h @ kernel + bias, 2, axis=-1)
+        return mean, np.exp(np.clip(log_std, LOG_STD_MIN, LOG_STD_MAX))
+
+    def __call__(self, obs, noise=None):
+        """Deterministic action tanh(mean) if ``noise`` is None, else a squashed Gaussian sample."""
+        mean, std = self.mean_and_std(obs)
+        return np.tanh(mean if noise is None else mean + std * noise)
 
 
 def actor_flat_params(actor_params) -> dict[str, np.ndarray]:

@@ -25,14 +25,6 @@ from hyirl.sac import NumpyPolicy
 EPISODES = 10
 
 
-def policy_std(policy: NumpyPolicy, obs) -> np.ndarray:
-    h = np.asarray(obs, np.float64)
-    for kernel, bias in policy.layers[:-1]:
-        h = np.maximum(h @ kernel + bias, 0.0)
-    kernel, bias = policy.layers[-1]
-    return np.exp(np.clip(np.split(h @ kernel + bias, 2, axis=-1)[1], -20.0, 2.0))
-
-
 for run_dir in map(Path, sys.argv[1:]):
     cfg = build_config(HyPERConfig, json.loads((run_dir / "config.json").read_text()), {})
     env = make_env(get_task(cfg.env), p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
@@ -50,7 +42,7 @@ for run_dir in map(Path, sys.argv[1:]):
     for i in range(EPISODES):
         steps = list(episode(env, policy, seed0 + i))
         det.append(sum(r for *_, r in steps))
-        stds.append(policy_std(policy, np.array([o for o, *_ in steps])).mean(0))
+        stds.append(policy.mean_and_std(np.array([o for o, *_ in steps]))[1].mean(0))
     sto = [
         sum(r for *_, r in episode(env, lambda o: policy(o, rng.standard_normal(policy.act_dim)), seed0 + i))
         for i in range(EPISODES)
