@@ -16,14 +16,12 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from hyirl.report import load_run
+
 run_dir = Path(sys.argv[1])
-config = json.loads((run_dir / "config.json").read_text())
-period = config["disc_every"]
-evals = {}
-for line in (run_dir / "metrics.jsonl").read_text().splitlines():
-    row = json.loads(line)
-    if "eval_return_mean" in row:
-        evals[row["env_steps"]] = row["eval_return_mean"]
+period = json.loads((run_dir / "config.json").read_text())["disc_every"]
+run = load_run(run_dir)
+evals = dict(zip(run["env_steps"].astype(int).tolist(), run["returns"].tolist()))
 
 steps = sorted(evals)
 print("period start | evaluations at phase 0, 250, 500, 750")

@@ -7,18 +7,18 @@ Run from the repository root:
     python results/tried/hyper-start-states/compare.py runs/hyper-mix-s0 results/tried/hyper-hopper-ent-3-s0 ...
 """
 
-import json
 import sys
 from pathlib import Path
+
+from hyirl.report import load_run
 
 BAR = 0.8 * 3128  # 80 % of the shipped Hopper expert (docs/experts.md)
 
 for run_dir in map(Path, sys.argv[1:]):
-    evals = {}
-    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        if "eval_return_mean" in row and 10_000 <= row["env_steps"] <= 30_000:
-            evals[row["env_steps"]] = row["eval_return_mean"]
+    run = load_run(run_dir)
+    evals = {
+        s: r for s, r in zip(run["env_steps"].astype(int).tolist(), run["returns"].tolist()) if 10_000 <= s <= 30_000
+    }
     values = list(evals.values())
     if not values:
         print(f"{run_dir}: no evaluation between 10k and 30k yet")
