@@ -11,7 +11,7 @@ from hyirl import buffers
 from hyirl.discriminator import DiscriminatorConfig
 from hyirl.dynamics import Dynamics, DynamicsConfig
 from hyirl.errors import HyirlError
-from hyirl.hyper import HyPERConfig, _refit_and_roll_out, make_model_rollout, train_hyper
+from hyirl.hyper import HyPERConfig, _average_in, _refit_and_roll_out, make_model_rollout, train_hyper
 from hyirl.presets import build_config, hyper_preset
 from hyirl.sac import SAC, SACConfig
 
@@ -123,10 +123,25 @@ def test_loop_runs_counts_every_step_and_resumes_exactly(pendulum_demos, tmp_pat
     assert records[-1]["rollout_length"] == 2 and records[-1]["model_buffer_size"] > 0
     assert json.loads((straight / "done.json").read_text())["env_steps"] == 800
 
+    # Weight averages are only evaluated: the latest weights score as in the plain run, and a resumed
+    # run (averages restored from the checkpoint) logs exactly what an uninterrupted one does.
+    averaged = train_hyper(_cfg(pendulum_demos, policy_averages=(300, 100)), tmp_path / "averaged", progress=False)
+    averaged_records = [json.loads(line) for line in (averaged / "metrics.jsonl").read_text().splitlines()]
+    assert [r["eval_return_latest"] for r in averaged_records] == [r["eval_return_mean"] for r in records]
+    assert all(r["eval_return_mean"] == r["eval_return_ema300"] for r in averaged_records)
     split = tmp_path / "split"
-    train_hyper(_cfg(pendulum_demos, steps=400), split, progress=False)
-    train_hyper(_cfg(pendulum_demos), split, resume=True, progress=False)
-    assert (split / "metrics.jsonl").read_text() == (straight / "metrics.jsonl").read_text()
+    train_hyper(_cfg(pendulum_demos, steps=400, policy_averages=(300, 100)), split, progress=False)
+    train_hyper(_cfg(pendulum_demos, policy_averages=(300, 100)), split, resume=True, progress=False)
+    assert (split / "metrics.jsonl").read_text() == (averaged / "metrics.jsonl").read_text()
+
+
+def test_weight_average_closes_the_gap_by_the_time_constant():
+    average = {"ema200": {"w": jnp.zeros(3)}, "ema50": {"w": jnp.zeros(3)}}
+    target = {"w": jnp.ones(3)}
+    for _ in range(4):  # 4 chunks of 50 real steps
+        average = _average_in(average, target, 50, (200, 50))
+    np.testing.assert_allclose(average["ema200"]["w"], 1 - np.exp(-1.0), rtol=1e-5)
+    np.testing.assert_allclose(average["ema50"]["w"], 1 - np.exp(-4.0), rtol=1e-5)
 
 
 @pytest.mark.parametrize("preset", ["efficient", "paper"])

@@ -15,6 +15,7 @@ Per real step (in chunks of ``act_chunk`` steps):
 Where HyPER differs from the model-free family: the policy never trains on real or expert transitions
 (spec §10.8); the expert enters through the model's training data and the rollout start states.
 ``env_steps`` counts every real step, including the initial exploration the reference leaves out.
+The evaluated policy is the latest actor or, with ``policy_averages``, a moving average of its weights.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from hyirl import buffers
 from hyirl.discriminator import Discriminator, DiscriminatorConfig
@@ -38,7 +40,7 @@ from hyirl.irl import load_expert_data
 from hyirl.learner import LoopConfig, OnlineSAC, evaluate, restore_learner, save_learner
 from hyirl.networks import sample_tanh_gaussian
 from hyirl.runs import RunDir, StepProgress
-from hyirl.sac import SAC, SACConfig
+from hyirl.sac import SAC, NumpyPolicy, SACConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +72,10 @@ class HyPERConfig:
     actor_lr_decay: int | None = None  # linear actor-lr decay over this many updates, reset by each disc update
     disc_every: int = 1_000  # real steps between discriminator updates
     disc_pairs: int = 4_000  # latest real learner transitions per discriminator update
+    # Time constants (real steps) of exponential moving averages of the actor weights. Each average is
+    # scored at every evaluation as eval_return_ema{T}; the first is the deployed policy, so it also
+    # gives eval_return_mean (the latest weights then give eval_return_latest). Training never uses them.
+    policy_averages: tuple[int, ...] = ()
     real_capacity: int = 150_000  # hybrid and policy buffers (reference: total_env_steps)
     sac: SACConfig = SACConfig()
     model: DynamicsConfig = DynamicsConfig()
@@ -166,10 +172,11 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
     run = RunDir(out, dataclasses.asdict(cfg), resume=resume)
     state_file = run.checkpoint_dir / "learner.npz"
     counters = dict(updates_since_disc=0, disc_updates=0, fits=0, eval_return=None)
-    trees = lambda: dict(disc=disc_state, model=model_state)  # noqa: E731
+    averages = {f"ema{t}": jax.tree.map(jnp.copy, learner.state.actor_params) for t in cfg.policy_averages}
+    trees = lambda: dict(disc=disc_state, model=model_state, averages=averages)  # noqa: E731
     if resume:
         meta, restored = restore_learner(learner, state_file, trees(), ("hybrid", "model_buffer"))
-        disc_state, model_state = restored["disc"], restored["model"]
+        disc_state, model_state, averages = restored["disc"], restored["model"], restored["averages"]
         hybrid, model_buffer = restored["hybrid"], restored["model_buffer"]
         counters = meta["counters"]
         rng.bit_generator.state = meta["loop_rng"]
@@ -205,6 +212,7 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
                     learner.state, model_buffer, None, disc_state.params, lr, actor_lr, num_updates=num_updates
                 )
                 counters["updates_since_disc"] += num_updates
+                averages = _average_in(averages, learner.state.actor_params, cfg.act_chunk, cfg.policy_averages)
                 learner.record_update(
                     {k: float(v) for k, v in jax.device_get(metrics).items()}, learner.state.actor_params
                 )
@@ -228,13 +236,12 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
 
             done = learner.env_steps >= cfg.steps
             if learner.env_steps // cfg.eval_every > before // cfg.eval_every or done:
-                returns = evaluate(learner.policy, eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
-                counters["eval_return"] = float(returns.mean())
+                scores = _evaluate_policies(cfg, learner, averages, eval_env)
+                counters["eval_return"] = scores["eval_return_mean"]
                 run.log(
                     dict(
                         env_steps=learner.env_steps,
-                        eval_return_mean=counters["eval_return"],
-                        eval_return_std=float(returns.std()),
+                        **scores,
                         rollout_length=cfg.rollout_length(learner.env_steps),
                         model_buffer_size=int(model_buffer.size),
                         **info,
@@ -279,3 +286,26 @@ def _refit_and_roll_out(cfg, dynamics, rollout, model_state, model_buffer, hybri
     model_buffer = buffers.insert(model_buffer, transitions, valid)
     info.update(rollout_from_expert=float(jnp.mean(from_expert)), rollout_kept=float(valid.mean()))
     return model_state, model_buffer, info
+
+
+def _average_in(averages: dict, actor_params, real_steps: int, time_constants: tuple[int, ...]) -> dict:
+    """Moves each EMA ``ema{T}`` of the actor weights towards ``actor_params`` by ``real_steps`` steps."""
+    return {
+        f"ema{t}": optax.incremental_update(actor_params, averages[f"ema{t}"], 1.0 - math.exp(-real_steps / t))
+        for t in time_constants
+    }
+
+
+def _evaluate_policies(cfg: HyPERConfig, learner: OnlineSAC, averages: dict, eval_env) -> dict[str, float]:
+    """Evaluation scores: the deployed policy's (eval_return_mean/std), then every other policy's mean."""
+    candidates = {f"ema{t}": NumpyPolicy(averages[f"ema{t}"]) for t in cfg.policy_averages}
+    candidates["latest"] = learner.policy
+    deployed = next(iter(candidates))
+    scores = {}
+    for name, policy in candidates.items():
+        returns = evaluate(policy, eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
+        if name == deployed:
+            scores.update(eval_return_mean=float(returns.mean()), eval_return_std=float(returns.std()))
+        if len(candidates) > 1:
+            scores[f"eval_return_{name}"] = float(returns.mean())
+    return scores
