@@ -1,6 +1,10 @@
 import json
 
+import pytest
+
 from hyirl.cli import main
+from hyirl.errors import HyirlError
+from hyirl.report import load_run
 
 
 def _fake_run(root, algo, seed, slope, env="hopper", steps=(50_000, 100_000, 150_000, 200_000), **options):
@@ -58,3 +62,13 @@ def test_improvement_leaves_out_methods_whose_runs_stop_early(tmp_path):
     text = (out / "report.md").read_text()
     assert "Probability of improvement P(row > column) at 200k env_steps:" in text
     assert "| | hype | mm |" in text and "| hype | – | 1.00 |" in text
+
+
+def test_load_run_reads_the_named_evaluation_metric(tmp_path):
+    path = _fake_run(tmp_path, "hyper", 0, slope=1, steps=(10_000, 20_000))
+    lines = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]
+    (path / "metrics.jsonl").write_text("".join(json.dumps({**r, "eval_return_latest": 7.0}) + "\n" for r in lines))
+    assert load_run(path)["returns"].tolist() == [10.0, 20.0]
+    assert load_run(path, "eval_return_latest")["returns"].tolist() == [7.0, 7.0]
+    with pytest.raises(HyirlError, match="eval_return_ema500"):
+        load_run(path, "eval_return_ema500")

@@ -28,7 +28,9 @@ def method_label(algo: str, config: dict) -> str:
     return algo + (f" ({', '.join(changed)})" if changed else "")
 
 
-def load_run(path: Path) -> dict:
+def load_run(path: Path, metric: str = "eval_return_mean") -> dict:
+    """A run's config and its evaluations: ``returns`` holds ``metric`` of every metrics.jsonl record
+    (e.g. ``eval_return_latest`` or ``eval_return_ema1000`` of a HyPER run with ``policy_averages``)."""
     path = Path(path)
     config_file, metrics_file = path / "config.json", path / "metrics.jsonl"
     if not config_file.is_file() or not metrics_file.is_file():
@@ -41,7 +43,9 @@ def load_run(path: Path) -> dict:
     if algo is None or "env" not in config:
         raise HyirlError(f"{path} is not an imitation run (its config names no method)")
     steps = np.array([r["env_steps"] for r in records], float)
-    returns = np.array([r["eval_return_mean"] for r in records], float)
+    if any(metric not in r for r in records):
+        raise HyirlError(f"{path}: not every evaluation in metrics.jsonl has {metric!r}")
+    returns = np.array([r[metric] for r in records], float)
     return dict(
         path=str(path),
         algo=algo,
