@@ -3,7 +3,8 @@
 For each run directory (or committed results/ folder holding metrics.jsonl) prints the evaluations
 from 10k to 30k, their mean, how many are at >= 80 % of the expert (2,502), and the return at 30k.
 ``--metric`` picks another logged score (e.g. eval_return_ema1000 of a run with policy_averages);
-``--iqm`` adds the IQM of the 30k returns over the given runs, with its 95 % bootstrap CI.
+``--until`` ends the window earlier; ``--iqm`` adds the IQM of the 30k returns over the given runs,
+with its 95 % bootstrap CI.
 
 Run from the repository root:
     python results/tried/hyper-start-states/compare.py runs/hyper-mix-s0 results/tried/hyper-hopper-ent-3-s0 ...
@@ -22,15 +23,15 @@ BAR = 0.8 * 3128  # 80 % of the shipped Hopper expert (docs/experts.md)
 parser = argparse.ArgumentParser()
 parser.add_argument("runs", nargs="+", type=Path)
 parser.add_argument("--metric", default="eval_return_mean")
+parser.add_argument("--until", type=int, default=30_000, help="last real step of the window")
 parser.add_argument("--iqm", action="store_true")
 args = parser.parse_args()
 
 at_30k = []
 for run_dir in args.runs:
     run = load_run(run_dir, args.metric)
-    evals = {
-        s: r for s, r in zip(run["env_steps"].astype(int).tolist(), run["returns"].tolist()) if 10_000 <= s <= 30_000
-    }
+    steps, returns = run["env_steps"].astype(int).tolist(), run["returns"].tolist()
+    evals = {s: r for s, r in zip(steps, returns) if 10_000 <= s <= args.until}
     values = list(evals.values())
     if not values:
         print(f"{run_dir}: no evaluation between 10k and 30k yet")
