@@ -34,7 +34,7 @@ for run_dir in args.runs:
     evals = {s: r for s, r in zip(steps, returns) if 10_000 <= s <= args.until}
     values = list(evals.values())
     if not values:
-        print(f"{run_dir}: no evaluation between 10k and 30k yet")
+        print(f"{run_dir}: no evaluation between 10k and {args.until // 1000}k yet")
         continue
     at_30k.append(evals.get(30_000))
     print(
