@@ -30,3 +30,13 @@ def test_resume_refuses_a_run_made_by_another_code_version(tmp_path):
     with pytest.raises(HyirlError, match=r"made by hyirl 0\.0\.1-.*this is hyirl"):
         RunDir(run_dir, dict(algo="mm", steps=100), resume=True)
     assert config_file.read_text() == before and (run_dir / "done.json").exists()  # nothing touched
+
+
+def test_resuming_a_run_killed_before_its_first_checkpoint_starts_it_again(tmp_path):
+    config = dict(algo="mm", steps=100)
+    killed = RunDir(tmp_path / "r", config)
+    killed.log(dict(env_steps=0, eval_return_mean=1.0))
+    again = RunDir(tmp_path / "r", config, resume=True)
+    assert not again.resumed and not again.metrics_file.exists()  # step 0's record will be logged again
+    again.checkpoint_file.write_bytes(b"")
+    assert RunDir(tmp_path / "r", config, resume=True).resumed

@@ -77,12 +77,11 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
     eval_env = make_env(task, p_tremble=0.0, truncated_obs=cfg.truncated_obs)
     agent = SAC(env.observation_space.shape[0], env.action_space.shape[0], cfg.sac)
     learner = OnlineSAC(env, agent, cfg.loop, cfg.seed)
-    state_file = run.checkpoint_dir / "learner.npz"
     # The best policy is the one whose evaluation episodes most often last the whole horizon, then
     # the highest return: demos keep only full-length episodes, so a fast expert that falls is useless.
     best = (-1.0, -math.inf)
-    if resume:
-        meta = restore_learner(learner, state_file)[0]
+    if run.resumed:
+        meta = restore_learner(learner, run.checkpoint_file)[0]
         best = tuple(meta.get("best", (0.0, meta.get("best_return", -math.inf))))
         run.truncate_metrics(learner.env_steps)
     policy_meta = dict(
@@ -119,7 +118,7 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
                 learner.env_steps // cfg.checkpoint_every > before // cfg.checkpoint_every
                 or learner.env_steps >= cfg.steps
             ):
-                save_learner(learner, state_file, dict(best=best))
+                save_learner(learner, run.checkpoint_file, dict(best=best))
             bar.update(learner.env_steps, latest)
     save_policy(run.path / "final_policy.npz", learner.state.actor_params, dict(policy_meta, steps=learner.env_steps))
     run.finish(env_steps=learner.env_steps)

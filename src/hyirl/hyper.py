@@ -170,12 +170,11 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
     eval_env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
 
     run = RunDir(out, dataclasses.asdict(cfg), resume=resume)
-    state_file = run.checkpoint_dir / "learner.npz"
     counters = dict(updates_since_disc=0, disc_updates=0, fits=0, eval_return=None)
     averages = {f"ema{t}": jax.tree.map(jnp.copy, learner.state.actor_params) for t in cfg.policy_averages}
     trees = lambda: dict(disc=disc_state, model=model_state, averages=averages)  # noqa: E731
-    if resume:
-        meta, restored = restore_learner(learner, state_file, trees(), ("hybrid", "model_buffer"))
+    if run.resumed:
+        meta, restored = restore_learner(learner, run.checkpoint_file, trees(), ("hybrid", "model_buffer"))
         disc_state, model_state, averages = restored["disc"], restored["model"], restored["averages"]
         hybrid, model_buffer = restored["hybrid"], restored["model_buffer"]
         counters = meta["counters"]
@@ -251,7 +250,7 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
             if learner.env_steps // cfg.checkpoint_every > before // cfg.checkpoint_every or done:
                 save_learner(
                     learner,
-                    state_file,
+                    run.checkpoint_file,
                     dict(counters=counters, loop_rng=rng.bit_generator.state),
                     extra_trees=trees(),
                     extra_buffers=dict(hybrid=hybrid, model_buffer=model_buffer),

@@ -230,8 +230,8 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
             disc.init(jax.random.PRNGKey(seed + 10_000)),
             counters,
         )
-        if resume:
-            meta, extras = restore_learner(learner, run.checkpoint_dir / "learner.npz", {"disc": one.disc_state})
+        if run.resumed:
+            meta, extras = restore_learner(learner, run.checkpoint_file, {"disc": one.disc_state})
             one.disc_state, one.counters = extras["disc"], meta["counters"]
             sampler_env.np_random.bit_generator.state = meta["sampler_rng"]
             run.truncate_metrics(one.env_steps)
@@ -274,7 +274,7 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
                     _end_of_round(r, start, metrics, agent, lambda: unstack(group.state.step, i))
                     if r.env_steps // cfg.checkpoint_every > start // cfg.checkpoint_every or r.env_steps >= cfg.steps:
                         extra = dict(counters=r.counters, sampler_rng=r.sampler_env.np_random.bit_generator.state)
-                        group.save(i, r.run.checkpoint_dir / "learner.npz", extra, {"disc": unstack(disc_states, i)})
+                        group.save(i, r.run.checkpoint_file, extra, {"disc": unstack(disc_states, i)})
                     if r.env_steps >= cfg.steps:
                         r.run.finish(env_steps=r.env_steps)
                         r.finished = True

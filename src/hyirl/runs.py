@@ -62,7 +62,16 @@ class RunDir:
         config_file.write_text(json.dumps(config, indent=2) + "\n")
         self.checkpoint_dir = self.path / "checkpoints"
         self.checkpoint_dir.mkdir(exist_ok=True)
+        # A run killed before its first checkpoint has nothing to continue from: it starts again from
+        # step 0 (its config matched), and records it logged before being killed are logged afresh.
+        self.resumed = resume and self.checkpoint_file.is_file()
+        if resume and not self.resumed:
+            self.metrics_file.unlink(missing_ok=True)
         self._tb: SummaryWriter | None = None
+
+    @property
+    def checkpoint_file(self) -> Path:
+        return self.checkpoint_dir / "learner.npz"
 
     @property
     def metrics_file(self) -> Path:
