@@ -36,7 +36,20 @@ def test_resuming_a_run_killed_before_its_first_checkpoint_starts_it_again(tmp_p
     config = dict(algo="mm", steps=100)
     killed = RunDir(tmp_path / "r", config)
     killed.log(dict(env_steps=0, eval_return_mean=1.0))
+    killed.close()  # as the operating system does for a killed process
     again = RunDir(tmp_path / "r", config, resume=True)
     assert not again.resumed and not again.metrics_file.exists()  # step 0's record will be logged again
     again.checkpoint_file.write_bytes(b"")
+    again.close()
     assert RunDir(tmp_path / "r", config, resume=True).resumed
+
+
+def test_a_run_directory_is_trained_by_one_process_at_a_time(tmp_path):
+    config = dict(algo="mm", steps=100)
+    first = RunDir(tmp_path / "r", config)
+    before = (tmp_path / "r" / "config.json").read_text()
+    with pytest.raises(HyirlError, match=r"being trained by another process \(pid \d+\)"):
+        RunDir(tmp_path / "r", config, resume=True)
+    assert (tmp_path / "r" / "config.json").read_text() == before
+    first.finish(env_steps=100)
+    RunDir(tmp_path / "r", {**config, "steps": 200}, resume=True)  # free again once the first has finished

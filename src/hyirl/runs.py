@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,8 @@ def to_jsonable(obj: Any) -> Any:
 
 
 class RunDir:
-    """One run's directory. A new run refuses a directory that already holds a run."""
+    """One run's directory. A new run refuses a directory that already holds a run, and a directory is
+    trained by one process at a time (a lock the operating system drops when the process ends)."""
 
     def __init__(
         self, path: str | Path, config: dict, *, resume: bool = False, extendable: tuple[str, ...] = ("steps",)
@@ -39,6 +42,7 @@ class RunDir:
         if resume:
             if not config_file.is_file():
                 raise HyirlError(f"cannot resume: {self.path} holds no run (no config.json)")
+            self._lock()
             saved = json.loads(config_file.read_text())
             if saved.get("hyirl_version") != __version__:
                 version = saved.get("hyirl_version")
@@ -59,6 +63,7 @@ class RunDir:
             if config_file.exists():
                 raise HyirlError(f"{self.path} already holds a run; use --resume or another --out")
             self.path.mkdir(parents=True, exist_ok=True)
+            self._lock()
         config_file.write_text(json.dumps(config, indent=2) + "\n")
         self.checkpoint_dir = self.path / "checkpoints"
         self.checkpoint_dir.mkdir(exist_ok=True)
@@ -68,6 +73,19 @@ class RunDir:
         if resume and not self.resumed:
             self.metrics_file.unlink(missing_ok=True)
         self._tb: SummaryWriter | None = None
+
+    def _lock(self) -> None:
+        self._lock_file = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.seek(0)
+            owner = self._lock_file.read().strip() or "unknown"
+            self._lock_file.close()
+            raise HyirlError(f"{self.path} is being trained by another process (pid {owner})") from None
+        self._lock_file.truncate(0)
+        self._lock_file.write(f"{os.getpid()}\n")
+        self._lock_file.flush()
 
     @property
     def checkpoint_file(self) -> Path:
@@ -108,8 +126,10 @@ class RunDir:
         tmp.replace(self.path / "done.json")
 
     def close(self) -> None:
+        """Flush TensorBoard and let another process take the directory."""
         if self._tb is not None:
             self._tb.close()
+        self._lock_file.close()
 
 
 class StepProgress:
