@@ -1,10 +1,12 @@
 import json
 
+import numpy as np
 import pytest
+from rliable import metrics
 
 from hyirl.cli import main
 from hyirl.errors import HyirlError
-from hyirl.report import load_run
+from hyirl.report import _iqm_per_column, load_run
 
 
 def _fake_run(root, algo, seed, slope, env="hopper", steps=(50_000, 100_000, 150_000, 200_000), **options):
@@ -72,3 +74,10 @@ def test_load_run_reads_the_named_evaluation_metric(tmp_path):
     assert load_run(path, "eval_return_latest")["returns"].tolist() == [7.0, 7.0]
     with pytest.raises(HyirlError, match="eval_return_ema500"):
         load_run(path, "eval_return_ema500")
+
+
+@pytest.mark.parametrize("runs", [1, 2, 3, 4, 5, 8, 10])
+def test_column_iqm_is_rliables_iqm(runs):
+    scores = np.random.default_rng(runs).normal(size=(runs, 6)) * 1000
+    expected = [metrics.aggregate_iqm(scores[:, j]) for j in range(6)]
+    np.testing.assert_array_equal(_iqm_per_column(scores), expected)

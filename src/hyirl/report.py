@@ -87,15 +87,21 @@ def paper_value(paper: dict, env: str, algo: str, plotted_x: int) -> float | Non
     return float(np.interp(plotted_x, curve[0], curve[1]))
 
 
+def _iqm_per_column(scores: np.ndarray) -> np.ndarray:
+    """rliable's IQM (the 25 %-trimmed mean) of each column, computed as scipy.stats.trim_mean does.
+
+    Called once per bootstrap resample: scipy's own argument handling took ~98 % of report time."""
+    n = len(scores)
+    cut = int(0.25 * n)
+    return np.partition(scores, (cut, n - cut - 1), axis=0)[cut : n - cut].mean(axis=0)
+
+
 def iqm_with_ci(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """IQM per column of ``scores`` (runs x points) and its 95 % CI, shape (2, points)."""
     from rliable import library as rly
-    from scipy.stats import trim_mean
 
-    # rliable's aggregate_iqm is the 25 %-trimmed mean; taken per column here in one vectorised call.
-    per_point = lambda s: trim_mean(s, 0.25, axis=0)  # noqa: E731
     np.random.seed(0)  # rliable's bootstrap draws from NumPy's global RNG: fixed so reports are reproducible
-    point, interval = rly.get_interval_estimates({"m": scores}, per_point, reps=BOOTSTRAP_REPS)
+    point, interval = rly.get_interval_estimates({"m": scores}, _iqm_per_column, reps=BOOTSTRAP_REPS)
     return point["m"], interval["m"]
 
 
