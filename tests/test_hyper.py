@@ -65,6 +65,25 @@ def test_rollouts_stop_at_the_first_terminal():
     np.testing.assert_allclose(obs[1:], np.asarray(steps["next_obs"]).reshape(6, 64, 3)[:-1])
 
 
+def test_uncertainty_penalty_is_the_elites_disagreement_in_the_reward_field():
+    agent = SAC(3, 1, SACConfig(hidden=(16,)))
+    dynamics = Dynamics(3, 1, DynamicsConfig(members=3, elites=2, hidden=(16,)))
+    model_state = dynamics.init(jax.random.PRNGKey(0))
+    actor = agent.init(jax.random.PRNGKey(2)).actor_params
+    start = jax.random.normal(jax.random.PRNGKey(1), (32, 3))
+    never_done = lambda obs: jnp.zeros(obs.shape[:-1], bool)  # noqa: E731
+    for penalty in (0.0, 2.5):
+        steps, _ = make_model_rollout(agent, dynamics, never_done, penalty)(
+            model_state, actor, start, jax.random.PRNGKey(3), length=3
+        )
+        spread = dynamics.disagreement(model_state, steps["obs"], steps["action"])
+        assert penalty == 0.0 or float(spread.min()) > 0
+        np.testing.assert_allclose(steps["reward"], -penalty * spread, rtol=1e-6)
+    # elites that agree are not penalised
+    same = model_state.replace(params=jax.tree.map(lambda p: jnp.broadcast_to(p[:1], p.shape), model_state.params))
+    np.testing.assert_allclose(dynamics.disagreement(same, start, jnp.zeros((32, 1))), 0.0, atol=1e-7)
+
+
 def test_start_states_come_from_the_flipped_buffer_and_window():
     cfg = HyPERConfig(
         env="pendulum", model_every=10, rollouts_per_step=4, model=TINY_MODEL, sac=SACConfig(hidden=(16,))

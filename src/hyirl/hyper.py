@@ -76,6 +76,9 @@ class HyPERConfig:
     # scored at every evaluation as eval_return_ema{T}; the first is the deployed policy, so it also
     # gives eval_return_mean (the latest weights then give eval_return_latest). Training never uses them.
     policy_averages: tuple[int, ...] = ()
+    # lambda of an uncertainty penalty (MOPO-style, not in the paper): each model transition's reward is
+    # -f(s, a) - lambda * the elites' disagreement at (s, a), against the model exploitation of §8.
+    uncertainty_penalty: float = 0.0
     real_capacity: int = 150_000  # hybrid and policy buffers (reference: total_env_steps)
     sac: SACConfig = SACConfig()
     model: DynamicsConfig = DynamicsConfig()
@@ -112,8 +115,9 @@ class HyPERConfig:
         return length * self.rollouts_per_fit * fits_per_epoch * self.retain_epochs
 
 
-def make_model_rollout(agent: SAC, dynamics: Dynamics, done_fn):
-    """Compiled L-step rollouts of the stochastic policy in the model; rows after a terminal are masked."""
+def make_model_rollout(agent: SAC, dynamics: Dynamics, done_fn, uncertainty_penalty: float = 0.0):
+    """Compiled L-step rollouts of the stochastic policy in the model; rows after a terminal are masked.
+    A transition's reward field holds its uncertainty penalty; the discriminator's reward is added at update time."""
 
     @partial(jax.jit, static_argnames="length")
     def rollout(model_state, actor_params, start_obs, key, *, length: int):
@@ -124,8 +128,11 @@ def make_model_rollout(agent: SAC, dynamics: Dynamics, done_fn):
             next_obs = dynamics.sample_next(model_state, obs, action, k_model)
             done = done_fn(next_obs)
             next_obs = jnp.where(jnp.isfinite(next_obs), next_obs, 0.0)  # keeps 0 * NaN out of the targets
+            penalty = jnp.zeros(len(obs))
+            if uncertainty_penalty:
+                penalty = -uncertainty_penalty * dynamics.disagreement(model_state, obs, action)
             transition = dict(
-                obs=obs, action=action, next_obs=next_obs, reward=jnp.zeros(len(obs)), terminal=done.astype(jnp.float32)
+                obs=obs, action=action, next_obs=next_obs, reward=penalty, terminal=done.astype(jnp.float32)
             )
             return (next_obs, alive & ~done), (transition, alive)
 
@@ -157,9 +164,10 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
     )
 
     disc = Discriminator(obs_dim, act_dim, cfg.disc)
-    agent = SAC(obs_dim, act_dim, cfg.sac, reward_fn=disc.reward)
+    # r = -f(s, a) plus the penalty that model transitions carry in their reward field (zero by default).
+    agent = SAC(obs_dim, act_dim, cfg.sac, reward_fn=lambda params, batch: disc.reward(params, batch) + batch["reward"])
     dynamics = Dynamics(obs_dim, act_dim, cfg.model)
-    rollout = make_model_rollout(agent, dynamics, model_termination(task))
+    rollout = make_model_rollout(agent, dynamics, model_termination(task), cfg.uncertainty_penalty)
     learner = OnlineSAC(
         env, agent, LoopConfig(cfg.real_capacity, learning_starts=0, train_freq=cfg.act_chunk), cfg.seed
     )
