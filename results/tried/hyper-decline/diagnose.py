@@ -46,6 +46,12 @@ def load(cfg, task, checkpoint: Path):
     return meta["env_steps"], agent, learner, disc, extras["disc"].params
 
 
+def learned_rewards(reward, steps) -> np.ndarray:
+    """r = -f of one real episode's (obs, action, true reward) steps under a discriminator's ``reward``."""
+    obs, actions = (jnp.asarray(np.stack(x), jnp.float32) for x in list(zip(*steps))[:2])
+    return np.asarray(reward(obs, actions))
+
+
 def main(run_dir: Path, checkpoints: list[Path]) -> None:
     cfg = build_config(HyPERConfig, json.loads((run_dir / "config.json").read_text()), {})
     task = get_task(cfg.env)
@@ -72,7 +78,7 @@ def main(run_dir: Path, checkpoints: list[Path]) -> None:
         p = policies[name]
         own = []
         for e in p["episodes"]:
-            r = np.asarray(rewards_of[i](*(jnp.asarray(np.stack(x), jnp.float32) for x in list(zip(*e))[:2])))
+            r = learned_rewards(rewards_of[i], e)
             own.append(float((r * GAMMA ** np.arange(len(r))).sum()))
         true = [sum(x[2] for x in e) for e in p["episodes"]]
         lengths = [len(e) for e in p["episodes"]]
@@ -93,9 +99,7 @@ def main(run_dir: Path, checkpoints: list[Path]) -> None:
                     r = float(np.asarray(reward(expert_obs, expert_act)).mean())
                     cells.append(r * 1000 if per_episode else r)
                     continue
-                sums = [
-                    np.asarray(reward(*(jnp.asarray(np.stack(x), jnp.float32) for x in list(zip(*e))[:2]))) for e in eps
-                ]
+                sums = [learned_rewards(reward, e) for e in eps]
                 cells.append(np.mean([s.sum() for s in sums]) if per_episode else np.concatenate(sums).mean())
             print(f"{row:>13} | " + " | ".join(f"{c:7.2f}" if not per_episode else f"{c:7.0f}" for c in cells))
 
