@@ -1,4 +1,7 @@
+import struct
+
 import pytest
+from tensorboardX.proto.event_pb2 import Event, SessionLog
 
 from hyirl.errors import HyirlError
 from hyirl.runs import RunDir
@@ -53,3 +56,42 @@ def test_a_run_directory_is_trained_by_one_process_at_a_time(tmp_path):
     assert (tmp_path / "r" / "config.json").read_text() == before
     first.finish(env_steps=100)
     RunDir(tmp_path / "r", {**config, "steps": 200}, resume=True)  # free again once the first has finished
+
+
+def _tensorboard_restarts(run_dir) -> list[int]:
+    """Steps of the restart events in a run's TensorBoard files (TensorBoard hides older events from there on)."""
+    steps = []
+    for path in sorted((run_dir / "tb").iterdir()):
+        data = path.read_bytes()
+        while data:  # TFRecord: length (8 bytes), its CRC (4), payload, payload CRC (4)
+            (length,) = struct.unpack("<Q", data[:8])
+            event = Event.FromString(data[12 : 12 + length])
+            if event.session_log.status == SessionLog.START:
+                steps.append(event.step)
+            data = data[16 + length :]
+    return steps
+
+
+def test_resumed_runs_hide_the_killed_process_tensorboard_events_after_the_checkpoint(tmp_path):
+    config = dict(algo="mm", steps=100)
+    killed = RunDir(tmp_path / "r", config)
+    for step in (0, 10, 20):
+        killed.log(dict(env_steps=step, eval_return_mean=1.0))
+    killed.checkpoint_file.write_bytes(b"")  # saved at step 10, killed after logging step 20
+    killed.close()
+    resumed = RunDir(tmp_path / "r", config, resume=True)
+    resumed.truncate_metrics(10)
+    resumed.log(dict(env_steps=20, eval_return_mean=2.0))
+    resumed.close()
+    assert _tensorboard_restarts(tmp_path / "r") == [11]
+
+
+def test_a_run_started_again_from_step_0_hides_all_its_earlier_tensorboard_events(tmp_path):
+    config = dict(algo="mm", steps=100)
+    killed = RunDir(tmp_path / "r", config)
+    killed.log(dict(env_steps=0, eval_return_mean=1.0))
+    killed.close()
+    again = RunDir(tmp_path / "r", config, resume=True)
+    again.log(dict(env_steps=0, eval_return_mean=1.0))
+    again.close()
+    assert _tensorboard_restarts(tmp_path / "r") == [0]

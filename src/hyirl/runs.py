@@ -73,6 +73,8 @@ class RunDir:
         if resume and not self.resumed:
             self.metrics_file.unlink(missing_ok=True)
         self._tb: SummaryWriter | None = None
+        # TensorBoard hides a killed process's events at or after this step once the new writer starts.
+        self._tb_purge_step: int | None = 0 if resume and not self.resumed else None
 
     def _lock(self) -> None:
         self._lock_file = open(self.path / ".lock", "a+")
@@ -100,7 +102,7 @@ class RunDir:
         with open(self.metrics_file, "a") as fh:
             fh.write(json.dumps(record) + "\n")
         if self._tb is None:
-            self._tb = SummaryWriter(str(self.path / "tb"))
+            self._tb = SummaryWriter(str(self.path / "tb"), purge_step=self._tb_purge_step)
         step = record["env_steps"]
         for key, value in record.items():
             if key != "env_steps" and isinstance(value, (int, float)):
@@ -109,6 +111,7 @@ class RunDir:
 
     def truncate_metrics(self, env_steps: int) -> None:
         """On resume, drop records logged after the checkpoint we restart from."""
+        self._tb_purge_step = env_steps + 1
         if not self.metrics_file.exists():
             return
         kept = [
