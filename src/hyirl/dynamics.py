@@ -170,12 +170,15 @@ class Dynamics:
         delta = mean + jnp.exp(0.5 * logvar) * jax.random.normal(k_noise, mean.shape)
         return obs + jnp.zeros((padded, obs.shape[1])).at[perm].set(delta.reshape(padded, -1))[:n]
 
+    def elite_mean_deltas(self, state: DynamicsState, obs, action):
+        """Every elite's predicted mean Δ for every row: (elites, rows, obs_dim)."""
+        elite_params = jax.tree.map(lambda p: p[state.elites], state.params)
+        return jax.vmap(self._predict, in_axes=(0, None, None, None))(elite_params, state, obs, action)[0]
+
     def disagreement(self, state: DynamicsState, obs, action):
         """Standard deviation of the elites' predicted mean Δ, averaged over dims: where the elites
         disagree the model is likely wrong (docs/hyper.md §8), which an uncertainty penalty uses."""
-        elite_params = jax.tree.map(lambda p: p[state.elites], state.params)
-        mean, _ = jax.vmap(self._predict, in_axes=(0, None, None, None))(elite_params, state, obs, action)
-        return mean.std(0).mean(-1)
+        return self.elite_mean_deltas(state, obs, action).std(0).mean(-1)
 
     # --- training call (host loop over epochs, for early stopping) --------------------------------
     def fit(

@@ -29,11 +29,10 @@ EPISODES = 10
 
 def main(run_dir: Path) -> None:
     cfg, task, agent, dynamics, learner, model, env_steps = load(run_dir)
-    elites = jax.tree.map(lambda p: p[model.elites], model.params)
 
     @jax.jit
     def elite_means(obs, action):
-        return obs + jax.vmap(dynamics._predict, in_axes=(0, None, None, None))(elites, model, obs, action)[0]
+        return obs + dynamics.elite_mean_deltas(model, obs, action)
 
     env = make_env(task)
     errors, spreads, fall_errors, fall_spreads, lengths = [], [], [], [], []

@@ -81,12 +81,10 @@ def imagined_episode(policy, next_fn, done_fn, obs):
 def diagnose(run_dir: Path, episodes: int = 4) -> None:
     cfg, task, agent, dynamics, learner, model, env_steps = load(run_dir)
     policy, done_fn = learner.policy, model_termination(task)
-    elites = jax.tree.map(lambda p: p[model.elites], model.params)
 
     @jax.jit
     def mean_next(obs, action, _key):
-        means = jax.vmap(dynamics._predict, in_axes=(0, None, None, None))(elites, model, obs, action)[0]
-        return obs + means.mean(0)
+        return obs + dynamics.elite_mean_deltas(model, obs, action).mean(0)
 
     sample_next = jax.jit(lambda obs, action, key: dynamics.sample_next(model, obs, action, key))
 
