@@ -7,13 +7,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from hyirl import buffers
+from hyirl import buffers, checkpoint
 from hyirl.discriminator import DiscriminatorConfig
 from hyirl.dynamics import Dynamics, DynamicsConfig
+from hyirl.envs import make_env
 from hyirl.errors import HyirlError
 from hyirl.hyper import HyPERConfig, _average_in, _refit_and_roll_out, make_model_rollout, train_hyper
+from hyirl.learner import evaluate
 from hyirl.presets import build_config, hyper_preset
-from hyirl.sac import SAC, SACConfig
+from hyirl.sac import SAC, NumpyPolicy, SACConfig
 
 TINY_MODEL = DynamicsConfig(members=3, elites=2, hidden=(32, 32), max_epochs=2, patience=2)
 
@@ -152,6 +154,38 @@ def test_loop_runs_counts_every_step_and_resumes_exactly(pendulum_demos, tmp_pat
     train_hyper(_cfg(pendulum_demos, steps=400, policy_averages=(300, 100)), split, progress=False)
     train_hyper(_cfg(pendulum_demos, policy_averages=(300, 100)), split, resume=True, progress=False)
     assert (split / "metrics.jsonl").read_text() == (averaged / "metrics.jsonl").read_text()
+
+
+def test_selection_acts_with_one_snapshot_per_epoch_and_resumes_exactly(pendulum_demos, tmp_path):
+    cfg = _cfg(pendulum_demos, select_epochs=2, p_tremble=0.0)
+    straight = train_hyper(cfg, tmp_path / "straight", progress=False)
+    records = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
+    assert [r["env_steps"] for r in records] == [400, 800]
+    assert all(np.isfinite(r["eval_return_selected"]) and np.isfinite(r["eval_return_latest"]) for r in records)
+    assert all(r["eval_return_mean"] == r["eval_return_selected"] for r in records)
+    assert {r["selected_age"] for r in records} <= {200.0, 400.0}  # one of the last two finished epochs
+
+    # The last epoch (real steps 600-800) was driven by its snapshot alone, not by the updated actor.
+    arrays, _ = checkpoint.load_npz(straight / "checkpoints" / "learner.npz")
+    start = arrays["snapshots/start"]
+    slot = int(start.argmax())
+    assert start[slot] == 600
+    part = lambda prefix: checkpoint.nest({k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)})  # noqa: E731
+    snapshot, latest = part("snapshots/params/"), part("state/actor_params/")
+    obs, actions = arrays["buffer/obs"][-200:], arrays["buffer/action"][-200:]
+    acting = NumpyPolicy(jax.tree.map(lambda ring: ring[slot], snapshot))
+    np.testing.assert_allclose(acting(obs), actions, atol=1e-5)
+    assert not np.allclose(NumpyPolicy(latest)(obs), actions, atol=1e-3)
+    # and the logged latest score is the latest weights', not the acting snapshot's
+    latest_return = evaluate(NumpyPolicy(latest), make_env("pendulum", p_tremble=0.0), 1, seed=1_000_000)
+    assert records[-1]["eval_return_latest"] == pytest.approx(float(latest_return[0]))
+
+    # Stopped mid-epoch (step 500) and resumed: the same acting snapshot, the same records.
+    split = tmp_path / "split"
+    train_hyper(dataclasses.replace(cfg, steps=500), split, progress=False)
+    train_hyper(cfg, split, resume=True, progress=False)
+    resumed = [json.loads(line) for line in (split / "metrics.jsonl").read_text().splitlines()]
+    assert [r for r in resumed if r["env_steps"] != 500] == records
 
 
 def test_weight_average_closes_the_gap_by_the_time_constant():

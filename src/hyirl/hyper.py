@@ -15,7 +15,9 @@ Per real step (in chunks of ``act_chunk`` steps):
 Where HyPER differs from the model-free family: the policy never trains on real or expert transitions
 (spec §10.8); the expert enters through the model's training data and the rollout start states.
 ``env_steps`` counts every real step, including the initial exploration the reference leaves out.
-The evaluated policy is the latest actor or, with ``policy_averages``, a moving average of its weights.
+The evaluated policy is the latest actor or, as options, a moving average of its weights
+(``policy_averages``) or the best recent per-epoch snapshot judged on real episodes (``select_epochs``,
+see :mod:`hyirl.selection`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hyirl import buffers
+from hyirl import buffers, selection
 from hyirl.discriminator import Discriminator, DiscriminatorConfig
 from hyirl.dynamics import Dynamics, DynamicsConfig
 from hyirl.envs import get_task, make_env, model_termination
@@ -79,6 +81,10 @@ class HyPERConfig:
     # lambda of an uncertainty penalty (MOPO-style, not in the paper): each model transition's reward is
     # -f(s, a) - lambda * the elites' disagreement at (s, a), against the model exploitation of §8.
     uncertainty_penalty: float = 0.0
+    # N > 0: act with one actor snapshot per epoch and deploy the best of the last N epochs' snapshots,
+    # judged by episode length and learned return on the real episodes (selection.py; not in the paper).
+    # It is scored as eval_return_selected, and the latest weights as eval_return_latest.
+    select_epochs: int = 0
     real_capacity: int = 150_000  # hybrid and policy buffers (reference: total_env_steps)
     sac: SACConfig = SACConfig()
     model: DynamicsConfig = DynamicsConfig()
@@ -180,10 +186,14 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
     run = RunDir(out, dataclasses.asdict(cfg), resume=resume)
     counters = dict(updates_since_disc=0, disc_updates=0, fits=0, eval_return=None)
     averages = {f"ema{t}": jax.tree.map(jnp.copy, learner.state.actor_params) for t in cfg.policy_averages}
-    trees = lambda: dict(disc=disc_state, model=model_state, averages=averages)  # noqa: E731
+    snapshots = selection.empty(learner.state.actor_params, cfg.select_epochs) if cfg.select_epochs else {}
+    trees = lambda: dict(disc=disc_state, model=model_state, averages=averages, snapshots=snapshots)  # noqa: E731
     if run.resumed:
         meta, restored = restore_learner(learner, run.checkpoint_file, trees(), ("hybrid", "model_buffer"))
         disc_state, model_state, averages = restored["disc"], restored["model"], restored["averages"]
+        snapshots = restored["snapshots"]
+        if cfg.select_epochs and (acting := selection.newest(snapshots)) is not None:
+            learner.policy = NumpyPolicy(acting)
         hybrid, model_buffer = restored["hybrid"], restored["model_buffer"]
         counters = meta["counters"]
         rng.bit_generator.state = meta["loop_rng"]
@@ -197,6 +207,10 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
             learner.deterministic = loop_steps >= 0  # the first steps explore with the stochastic policy
             if loop_steps >= 0 and loop_steps % cfg.epoch_length == 0:
                 learner.restart_episode()
+                if cfg.select_epochs:  # one snapshot acts for the whole epoch, so its first episode scores it
+                    epoch = loop_steps // cfg.epoch_length
+                    snapshots = selection.store(snapshots, epoch, learner.env_steps, learner.state.actor_params)
+                    learner.policy = NumpyPolicy(learner.state.actor_params)
             if loop_steps >= 0 and loop_steps % cfg.model_every == 0:
                 model_state, model_buffer, fit_info = _refit_and_roll_out(
                     cfg, dynamics, rollout, model_state, model_buffer, hybrid, learner, expert, rng, counters["fits"]
@@ -221,7 +235,8 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
                 counters["updates_since_disc"] += num_updates
                 averages = _average_in(averages, learner.state.actor_params, cfg.act_chunk, cfg.policy_averages)
                 learner.record_update(
-                    {k: float(v) for k, v in jax.device_get(metrics).items()}, learner.state.actor_params
+                    {k: float(v) for k, v in jax.device_get(metrics).items()},
+                    None if cfg.select_epochs else learner.state.actor_params,
                 )
 
             if loop_steps >= 0 and learner.env_steps // cfg.disc_every > before // cfg.disc_every:
@@ -243,7 +258,8 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
 
             done = learner.env_steps >= cfg.steps
             if learner.env_steps // cfg.eval_every > before // cfg.eval_every or done:
-                scores = _evaluate_policies(cfg, learner, averages, eval_env)
+                selected, selection_info = _select(cfg, disc, disc_state, snapshots, learner)
+                scores = _evaluate_policies(cfg, learner, averages, selected, eval_env)
                 counters["eval_return"] = scores["eval_return_mean"]
                 run.log(
                     dict(
@@ -251,6 +267,7 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
                         **scores,
                         rollout_length=cfg.rollout_length(learner.env_steps),
                         model_buffer_size=int(model_buffer.size),
+                        **selection_info,
                         **info,
                         **learner.last_metrics,
                     )
@@ -303,10 +320,26 @@ def _average_in(averages: dict, actor_params, real_steps: int, time_constants: t
     }
 
 
-def _evaluate_policies(cfg: HyPERConfig, learner: OnlineSAC, averages: dict, eval_env) -> dict[str, float]:
+def _select(cfg: HyPERConfig, disc, disc_state, snapshots: dict, learner: OnlineSAC):
+    """The selected snapshot (None without selection) and how it was chosen."""
+    if not cfg.select_epochs:
+        return None, {}
+    lengths, returns = selection.episode_scores(
+        snapshots, learner.buffer, learner.env_steps, cfg.epoch_length, partial(disc.reward, disc_state.params)
+    )
+    slot = selection.best_slot(lengths, returns)
+    if slot is None:  # no epoch is over yet
+        return learner.state.actor_params, {}
+    age = learner.env_steps - int(snapshots["start"][slot])
+    info = dict(selected_age=age, selected_episode_length=int(lengths[slot]), selected_learned_return=returns[slot])
+    return selection.snapshot(snapshots, slot), {k: float(v) for k, v in info.items()}
+
+
+def _evaluate_policies(cfg: HyPERConfig, learner: OnlineSAC, averages: dict, selected, eval_env) -> dict[str, float]:
     """Evaluation scores: the deployed policy's (eval_return_mean/std), then every other policy's mean."""
-    candidates = {f"ema{t}": NumpyPolicy(averages[f"ema{t}"]) for t in cfg.policy_averages}
-    candidates["latest"] = learner.policy
+    candidates = {"selected": NumpyPolicy(selected)} if selected is not None else {}
+    candidates.update({f"ema{t}": NumpyPolicy(averages[f"ema{t}"]) for t in cfg.policy_averages})
+    candidates["latest"] = NumpyPolicy(learner.state.actor_params)  # not learner.policy: a snapshot may act
     deployed = next(iter(candidates))
     scores = {}
     for name, policy in candidates.items():

@@ -76,11 +76,13 @@ class OnlineSAC:
                 self.record_update({k: float(v) for k, v in jax.device_get(metrics).items()}, self.state.actor_params)
 
     def record_update(self, metrics: dict[str, float], actor_params) -> None:
-        """After an update: keep its metrics (refusing non-finite ones) and act with the new actor."""
+        """After an update: keep its metrics (refusing non-finite ones) and act with the new actor
+        (``actor_params`` None: keep acting with the current one)."""
         if not all(map(np.isfinite, metrics.values())):
             raise HyirlError(f"non-finite SAC loss at env step {self.env_steps}: {metrics}")
         self.last_metrics = metrics
-        self.policy = NumpyPolicy(actor_params)
+        if actor_params is not None:
+            self.policy = NumpyPolicy(actor_params)
 
     def rollout_chunk(self, n: int) -> dict[str, jax.Array]:
         """Take ``n`` real steps with :meth:`act` (resetting at episode ends); returns the transitions."""
