@@ -36,11 +36,9 @@ def test_scores_are_first_episode_length_and_learned_return():
     np.testing.assert_array_equal(lengths, [4, 10, 6, -1])
     np.testing.assert_allclose(returns[:3], [0 + 1 + 2 + 3, sum(range(10, 20)), sum(range(20, 26))])
     assert returns[3] == -np.inf
-    # longest episode first, whatever the rewards' sign
-    assert selection.best_slot(lengths, returns) == 1
-    assert selection.best_slot(lengths, -returns) == 1
-    # among equally long episodes, the highest learned return
-    assert selection.best_slot(np.array([10, 10, 3]), np.array([5.0, 7.0, 100.0])) == 1
+    # the highest learned return among the finished epochs, however long their episodes
+    assert selection.best_slot(returns) == 1
+    assert selection.best_slot(np.array([5.0, -np.inf, 7.0, 3.0])) == 2
 
 
 def test_ring_keeps_the_last_epochs_and_drops_overwritten_rows():
@@ -52,4 +50,4 @@ def test_ring_keeps_the_last_epochs_and_drops_overwritten_rows():
     by_start = dict(zip(np.asarray(ring["start"]).tolist(), lengths.tolist()))
     assert by_start == {20: -1, 30: 10, 40: 10, 50: 10}
     assert selection.newest(selection.empty({"w": jnp.zeros(2)}, 3)) is None
-    assert selection.best_slot(np.full(3, -1), np.full(3, -np.inf)) is None
+    assert selection.best_slot(np.full(3, -np.inf)) is None

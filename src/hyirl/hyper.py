@@ -82,7 +82,7 @@ class HyPERConfig:
     # -f(s, a) - lambda * the elites' disagreement at (s, a), against the model exploitation of §8.
     uncertainty_penalty: float = 0.0
     # N > 0: act with one actor snapshot per epoch and deploy the best of the last N epochs' snapshots,
-    # judged by episode length and learned return on the real episodes (selection.py; not in the paper).
+    # judged by the learned return of their real episodes (selection.py; not in the paper).
     # It is scored as eval_return_selected, and the latest weights as eval_return_latest.
     select_epochs: int = 0
     real_capacity: int = 150_000  # hybrid and policy buffers (reference: total_env_steps)
@@ -327,7 +327,7 @@ def _select(cfg: HyPERConfig, disc, disc_state, snapshots: dict, learner: Online
     lengths, returns = selection.episode_scores(
         snapshots, learner.buffer, learner.env_steps, cfg.epoch_length, partial(disc.reward, disc_state.params)
     )
-    slot = selection.best_slot(lengths, returns)
+    slot = selection.best_slot(returns)
     if slot is None:  # no epoch is over yet
         return learner.state.actor_params, {}
     age = learner.env_steps - int(snapshots["start"][slot])

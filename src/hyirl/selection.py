@@ -4,10 +4,11 @@ Not in the paper. HyPER's policy can leave a good gait for one that is stable on
 (docs/hyper.md §8), while its discriminator still ranks the better policy's real episodes higher. With
 policy selection the real env is driven, for a whole epoch, by a snapshot of the actor taken at the
 epoch's start, so the epoch's first episode (from the reset at its start to its first termination, at
-most an epoch long) scores that snapshot. The deployed policy is the snapshot whose episode lasted
-longest, ties broken by the highest learned return under the current discriminator, among the last
-``slots`` epochs. Termination is part of the dynamics the learner observes; the env's reward is never
-read, and no extra real step is taken: the episodes are the training data.
+most an epoch long) scores that snapshot. The deployed policy is the snapshot whose episode has the
+highest learned return under the current discriminator, among the last ``slots`` epochs: the
+objective SAC maximises, measured on real episodes instead of model rollouts (a fall ends the sum
+early, as a terminal ends the Q target). The env's reward is never read, and no extra real step is
+taken: the episodes are the training data.
 
 The snapshots live in a fixed-size ring (a pytree with a leading slot axis), so they checkpoint like
 any other state.
@@ -72,6 +73,6 @@ def episode_scores(
     return np.where(usable, length, -1), np.where(usable, returns, -np.inf)
 
 
-def best_slot(lengths: np.ndarray, returns: np.ndarray) -> int | None:
-    """The slot with the longest episode, then the highest learned return (None if no slot is usable)."""
-    return int(np.lexsort((returns, lengths))[-1]) if lengths.max() >= 0 else None
+def best_slot(returns: np.ndarray) -> int | None:
+    """The slot with the highest learned return (None if no slot is usable)."""
+    return int(np.argmax(returns)) if np.isfinite(returns).any() else None
