@@ -207,6 +207,9 @@ def test_presets_build_valid_configs(env, preset):
     if preset == "paper":  # spec §6.2
         assert (cfg.model_every, cfg.rollouts_per_step, cfg.model.members, cfg.model.elites) == (125, 400, 7, 5)
         assert cfg.updates_per_step / cfg.update_every == {"hopper": 30, "ant": 30}.get(env, 10)
+        assert (cfg.start_coin, cfg.learner_start_window, cfg.select_epochs) == ("event", None, 0)  # spec §10.9
+    if env == "hopper":  # the reference's +1 nat (spec §3.5); the efficient preset uses SAC's usual -dim(A)
+        assert cfg.sac.target_entropy == {"paper": 1.0, "efficient": None}[preset]
 
 
 def test_invalid_config_fails_before_writing_anything(pendulum_demos, tmp_path):

@@ -167,7 +167,9 @@ def _learner_pairs(cfg: IRLConfig, group: SeedGroup, seeds: list[_SeedRun]) -> t
     counts = np.array([len(p) for p in pairs])
     for seed, count in zip(seeds, counts):
         seed.counters["disc_env_steps"] += int(count)
-    padded = np.zeros((len(pairs), counts.max(), pairs[0].shape[1]), np.float32)
+    # A fixed row count (the most the trajectories can hold) keeps one compiled discriminator update:
+    # padding to each round's longest trajectory set recompiled it almost every round (seconds each).
+    padded = np.zeros((len(pairs), cfg.disc_trajectories * seeds[0].sampler_env.horizon, pairs[0].shape[1]), np.float32)
     for i, p in enumerate(pairs):
         padded[i, : len(p)] = p
     return jnp.asarray(padded), counts

@@ -38,10 +38,12 @@ def model_free_preset(env: str) -> dict:
 # --- HyPER (spec §6.2) ---------------------------------------------------------------------------
 # ``paper``: the reference values, a GPU configuration (30 updates per real step of a 2x512 SAC and a
 # 7x(4x400) ensemble retrained to convergence every 125 steps). ``efficient``: the CPU default, chosen
-# by measurement (docs/hyper.md): smaller SAC, fewer updates per step, a bounded warm-started model fit.
+# by measurement (docs/hyper.md): smaller SAC, fewer updates per step, a bounded warm-started model fit,
+# steadier rollout start states and a deployed snapshot chosen on real episodes.
 # Nested dicts (sac, model, disc) override fields of SACConfig, DynamicsConfig, DiscriminatorConfig.
 
-# Entropy settings of the reference's pytorch_sac per task (spec §3.5, §10.10): kept by both presets.
+# Entropy settings of the reference's pytorch_sac per task (spec §3.5, §10.10): the base of both presets
+# (``efficient`` changes Hopper's target).
 _ENTROPY = {
     "hopper": dict(init_alpha=1.0, learn_alpha=True, target_entropy=1.0),
     "walker2d": dict(init_alpha=0.2, learn_alpha=False),
@@ -107,8 +109,18 @@ HYPER_PRESETS: dict[str, dict[str, dict]] = {
                 max_validation=4096,
             ),
             disc=dict(ensemble_size=7),
+            # Rollout starts: half expert, half learner states at every fit, the learner ones from the newest
+            # 5,000 real steps, where the current policy fails (docs/hyper.md §6; the reference flips one
+            # coin per fit and draws from the whole buffer).
+            start_coin="state",
+            learner_start_window=5_000,
+            # Deploy the best of the last 10 per-epoch snapshots, judged by the learned return of its
+            # real training episode: the latest weights swing by 1,000-2,000 (docs/hyper.md §10).
+            select_epochs=10,
         ),
-        "hopper": {},
+        # SAC's usual target -dim(A) instead of the reference's +1 nat, whose policy scored 500-1,800
+        # stochastically while only its mean action was deployed (docs/hyper.md §5).
+        "hopper": dict(sac=dict(target_entropy=None)),
         "walker2d": _CLIPPED,
         "ant": dict(disc_every=200, **_CLIPPED),
         "humanoid": {},
@@ -123,9 +135,9 @@ def hyper_preset(env: str, preset: str) -> dict:
     table = HYPER_PRESETS[preset]
     name = env if env in _ENTROPY else "hopper"
     merged = {**table["shared"], **{k: v for k, v in table[name].items() if not isinstance(v, dict)}}
+    merged["sac"] = dict(_ENTROPY[name])  # the reference's entropy settings, unless the preset says otherwise
     for part in ("sac", "model", "disc"):
-        merged[part] = {**table["shared"].get(part, {}), **table[name].get(part, {})}
-    merged["sac"].update(_ENTROPY[name])
+        merged[part] = {**merged.get(part, {}), **table["shared"].get(part, {}), **table[name].get(part, {})}
     return merged
 
 
