@@ -204,9 +204,8 @@ def _on_only_seed(update):
     """``update`` applied to seed-stacked arguments that hold one seed: what the vmap computes, unbatched."""
 
     def one(state, buffer, expert_buffer, reward_params, learning_rate):
-        only = lambda tree: jax.tree.map(lambda leaf: leaf[0], tree)  # noqa: E731
-        out = update(only(state), only(buffer), expert_buffer, only(reward_params), learning_rate)
-        return jax.tree.map(lambda leaf: leaf[None], out)
+        out = update(unstack(state, 0), unstack(buffer, 0), expert_buffer, unstack(reward_params, 0), learning_rate)
+        return stack([out])
 
     return one
 

@@ -135,9 +135,9 @@ def hyper_preset(env: str, preset: str) -> dict:
     table = HYPER_PRESETS[preset]
     name = env if env in _ENTROPY else "hopper"
     merged = {**table["shared"], **{k: v for k, v in table[name].items() if not isinstance(v, dict)}}
-    merged["sac"] = dict(_ENTROPY[name])  # the reference's entropy settings, unless the preset says otherwise
+    base = {"sac": _ENTROPY[name]}  # the reference's entropy settings, unless the preset says otherwise
     for part in ("sac", "model", "disc"):
-        merged[part] = {**merged.get(part, {}), **table["shared"].get(part, {}), **table[name].get(part, {})}
+        merged[part] = {**base.get(part, {}), **table["shared"].get(part, {}), **table[name].get(part, {})}
     return merged
 
 
