@@ -111,3 +111,23 @@ def test_oadam_matches_reference_formula():
             g1, optax.optimistic_adam_v2(0.1, nesterov=False).init(params), params
         )[0],
     )
+
+
+def test_initialisation_is_the_references():
+    """Guards the reference's initialisation (spec §2): orthogonal weights with gain 1 and PyTorch's
+    default biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Under sign steps it persists through a run
+    (benchmarks/disc_init.py: the input-gradient norm starts near 0.12 instead of 0.49 with LeCun
+    weights and zero biases, hyirl 0.2.0's, still available as ``init="lecun"``)."""
+    disc = Discriminator(11, 3, DiscriminatorConfig(ensemble_size=2))
+    layers = disc.init(jax.random.PRNGKey(0)).params["params"]["VmapMLP_0"]
+    for member in range(2):
+        for name, fan_in in (("Dense_0", 14), ("Dense_1", 256), ("Dense_2", 256)):
+            kernel = np.asarray(layers[name]["kernel"][member], np.float64)
+            bias = np.asarray(layers[name]["bias"][member])
+            small = min(kernel.shape)
+            gram = kernel.T @ kernel if kernel.shape[0] >= kernel.shape[1] else kernel @ kernel.T
+            np.testing.assert_allclose(gram, np.eye(small), atol=1e-5)  # orthonormal columns or rows
+            assert np.all(np.abs(bias) <= fan_in**-0.5) and np.all(bias != 0)
+            assert len(bias) == 1 or np.std(bias) > 0.4 * fan_in**-0.5  # spread as a uniform one is
+    lecun = Discriminator(11, 3, DiscriminatorConfig(init="lecun")).init(jax.random.PRNGKey(0)).params
+    assert not np.any(np.asarray(lecun["params"]["VmapMLP_0"]["Dense_0"]["bias"]))

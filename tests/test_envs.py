@@ -114,3 +114,31 @@ def test_full_gymnasium_id_and_unknown_name():
     assert env.observation_space.shape == (17,)
     with pytest.raises(HyirlError, match="unknown environment"):
         make_env("hoper")
+
+
+@pytest.mark.parametrize("mode", ["replay", "state"])
+def test_noise_after_expert_resets_is_fresh(mode):
+    """Guards FILTER's ``replay`` resets: replaying a demo re-seeds the simulator with the demo's seed,
+    and that must not re-seed the generator behind trembling and the reset choice. Before the fix
+    every replay reset was followed by the same trembling draws (and the same next expert row)."""
+    recorder = make_env("hopper", p_tremble=0.0)
+    _, observations, actions = _record(recorder, seed=3, steps=30, rng=np.random.default_rng(3))
+    demos = dict(
+        seed=np.full(30, 3),
+        actions=actions,
+        timestep=np.arange(30),
+        qpos=np.zeros((30, recorder.unwrapped.model.nq)),
+        qvel=np.zeros((30, recorder.unwrapped.model.nv)),
+    )
+    env = make_env("hopper", p_tremble=0.5)
+    env.use_expert_resets(demos, prob=1.0, mode=mode)
+    env.reset(seed=0)
+    draws, rows = [], []
+    for _ in range(2):
+        rows.append(env.reset()[1]["expert_reset_row"])
+        draws.append([env.np_random.random() for _ in range(3)])
+    assert draws[0] != draws[1]
+    if mode == "replay":  # the replay reached the recorded state
+        row = rows[-1]
+        env.use_expert_resets(demos, prob=0.0, mode=mode)
+        np.testing.assert_allclose(env._restore_expert_row(row), observations[row], atol=1e-8)

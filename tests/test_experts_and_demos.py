@@ -31,7 +31,8 @@ def test_resumed_training_matches_uninterrupted(tmp_path):
     straight, split = tmp_path / "straight", tmp_path / "split"
     assert main(TRAIN + ["--steps", "768", "--checkpoint-every", "384", "--out", str(straight)]) == 0
     assert main(TRAIN + ["--steps", "384", "--checkpoint-every", "384", "--out", str(split)]) == 0
-    assert main(TRAIN + ["--steps", "768", "--checkpoint-every", "384", "--out", str(split), "--resume"]) == 0
+    # the run directory alone holds every setting; only the longer budget is said again
+    assert main(["expert", "train", "--resume", str(split), "--steps", "768", "--no-progress"]) == 0
     assert (straight / "metrics.jsonl").read_text() == (split / "metrics.jsonl").read_text()
 
 
@@ -129,8 +130,10 @@ def test_shipped_expert_manifest_and_cached_demos(env_name):
     if manifest["full_length_episodes"].startswith("0 of"):
         pytest.skip(f"the shipped {env_name} expert never reaches the time limit, so it cannot produce demos")
     demos, demo_meta = expert_demos(env_name, 2)
-    assert demos["observations"].shape == (2000, make_env(env_name).observation_space.shape[0])
+    env = make_env(env_name)
+    assert demos["observations"].shape == (2 * env.horizon, env.observation_space.shape[0])
     # cached: a second call reads the same file instead of rolling out again
     again, _ = expert_demos(env_name, 2)
     np.testing.assert_array_equal(demos["actions"], again["actions"])
-    assert demo_meta["return_mean"] > 0.5 * manifest["deterministic_return"]["mean"]
+    expected = manifest["deterministic_return"]["mean"]
+    assert demo_meta["return_mean"] > expected - 0.5 * abs(expected)  # demos from a competent expert

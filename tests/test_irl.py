@@ -212,3 +212,39 @@ def test_seeds_in_one_process_match_separate_runs(pendulum_demos, tmp_path):
     seed0 = [json.loads(line) for line in (group[0] / "metrics.jsonl").read_text().splitlines()]
     assert seed0[-1]["eval_return_mean"] != together[-1]["eval_return_mean"]  # the seeds really differ
     assert json.loads((group[1] / "config.json").read_text())["seed"] == 1
+
+
+def test_rounds_follow_sb3_0_8(pendulum_demos, tmp_path, monkeypatch):
+    """Guards the reference's SB3-0.8 rounds (spec §3.1): with K=100, each round takes ceil(K/64)*64=128
+    steps; it restarts the episode and acts uniformly at random for its first 100 steps; no update
+    follows a chunk that ends inside the warm-up; the learning rate of chunk i is lr0 * max(1 -
+    (i+1)*64/K, 0), restarting every round. Fails if the round length, the warm-up or the saw-tooth
+    changes (e.g. without the per-round restart, rounds 2-3 act with the policy from their first step)."""
+    from hyirl.learner import OnlineSAC, SeedGroup
+
+    acted, rates, updates = [], [], []
+    original_act, original_collect, original_record = OnlineSAC.act, SeedGroup.collect, OnlineSAC.record_update
+
+    def act(self, obs):
+        acted.append(self.env_steps < self.warmup_until)
+        return original_act(self, obs)
+
+    def collect(self, n_steps, reward_params, learning_rate):
+        rates.append(learning_rate)
+        return original_collect(self, n_steps, reward_params, learning_rate)
+
+    def record(self, metrics, actor_params):
+        updates.append(self.env_steps)
+        return original_record(self, metrics, actor_params)
+
+    monkeypatch.setattr(OnlineSAC, "act", act)
+    monkeypatch.setattr(SeedGroup, "collect", collect)
+    monkeypatch.setattr(OnlineSAC, "record_update", record)
+    lr0 = 7.3e-4
+    cfg = _cfg("mm", pendulum_demos, steps=3 * 128, train_every=100, eval_every=10_000, disc_samples="recent")
+    (path,) = train_irl(cfg, tmp_path / "rounds", progress=False)
+    assert len(acted) == 3 * 128  # three rounds of 128 steps (recent discriminator data: no extra steps)
+    assert acted == ([True] * 100 + [False] * 28) * 3
+    np.testing.assert_allclose(rates, [lr0 * 0.36, 0.0] * 3, rtol=1e-6)
+    assert updates == [128, 256, 384]  # only the second chunk of each round ends after the warm-up
+    assert json.loads((path / "metrics.jsonl").read_text().splitlines()[-1])["policy_steps"] == 300

@@ -81,3 +81,40 @@ def test_column_iqm_is_rliables_iqm(runs):
     scores = np.random.default_rng(runs).normal(size=(runs, 6)) * 1000
     expected = [metrics.aggregate_iqm(scores[:, j]) for j in range(6)]
     np.testing.assert_array_equal(_iqm_per_column(scores), expected)
+
+
+def test_hyper_labels_name_the_preset_and_every_non_paper_option(tmp_path):
+    """Guards honest labels: an ``efficient`` HyPER run that deploys the best of 10 snapshots used to be
+    reported as plain "hyper" beside the paper's curve."""
+    efficient = _fake_run(
+        tmp_path,
+        "hyper",
+        0,
+        slope=20,
+        steps=(10_000, 20_000),
+        preset="efficient",
+        select_epochs=10,
+        start_coin="state",
+        learner_start_window=5000,
+        policy_averages=[],
+        uncertainty_penalty=0.0,
+        settings=["updates_per_step=20", "select_epochs=10"],
+    )
+    paper = _fake_run(
+        tmp_path,
+        "hyper",
+        1,
+        slope=20,
+        steps=(10_000, 20_000),
+        preset="paper",
+        select_epochs=0,
+        start_coin="event",
+        learner_start_window=None,
+        policy_averages=[],
+        uncertainty_penalty=0.0,
+    )
+    assert load_run(efficient)["method"] == (
+        "hyper efficient (best of 10 snapshots, starts mixed per state, learner starts <= 5k old, updates_per_step=20)"
+    )
+    assert load_run(paper)["method"] == "hyper paper"
+    assert load_run(_fake_run(tmp_path, "hype", 0, slope=1))["method"] == "hype"

@@ -97,3 +97,110 @@ def test_optimistic_adam_runs():
         agent.init(jax.random.PRNGKey(0)), _random_buffer(64, 3, 1, 0), None, None, 3e-4, num_updates=3
     )
     assert np.isfinite(float(metrics["critic_loss"]))
+
+
+def _np_mlp(layers, x):
+    for kernel, bias in layers[:-1]:
+        x = np.maximum(x @ kernel + bias, 0.0)
+    kernel, bias = layers[-1]
+    return x @ kernel + bias
+
+
+def _layers(tree):
+    return [(np.asarray(tree[n]["kernel"], np.float64), np.asarray(tree[n]["bias"], np.float64)) for n in sorted(tree)]
+
+
+def _np_sample(actor, obs, noise):
+    mean, log_std = np.split(_np_mlp(actor, obs), 2, axis=-1)
+    log_std = np.clip(log_std, -20.0, 2.0)
+    pre = mean + np.exp(log_std) * noise
+    log_prob = -0.5 * noise**2 - log_std - 0.5 * np.log(2 * np.pi) - 2 * (np.log(2.0) - pre - np.logaddexp(0, -2 * pre))
+    return np.tanh(pre), log_prob.sum(-1)
+
+
+def _np_q(critics, obs, action):
+    x = np.concatenate([obs, action], -1)
+    return np.stack([_np_mlp(c, x)[:, 0] for c in critics])
+
+
+def _numeric_grad(loss, layers, h=1e-6):
+    grads = []
+    for kernel, bias in layers:
+        pair = []
+        for array in (kernel, bias):
+            grad = np.zeros_like(array)
+            for i in np.ndindex(array.shape):
+                keep = array[i]
+                array[i] = keep + h
+                up = loss()
+                array[i] = keep - h
+                grad[i] = (up - loss()) / (2 * h)
+                array[i] = keep
+            pair.append(grad)
+        grads.append(tuple(pair))
+    return grads
+
+
+def _assert_first_adam_step(before, after, grads, lr):
+    """Adam's first step moves each weight by lr * g / (|g| + 1e-8): -lr * sign(g) where |g| is not tiny."""
+    for (k0, b0), (k1, b1), (gk, gb) in zip(before, after, grads):
+        for p0, p1, g in ((k0, k1, gk), (b0, b1, gb)):
+            clear = np.abs(g) > 1e-4
+            np.testing.assert_allclose((p1 - p0)[clear], -lr * np.sign(g[clear]), rtol=1e-3, atol=1e-9)
+            assert np.all(np.abs(p1 - p0) <= lr * 1.001)
+
+
+def test_one_update_matches_a_numpy_computation():
+    """Guards SAC's maths (not just that it runs): the critic target r + gamma (1 - d)(min Q' - alpha
+    log pi'), both losses, which parameters each loss moves (the actor against the freshly updated
+    critic), the temperature step and the Polyak target, recomputed in NumPy in float64 with
+    numerical gradients. Fails on e.g. a dropped (1 - d), a max instead of min, the entropy term's
+    sign, or the actor scored by the old critic."""
+    obs_dim, act_dim, batch = 3, 2, 8
+    cfg = SACConfig(hidden=(5,), batch_size=batch, gamma=0.9, tau=0.1, init_alpha=0.5)
+    agent = SAC(obs_dim, act_dim, cfg)
+    rng = np.random.default_rng(0)
+    buf = _random_buffer(12, obs_dim, act_dim, seed=7)
+    buf = buf.replace(
+        reward=jnp.asarray(rng.normal(size=12), jnp.float32), terminal=jnp.asarray(rng.random(12) < 0.3, jnp.float32)
+    )
+    state = agent.init(jax.random.PRNGKey(3))
+    lr = 1e-3
+    new, metrics = agent.train_chunk(jax.tree.map(jnp.copy, state), buf, None, None, lr, num_updates=1)
+
+    # the same random draws as the update (RNG plumbing; the maths below is NumPy's)
+    _, k_batch, k_next, k_pi, _ = jax.random.split(state.key, 5)
+    idx = np.asarray(buffers.sample_indices(buf, jax.random.split(k_batch)[0], batch))
+    obs, action = np.asarray(buf.obs, np.float64)[idx], np.asarray(buf.action, np.float64)[idx]
+    next_obs, reward = np.asarray(buf.next_obs, np.float64)[idx], np.asarray(buf.reward, np.float64)[idx]
+    terminal = np.asarray(buf.terminal, np.float64)[idx]
+    noise_next = np.asarray(jax.random.normal(k_next, (batch, act_dim)), np.float64)
+    noise_pi = np.asarray(jax.random.normal(k_pi, (batch, act_dim)), np.float64)
+
+    actor = _layers(state.actor_params["params"]["MLP_0"])
+    critics = [_layers(state.critic_params["params"][f"MLP_{i}"]) for i in range(2)]
+    targets = [_layers(state.critic_target["params"][f"MLP_{i}"]) for i in range(2)]
+    alpha = 0.5
+    next_action, next_log_prob = _np_sample(actor, next_obs, noise_next)
+    y = reward + 0.9 * (1 - terminal) * (_np_q(targets, next_obs, next_action).min(0) - alpha * next_log_prob)
+    critic_loss = lambda: 0.5 * ((_np_q(critics, obs, action) - y) ** 2).mean(-1).sum()  # noqa: E731
+    np.testing.assert_allclose(float(metrics["critic_loss"]), critic_loss(), rtol=1e-4)
+    critic_grads = [_numeric_grad(critic_loss, c) for c in critics]
+    new_critics = [_layers(new.critic_params["params"][f"MLP_{i}"]) for i in range(2)]
+    for c0, c1, g in zip(critics, new_critics, critic_grads):
+        _assert_first_adam_step(c0, c1, g, lr)
+
+    def actor_loss():
+        sampled, log_prob = _np_sample(actor, obs, noise_pi)
+        return (alpha * log_prob - _np_q(new_critics, obs, sampled).min(0)).mean()
+
+    np.testing.assert_allclose(float(metrics["actor_loss"]), actor_loss(), rtol=1e-4)
+    _assert_first_adam_step(actor, _layers(new.actor_params["params"]["MLP_0"]), _numeric_grad(actor_loss, actor), lr)
+
+    log_prob = _np_sample(actor, obs, noise_pi)[1]
+    alpha_grad = -np.mean(log_prob - act_dim)  # target entropy -dim(A)
+    np.testing.assert_allclose(float(new.log_alpha), np.log(0.5) - lr * np.sign(alpha_grad), rtol=1e-5)
+    for t0, c1, t1 in zip(targets, new_critics, [_layers(new.critic_target["params"][f"MLP_{i}"]) for i in range(2)]):
+        for (tk, tb), (ck, cb), (nk, nb) in zip(t0, c1, t1):
+            np.testing.assert_allclose(nk, 0.9 * tk + 0.1 * ck, rtol=1e-5, atol=1e-7)
+            np.testing.assert_allclose(nb, 0.9 * tb + 0.1 * cb, rtol=1e-5, atol=1e-7)

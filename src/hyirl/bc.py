@@ -16,8 +16,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from hyirl.demos import load_expert_data
 from hyirl.envs import get_task, make_env
-from hyirl.errors import HyirlError
+from hyirl.errors import HyirlError, check_config, check_widths
 from hyirl.learner import evaluate
 from hyirl.networks import Actor, sample_tanh_gaussian
 from hyirl.runs import RunDir, StepProgress
@@ -41,6 +42,27 @@ class BCConfig:
     eval_episodes: int = 10
     final_eval_episodes: int = 50
 
+    def __post_init__(self):
+        check_config(
+            self,
+            positive=(
+                "grad_steps",
+                "batch_size",
+                "learning_rate",
+                "demos",
+                "eval_every",
+                "eval_episodes",
+                "final_eval_episodes",
+            ),
+            fractions=("p_tremble",),
+            problems=check_widths("hidden", self.hidden)
+            + [
+                f"{name}={value} must be a multiple of {STEPS_PER_CALL} (gradient steps fused per call)"
+                for name, value in (("grad_steps", self.grad_steps), ("eval_every", self.eval_every))
+                if isinstance(value, int) and value % STEPS_PER_CALL
+            ],
+        )
+
 
 @partial(jax.jit, static_argnames=("actor", "tx", "batch_size"), donate_argnums=(0, 1))
 def _bc_steps(params, opt_state, key, obs, actions, *, actor, tx, batch_size):
@@ -62,10 +84,6 @@ def _bc_steps(params, opt_state, key, obs, actions, *, actor, tx, batch_size):
 
 
 def train_bc(cfg: BCConfig, out: Path, *, progress: bool = True) -> Path:
-    from hyirl.irl import load_expert_data
-
-    if cfg.grad_steps % STEPS_PER_CALL or cfg.eval_every % STEPS_PER_CALL:
-        raise HyirlError(f"BC gradient steps and eval interval must be multiples of {STEPS_PER_CALL}")
     task = get_task(cfg.env)
     eval_env = make_env(task, p_tremble=cfg.p_tremble)
     demos = load_expert_data(cfg, eval_env)

@@ -85,7 +85,9 @@ def load_npz(path: Path, what: str = "file") -> tuple[dict[str, np.ndarray], dic
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
-        raise HyirlError(f"corrupt {what} {path}: {err}") from None
+        # numpy answers a non-.npz file with advice to unpickle it; never pass that on
+        reason = "not a .npz archive" if "pickle" in str(err) else str(err)
+        raise HyirlError(f"corrupt {what} {path}: {reason}") from None
     meta_raw = arrays.pop("__meta__", None)
     meta = json.loads(meta_raw.tobytes().decode()) if meta_raw is not None else {}
     return arrays, meta

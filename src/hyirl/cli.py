@@ -12,25 +12,26 @@ from hyirl.errors import HyirlError
 
 def _expert_train(args) -> None:
     from hyirl.experts import ExpertConfig, train_expert
-    from hyirl.learner import LoopConfig
+    from hyirl.presets import build_config
 
-    cfg = ExpertConfig(
-        env=args.env,
-        steps=args.steps,
-        seed=args.seed,
-        truncated_obs=args.truncated_obs,
-        loop=LoopConfig(learning_starts=args.learning_starts),
-        eval_every=args.eval_every,
-        checkpoint_every=args.checkpoint_every,
-    )
-    out = Path(args.out or f"runs/expert-{args.env}-s{args.seed}")
-    path = train_expert(cfg, out, resume=args.resume, progress=not args.no_progress)
+    saved, _ = _saved_run(args.resume, args.out)
+    env = _resolved("env", args.env, saved, "expert train needs ENV (or --resume RUN_DIR)")
+    flags = dict(steps=args.steps, seed=args.seed, eval_every=args.eval_every, checkpoint_every=args.checkpoint_every)
+    if args.truncated_obs:
+        flags["truncated_obs"] = True
+    if args.learning_starts is not None:
+        flags["loop"] = dict((saved or {}).get("loop", {}), learning_starts=args.learning_starts)
+    cfg = build_config(ExpertConfig, saved or dict(env=env), flags)
+    out = Path(args.resume or args.out or f"runs/expert-{env}-s{cfg.seed}")
+    path = train_expert(cfg, out, resume=args.resume is not None, progress=not args.no_progress)
     print(f"expert run written to {path} (best policy: {path / 'best_policy.npz'})")
 
 
 def _expert_eval(args) -> None:
     from hyirl.experts import evaluate_policy
 
+    if args.episodes < 1 or not 0 <= args.p_tremble <= 1:
+        raise HyirlError("expert eval needs --episodes >= 1 and --p-tremble in [0, 1]")
     result = evaluate_policy(
         args.env, Path(args.policy) if args.policy else None, args.episodes, p_tremble=args.p_tremble
     )
@@ -52,6 +53,8 @@ def _demos(args) -> None:
     from hyirl.experts import load_policy, shipped_policy_path
 
     get_task(args.env)
+    if args.trajectories < 1:
+        raise HyirlError(f"--trajectories {args.trajectories}: need at least one trajectory")
     policy_path = Path(args.policy) if args.policy else shipped_policy_path(args.env)
     policy, meta = load_policy(policy_path)
     out = Path(args.out or f"runs/demos-{args.env}-{args.trajectories}.npz")
@@ -66,58 +69,100 @@ def _demos(args) -> None:
     )
 
 
+def _saved_run(resume: str | None, out: str | None) -> tuple[dict | None, list[int] | None]:
+    """For ``--resume RUN_DIR``: the run's saved config and, for a multi-seed directory (RUN_DIR/sSEED),
+    its seeds. ``--resume`` alone (continue ``--out``) and no ``--resume`` give (None, None)."""
+    if not resume:
+        return None, None
+    if out and Path(out) != Path(resume):
+        raise HyirlError(f"--resume {resume} and --out {out} name different run directories")
+    run = Path(resume)
+    if (run / "config.json").is_file():
+        return _read_config(run / "config.json"), None
+    seed_runs = sorted(run.glob("s*/config.json"))
+    if not seed_runs:
+        raise HyirlError(f"cannot resume: {run} holds no run (no config.json)")
+    configs = [_read_config(path) for path in seed_runs]
+    return configs[0], sorted(c["seed"] for c in configs)
+
+
+def _read_config(path: Path) -> dict:
+    from hyirl.presets import from_json
+
+    try:
+        return from_json(json.loads(path.read_text()))
+    except json.JSONDecodeError as err:
+        raise HyirlError(f"corrupt run config {path}: {err}") from None
+
+
+def _resolved(name: str, given, saved: dict | None, missing: str):
+    """A setting that a resumed run already fixes: taken from its config, and a different value refused."""
+    if saved is not None:
+        if given is not None and given != saved.get(name):
+            raise HyirlError(f"cannot resume: the run has {name} {saved.get(name)!r}, the command says {given!r}")
+        return saved.get(name)
+    if given is None:
+        raise HyirlError(missing)
+    return given
+
+
 def _train(args) -> None:
     from hyirl.envs import get_task
     from hyirl.irl import check_algo
     from hyirl.sweep import parse_seeds
 
-    check_algo(args.algo)
-    get_task(args.env)
-    seeds = parse_seeds(args.seeds) if args.seeds else None
-    if seeds and args.algo in ("bc", "hyper"):
-        raise HyirlError(f"--seeds trains the model-free methods; run {args.algo} once per seed (or use hyirl sweep)")
-    if seeds:
-        args.seed = seeds[0]
-    default_out = f"runs/{args.algo}-{args.env}" + ("" if seeds and len(seeds) > 1 else f"-s{args.seed}")
-    out = Path(args.out or default_out)
-    print(f"training {args.algo} on {args.env}: run directory {out} (metrics.jsonl, tb/, checkpoints/)", flush=True)
-    common = dict(env=args.env, seed=args.seed, demos=args.demos, demos_file=args.demos_file, p_tremble=args.p_tremble)
-    overrides = dict(steps=args.steps, eval_every=args.eval_every, eval_episodes=args.eval_episodes)
-    overrides.update(checkpoint_every=args.checkpoint_every)
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if args.algo == "bc":
-        from hyirl.bc import BCConfig, train_bc
-
-        if args.set:
-            raise HyirlError("--set applies to the SAC-based methods; bc takes --steps and --demos")
-        if args.resume:
-            raise HyirlError("bc runs are offline and short; they cannot be resumed")
-        # bc counts gradient steps; --eval-episodes sets its progress and final evaluations alike.
-        bc_overrides = dict(grad_steps=args.steps, eval_every=args.eval_every, eval_episodes=args.eval_episodes)
-        bc_overrides.update(final_eval_episodes=args.eval_episodes)
-        cfg = BCConfig(**common, **{k: v for k, v in bc_overrides.items() if v is not None})
-        paths = [train_bc(cfg, out, progress=not args.no_progress)]
-    elif args.algo == "hyper":
+    saved, saved_seeds = _saved_run(args.resume, args.out)
+    algo = _resolved("algo", args.algo, saved, "train needs --algo and --env (or --resume RUN_DIR)")
+    env = _resolved("env", args.env, saved, "train needs --algo and --env (or --resume RUN_DIR)")
+    check_algo(algo)
+    get_task(env)
+    seeds = parse_seeds(args.seeds) if args.seeds else saved_seeds
+    if seeds and algo in ("bc", "hyper"):
+        raise HyirlError(f"--seeds trains the model-free methods; run {algo} once per seed (or use hyirl sweep)")
+    seed = seeds[0] if seeds else args.seed
+    flags = dict(seed=seed, demos=args.demos, demos_file=args.demos_file, p_tremble=args.p_tremble, steps=args.steps)
+    flags.update(eval_every=args.eval_every, eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every)
+    if args.set or saved is None:
+        flags["settings"] = tuple(args.set)
+    seed_part = "" if seeds and len(seeds) > 1 else f"-s{seed or 0}"
+    out = Path(args.resume or args.out or f"runs/{algo}-{env}{seed_part}")
+    resume, progress = args.resume is not None, not args.no_progress
+    if algo == "bc":
+        paths = [_train_bc(args, env, flags, out)]
+    elif algo == "hyper":
         from hyirl.hyper import HyPERConfig, train_hyper
         from hyirl.presets import apply_settings, build_config, hyper_preset
 
-        extra = dict(preset=args.preset, truncated_obs=args.truncated_obs, settings=tuple(args.set))
-        defaults = apply_settings(HyPERConfig, hyper_preset(args.env, args.preset), args.set)
-        cfg = build_config(HyPERConfig, defaults, overrides, **extra, **common)
-        paths = [train_hyper(cfg, out, resume=args.resume, progress=not args.no_progress)]
+        preset = args.preset or (saved or {}).get("preset", "efficient")
+        base = saved or dict(hyper_preset(env, preset), env=env, preset=preset)
+        flags.update(preset=args.preset, truncated_obs=args.truncated_obs or None)
+        cfg = build_config(HyPERConfig, apply_settings(HyPERConfig, base, args.set), flags)
+        paths = [train_hyper(cfg, out, resume=resume, progress=progress)]
     else:
         from hyirl.irl import IRLConfig, train_irl
         from hyirl.presets import apply_settings, build_config, model_free_preset
 
-        overrides.update(train_every=args.train_every, disc_samples=args.disc_samples, reset_mode=args.reset_mode)
+        flags.update(train_every=args.train_every, disc_samples=args.disc_samples, reset_mode=args.reset_mode)
         if args.no_reference_rounds:
-            overrides["reference_rounds"] = False
-        preset = apply_settings(IRLConfig, model_free_preset(args.env), args.set)
-        preset["expert_schedule"] = tuple(tuple(seg) for seg in preset["expert_schedule"])
-        cfg = build_config(IRLConfig, preset, overrides, algo=args.algo, settings=tuple(args.set), **common)
-        paths = train_irl(cfg, out, resume=args.resume, progress=not args.no_progress, seeds=seeds)
+            flags["reference_rounds"] = False
+        base = saved or dict(model_free_preset(env), algo=algo, env=env)
+        cfg = build_config(IRLConfig, apply_settings(IRLConfig, base, args.set), flags)
+        paths = train_irl(cfg, out, resume=resume, progress=progress, seeds=seeds)
     for path in paths:
         print(f"results in {path} (metrics: {path / 'metrics.jsonl'})")
+
+
+def _train_bc(args, env: str, flags: dict, out: Path) -> Path:
+    from hyirl.bc import BCConfig, train_bc
+
+    if args.set:
+        raise HyirlError("--set applies to the SAC-based methods; bc takes --steps and --demos")
+    if args.resume is not None:
+        raise HyirlError("bc runs are offline and short; they cannot be resumed")
+    # bc counts gradient steps; --eval-episodes sets its progress and final evaluations alike.
+    values = dict(flags, grad_steps=flags.pop("steps"), final_eval_episodes=args.eval_episodes)
+    values = {k: v for k, v in values.items() if v is not None and k not in ("checkpoint_every", "settings")}
+    return train_bc(BCConfig(env=env, **values), out, progress=not args.no_progress)
 
 
 def _report(args) -> None:
@@ -161,6 +206,9 @@ def _sweep(args) -> None:
 
     from hyirl.sweep import parse_seeds, run_sweep
 
+    for flag, value in (("--steps", args.steps), ("--workers", args.workers)):
+        if value is not None and value < 1:
+            raise HyirlError(f"{flag} {value}: must be at least 1")
     outcome = run_sweep(
         args.algos.split(","),
         args.envs.split(","),
@@ -190,18 +238,21 @@ def build_parser() -> argparse.ArgumentParser:
         dest="expert_command", required=True
     )
     p = expert.add_parser("train", help="train a SAC expert on the true reward")
-    p.add_argument("env", help="task name (hopper, walker2d, ant, humanoid, pendulum) or a gymnasium id")
-    p.add_argument("--steps", type=int, default=1_000_000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--learning-starts", type=int, default=10_000)
-    p.add_argument("--eval-every", type=int, default=10_000)
-    p.add_argument("--checkpoint-every", type=int, default=50_000, help="env steps between full learner checkpoints")
+    p.add_argument("env", nargs="?", help="task name (hopper, walker2d, ant, humanoid, pendulum) or a gymnasium id")
+    p.add_argument("--steps", type=int, help="env steps (default 1000000)")
+    p.add_argument("--seed", type=int, help="default 0")
+    p.add_argument("--learning-starts", type=int, help="uniformly random steps before the first update (default 10000)")
+    p.add_argument("--eval-every", type=int, help="env steps between evaluations (default 10000)")
+    p.add_argument("--checkpoint-every", type=int, help="env steps between full learner checkpoints (default 50000)")
     p.add_argument("--truncated-obs", action="store_true", help="ant/humanoid: qpos[2:]+qvel observations")
     p.add_argument("--out", help="run directory (default runs/expert-ENV-sSEED)")
     p.add_argument(
         "--resume",
-        action="store_true",
-        help="continue the run in --out from its last checkpoint (same options; --steps may grow)",
+        nargs="?",
+        const="",
+        metavar="RUN_DIR",
+        help="continue RUN_DIR (or --out) from its last checkpoint; its config.json holds every setting, "
+        "and options given too must agree with it (--steps may grow)",
     )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_expert_train)
@@ -220,9 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_expert_ship)
 
     p = sub.add_parser("train", help="train an imitation method (bc, mm, bc-reg, filter, hype, hype-filter, hyper)")
-    p.add_argument("--algo", required=True, help="bc, mm, bc-reg, filter, hype, hype-filter or hyper")
-    p.add_argument("--env", required=True, help="task name or gymnasium id")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--algo", help="bc, mm, bc-reg, filter, hype, hype-filter or hyper")
+    p.add_argument("--env", help="task name or gymnasium id")
+    p.add_argument("--seed", type=int, help="default 0")
     p.add_argument(
         "--seeds",
         help="several seeds in one process, updates vmapped over seeds (e.g. 0-2); one run directory per seed "
@@ -230,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--steps", type=int, help="real env steps, honestly counted (bc: gradient steps); default: preset")
     p.add_argument("--out", help="run directory (default runs/ALGO-ENV-sSEED)")
-    p.add_argument("--demos", type=int, default=64, help="expert trajectories from the shipped expert")
+    p.add_argument("--demos", type=int, help="expert trajectories from the shipped expert (default 64)")
     p.add_argument("--demos-file", help="use this demo .npz instead of the shipped expert's")
     p.add_argument("--p-tremble", type=float, help="trembling-hand probability (default: the paper's per task)")
     p.add_argument("--eval-every", type=int, help="env steps between evaluations (bc: gradient steps; default: preset)")
@@ -255,7 +306,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--preset",
         choices=["efficient", "paper"],
-        default="efficient",
         help="hyper: efficient (CPU default, docs/hyper.md) or paper (the reference's settings, for a GPU)",
     )
     p.add_argument("--truncated-obs", action="store_true", help="hyper on ant/humanoid: qpos[2:]+qvel observations")
@@ -267,7 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="override any preset setting (repeatable; VALUE is JSON), e.g. --set updates_per_step=20 "
         "--set sac.hidden=[512,512]; recorded in config.json and in report labels",
     )
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="RUN_DIR",
+        help="continue RUN_DIR (or --out) from its last checkpoint; its config.json holds every setting, and "
+        "options given too must agree with it (--steps may grow)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_train)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hyirl import checkpoint
+from hyirl import buffers, checkpoint
 from hyirl.envs import TaskEnv, make_env
 from hyirl.errors import HyirlError
 from hyirl.experts import check_policy_fits, load_policy, shipped_policy_path
@@ -126,6 +126,27 @@ def load_demos(path: Path, env: TaskEnv | None = None) -> tuple[dict[str, np.nda
     return demos, meta
 
 
+def load_expert_data(cfg, env: TaskEnv) -> dict[str, np.ndarray]:
+    """The demos a run config asks for (``demos_file``, else ``demos`` trajectories of the shipped
+    expert), in ``env``'s observation form."""
+    if cfg.demos_file:
+        return load_demos(Path(cfg.demos_file), env)[0]
+    return expert_demos(cfg.env, cfg.demos, truncated_obs=env.truncated_obs)[0]
+
+
+def expert_buffer(demos: dict[str, np.ndarray]) -> buffers.Buffer:
+    """The expert transitions as a full replay buffer. Actions are pulled inside (-1, 1), where the
+    squashed Gaussian has a finite log-density; rewards are never used (the learner's come from f)."""
+    n = len(demos["actions"])
+    return buffers.from_arrays(
+        obs=demos["observations"],
+        action=np.clip(demos["actions"], -1 + 1e-6, 1 - 1e-6),
+        next_obs=demos["next_observations"],
+        reward=np.zeros(n),
+        terminal=np.zeros(n),
+    )
+
+
 def trajectory_returns(demos: dict[str, np.ndarray]) -> np.ndarray:
     ends = np.flatnonzero(demos["timeouts"] | demos["terminals"]) + 1
     return np.array([seg.sum() for seg in np.split(demos["rewards"], ends)[:-1]])
@@ -141,7 +162,9 @@ def expert_demos(env_name: str, n_trajectories: int = 64, *, truncated_obs: bool
     With ``truncated_obs`` the observation columns are cut to qpos[2:]+qvel, which are the leading
     columns of the full ant/humanoid observation (spec §10.12).
     """
-    policy_path = shipped_policy_path(env_name)
+    policy_path = shipped_policy_path(
+        env_name, f"pass --demos-file FILE (made by `hyirl demos {env_name} --policy POLICY.npz`, see docs/experts.md)"
+    )
     policy, policy_meta = load_policy(policy_path)
     expert_env = make_env(env_name, p_tremble=0.0, truncated_obs=policy_meta.get("truncated_obs", False))
     path = cache_dir() / "demos" / f"{env_name}-{checkpoint.file_digest(policy_path)[:12]}-{n_trajectories}.npz"

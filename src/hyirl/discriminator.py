@@ -13,7 +13,7 @@ over discriminator updates k.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 import flax.linen as nn
 import flax.struct
@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from hyirl.errors import check_choice, check_config, check_widths
 from hyirl.networks import MLP
 from hyirl.optim import oadam
 
@@ -37,18 +38,32 @@ class DiscriminatorConfig:
     gp_weight: float = 10.0
     gp_target: float = 0.4
     batch_size: int = 4096  # expert and learner pairs per update, each
+    # The reference's initialisation (orthogonal weights, PyTorch biases). Under sign-step updates each
+    # weight moves by about 0.01 over a whole run, so the initialisation persists (docs/methods.md);
+    # "lecun" is what hyirl 0.2.0 used.
+    init: Literal["torch", "lecun"] = "torch"
+
+    def __post_init__(self):
+        check_config(
+            self,
+            positive=("ensemble_size", "learning_rate", "batch_size", "clip_output"),
+            non_negative=("weight_decay", "gp_weight", "gp_target"),
+            problems=check_widths("disc.hidden", self.hidden)
+            + check_choice("disc.init", self.init, ("torch", "lecun")),
+        )
 
 
 class CostEnsemble(nn.Module):
     hidden: tuple[int, ...]
     size: int
+    weight_init: str
 
     @nn.compact
     def __call__(self, x):
         members = nn.vmap(
             MLP, variable_axes={"params": 0}, split_rngs={"params": True}, in_axes=None, out_axes=0, axis_size=self.size
         )
-        return members(self.hidden, 1)(x)[..., 0]  # (members, batch)
+        return members(self.hidden, 1, self.weight_init)(x)[..., 0]  # (members, batch)
 
 
 class DiscriminatorState(flax.struct.PyTreeNode):
@@ -60,7 +75,7 @@ class DiscriminatorState(flax.struct.PyTreeNode):
 class Discriminator:
     def __init__(self, obs_dim: int, act_dim: int, cfg: DiscriminatorConfig = DiscriminatorConfig()):
         self.obs_dim, self.act_dim, self.cfg = obs_dim, act_dim, cfg
-        self.net = CostEnsemble(cfg.hidden, cfg.ensemble_size)
+        self.net = CostEnsemble(cfg.hidden, cfg.ensemble_size, cfg.init)
         self.tx = optax.inject_hyperparams(oadam)(learning_rate=cfg.learning_rate)
         self.update = jax.jit(self._update, donate_argnums=0)
 

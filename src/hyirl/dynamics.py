@@ -24,6 +24,7 @@ import numpy as np
 import optax
 
 from hyirl.buffers import Buffer
+from hyirl.errors import check_config, check_widths
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +45,26 @@ class DynamicsConfig:
     clip_mean: float | None = None  # clamp predicted means to [-c, c] (reference: 40 on Ant, Walker)
     min_logvar: float = -10.0
     max_logvar: float = 0.5
+
+    def __post_init__(self):
+        elites = (
+            [] if 0 < self.elites <= self.members else [f"elites={self.elites} must be in [1, members={self.members}]"]
+        )
+        check_config(
+            self,
+            positive=(
+                "members",
+                "learning_rate",
+                "batch_size",
+                "patience",
+                "max_validation",
+                "max_epoch_steps",
+            ),
+            # max_epochs=0 refits nothing and only re-selects the elites
+            non_negative=("weight_decay", "improvement", "max_epochs", "first_fit_max_epochs"),
+            fractions=("validation_ratio",),
+            problems=elites + check_widths("model.hidden", self.hidden),
+        )
 
 
 class GaussianMLP(nn.Module):

@@ -136,7 +136,11 @@ class TaskEnv(gym.Wrapper):
         if self.expert_reset_mode == "state":
             saved = {k: states[k][row] for k in ("qpos", "qvel", "qacc_warmstart") if k in states}
             return self.reset_to_state(t=t, **saved)
+        # Seeding the replay must not re-seed the generator that drives trembling and the next reset's
+        # choice: that would repeat the same noise after every replay reset.
+        generator = self.env.np_random.bit_generator.state
         obs, _ = self.env.reset(seed=int(states["seed"][row]))
+        self.env.np_random.bit_generator.state = generator
         for action in states["actions"][row - t : row]:  # open loop, without trembling
             obs, *_ = self.env.step(self._to_env_action(action))
         self.t = t

@@ -12,9 +12,9 @@ import numpy as np
 
 from hyirl import checkpoint
 from hyirl.envs import get_task, make_env
-from hyirl.errors import HyirlError
+from hyirl.errors import HyirlError, check_config
 from hyirl.learner import LoopConfig, OnlineSAC, episode, evaluate_with_lengths, restore_learner, save_learner
-from hyirl.runs import RunDir, StepProgress
+from hyirl.runs import RunDir, StepProgress, crossed
 from hyirl.sac import SAC, NumpyPolicy, SACConfig, actor_flat_params
 
 SHIPPED_DIR = Path(__file__).parent / "shipped_experts"
@@ -34,6 +34,9 @@ class ExpertConfig:
     eval_episodes: int = 5
     checkpoint_every: int = 50_000
 
+    def __post_init__(self):
+        check_config(self, positive=("steps", "eval_every", "eval_episodes", "checkpoint_every"))
+
 
 def save_policy(path: Path, actor_params, meta: dict) -> None:
     checkpoint.save_npz(path, actor_flat_params(actor_params), meta)
@@ -47,7 +50,8 @@ def load_policy(path: Path) -> tuple[NumpyPolicy, dict]:
         raise HyirlError(f"corrupt expert policy {path}: unexpected contents ({err})") from None
 
 
-def shipped_policy_path(env: str) -> Path:
+def shipped_policy_path(env: str, instead: str = "pass --policy PATH") -> Path:
+    """The packaged expert policy of ``env``; without one, the error says what to do ``instead``."""
     path = SHIPPED_DIR / env / "policy.npz"
     if not path.is_file():
         shipped = (
@@ -55,7 +59,7 @@ def shipped_policy_path(env: str) -> Path:
             if SHIPPED_DIR.is_dir()
             else []
         )
-        raise HyirlError(f"no shipped expert for {env!r} (shipped: {', '.join(shipped) or 'none'}); pass --policy PATH")
+        raise HyirlError(f"no shipped expert for {env!r} (shipped: {', '.join(shipped) or 'none'}); {instead}")
     return path
 
 
@@ -92,7 +96,7 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
         while learner.env_steps < cfg.steps:
             before = learner.env_steps
             learner.collect(cfg.loop.train_freq)
-            if learner.env_steps // cfg.eval_every > before // cfg.eval_every:
+            if crossed(before, learner.env_steps, cfg.eval_every):
                 returns, lengths = evaluate_with_lengths(learner.policy, eval_env, cfg.eval_episodes, seed=10_000)
                 latest = float(returns.mean())
                 full_length = float(np.mean(lengths >= eval_env.horizon))
@@ -114,10 +118,7 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
                         learner.state.actor_params,
                         dict(policy_meta, steps=learner.env_steps, selection_return=latest),
                     )
-            if (
-                learner.env_steps // cfg.checkpoint_every > before // cfg.checkpoint_every
-                or learner.env_steps >= cfg.steps
-            ):
+            if crossed(before, learner.env_steps, cfg.checkpoint_every) or learner.env_steps >= cfg.steps:
                 save_learner(learner, run.checkpoint_file, dict(best=best))
             bar.update(learner.env_steps, latest)
     save_policy(run.path / "final_policy.npz", learner.state.actor_params, dict(policy_meta, steps=learner.env_steps))

@@ -34,14 +34,14 @@ import numpy as np
 import optax
 
 from hyirl import buffers, selection
+from hyirl.demos import expert_buffer, load_expert_data
 from hyirl.discriminator import Discriminator, DiscriminatorConfig
 from hyirl.dynamics import Dynamics, DynamicsConfig
 from hyirl.envs import get_task, make_env, model_termination
-from hyirl.errors import HyirlError
-from hyirl.irl import load_expert_data
+from hyirl.errors import HyirlError, check_choice, check_config
 from hyirl.learner import LoopConfig, OnlineSAC, evaluate, restore_learner, save_learner
 from hyirl.networks import sample_tanh_gaussian
-from hyirl.runs import RunDir, StepProgress
+from hyirl.runs import RunDir, StepProgress, crossed
 from hyirl.sac import SAC, NumpyPolicy, SACConfig
 
 
@@ -91,7 +91,34 @@ class HyPERConfig:
     disc: DiscriminatorConfig = DiscriminatorConfig()
     checkpoint_every: int = 10_000
 
-    def check(self) -> None:
+    def __post_init__(self):
+        check_config(
+            self,
+            positive=(
+                "steps",
+                "eval_every",
+                "eval_episodes",
+                "demos",
+                "epoch_length",
+                "act_chunk",
+                "model_every",
+                "rollouts_per_step",
+                "updates_per_step",
+                "update_every",
+                "disc_every",
+                "disc_pairs",
+                "real_capacity",
+                "checkpoint_every",
+                "learner_start_window",
+                "actor_lr_decay",
+            ),
+            non_negative=("exploration_steps", "retain_epochs", "uncertainty_penalty", "select_epochs"),
+            fractions=("p_tremble", "expert_start_prob"),
+            problems=check_choice("start_coin", self.start_coin, ("event", "state")),
+        )
+        self.check_multiples()
+
+    def check_multiples(self) -> None:
         problems = [
             (self.model_every % self.act_chunk, f"model_every={self.model_every} must be a multiple of act_chunk"),
             (self.epoch_length % self.act_chunk, f"epoch_length={self.epoch_length} must be a multiple of act_chunk"),
@@ -151,18 +178,11 @@ def make_model_rollout(agent: SAC, dynamics: Dynamics, done_fn, uncertainty_pena
 
 
 def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
-    cfg.check()
     task = get_task(cfg.env)
     env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
     demos = load_expert_data(cfg, env)
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    expert = buffers.from_arrays(
-        obs=demos["observations"],
-        action=np.clip(demos["actions"], -1 + 1e-6, 1 - 1e-6),
-        next_obs=demos["next_observations"],
-        reward=np.zeros(len(demos["actions"])),
-        terminal=np.zeros(len(demos["actions"])),
-    )
+    expert = expert_buffer(demos)
     expert_pairs = jnp.concatenate([expert.obs, expert.action], -1)
     # The hybrid buffer (the model's training data) starts with the expert transitions.
     hybrid = buffers.insert(
@@ -239,7 +259,7 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
                     None if cfg.select_epochs else learner.state.actor_params,
                 )
 
-            if loop_steps >= 0 and learner.env_steps // cfg.disc_every > before // cfg.disc_every:
+            if loop_steps >= 0 and crossed(before, learner.env_steps, cfg.disc_every):
                 n = min(cfg.disc_pairs, int(learner.buffer.size))
                 key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), counters["disc_updates"])
                 disc_state, disc_metrics = disc.update(
@@ -257,7 +277,7 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
                     )
 
             done = learner.env_steps >= cfg.steps
-            if learner.env_steps // cfg.eval_every > before // cfg.eval_every or done:
+            if crossed(before, learner.env_steps, cfg.eval_every) or done:
                 selected, selection_info = _select(cfg, disc, disc_state, snapshots, learner)
                 scores = _evaluate_policies(cfg, learner, averages, selected, eval_env)
                 counters["eval_return"] = scores["eval_return_mean"]
@@ -272,7 +292,7 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
                         **learner.last_metrics,
                     )
                 )
-            if learner.env_steps // cfg.checkpoint_every > before // cfg.checkpoint_every or done:
+            if crossed(before, learner.env_steps, cfg.checkpoint_every) or done:
                 save_learner(
                     learner,
                     run.checkpoint_file,

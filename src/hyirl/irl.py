@@ -27,13 +27,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from hyirl import buffers
-from hyirl.demos import expert_demos, load_demos
+from hyirl.demos import expert_buffer, load_expert_data
 from hyirl.discriminator import Discriminator, DiscriminatorConfig, DiscriminatorState
 from hyirl.envs import TaskEnv, get_task, make_env
-from hyirl.errors import HyirlError
+from hyirl.errors import HyirlError, check_choice, check_config
 from hyirl.learner import LoopConfig, OnlineSAC, SeedGroup, episode, evaluate, restore_learner, stack, unstack
 from hyirl.networks import sample_tanh_gaussian
-from hyirl.runs import RunDir, StepProgress
+from hyirl.runs import RunDir, StepProgress, crossed
 from hyirl.sac import SAC, SACConfig
 
 CHUNK = 64  # env steps per fused update call (SB3's train_freq = gradient_steps = 64, spec §3.1)
@@ -94,6 +94,40 @@ class IRLConfig:
     checkpoint_every: int = 50_000
     settings: tuple[str, ...] = ()  # the --set overrides of the preset this run was made with (provenance)
 
+    def __post_init__(self):
+        check_config(
+            self,
+            positive=(
+                "steps",
+                "train_every",
+                "eval_every",
+                "eval_episodes",
+                "demos",
+                "disc_trajectories",
+                "buffer_size",
+                "checkpoint_every",
+            ),
+            non_negative=("bc_weight",),
+            fractions=("p_tremble", "reset_prob"),
+            problems=_schedule_problems(self.expert_schedule)
+            + check_choice("disc_samples", self.disc_samples, ("fresh", "recent"))
+            + check_choice("reset_mode", self.reset_mode, ("state", "replay")),
+        )
+
+
+def _schedule_problems(segments) -> list[str]:
+    """An expert schedule is segments (rho_start, rho_end, t_end) with fractions in [0, 1], ends rising."""
+    try:
+        ends = [int(end) for _, _, end in segments]
+        fractions = [float(rho) for rho0, rho1, _ in segments for rho in (rho0, rho1)]
+    except (TypeError, ValueError):
+        ends, fractions = [], [-1.0]
+    if ends and all(0 <= f <= 1 for f in fractions) and all(a < b for a, b in zip([0] + ends, ends)):
+        return []
+    return [
+        f"expert_schedule={segments!r} must be segments [rho_start, rho_end, t_end] with rho in [0, 1] and rising t_end"
+    ]
+
 
 def expert_fraction_schedule(segments):
     """rho(t) over sampled batches t: linear from rho_start to rho_end within each segment (spec §3.2)."""
@@ -117,15 +151,6 @@ def bc_regulariser(weight: float):
         return weight * jnp.mean((action - expert_batch["action"]) ** 2)
 
     return term
-
-
-def load_expert_data(cfg, env) -> dict[str, np.ndarray]:
-    """Demos for a run config with ``env``, ``demos`` and ``demos_file`` (IRL and BC)."""
-    if cfg.demos_file:
-        demos, _ = load_demos(Path(cfg.demos_file), env)
-    else:
-        demos, _ = expert_demos(cfg.env, cfg.demos, truncated_obs=env.truncated_obs)
-    return demos
 
 
 @dataclasses.dataclass
@@ -192,14 +217,7 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
     demos = load_expert_data(cfg, probe_env)
     obs_dim, act_dim = probe_env.observation_space.shape[0], probe_env.action_space.shape[0]
 
-    expert_actions = np.clip(demos["actions"], -1 + 1e-6, 1 - 1e-6)
-    expert = buffers.from_arrays(
-        obs=demos["observations"],
-        action=expert_actions,
-        next_obs=demos["next_observations"],
-        reward=np.zeros(len(expert_actions)),
-        terminal=np.zeros(len(expert_actions)),
-    )
+    expert = expert_buffer(demos)
     expert_pairs = jnp.concatenate([expert.obs, expert.action], -1)
     disc = Discriminator(obs_dim, act_dim, cfg.disc)
     agent = SAC(
@@ -274,7 +292,7 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
                 if not r.finished:
                     metrics = {f"disc_{k}": float(v[i]) for k, v in disc_metrics.items()}
                     _end_of_round(r, start, metrics, agent, lambda: unstack(group.state.step, i))
-                    if r.env_steps // cfg.checkpoint_every > start // cfg.checkpoint_every or r.env_steps >= cfg.steps:
+                    if crossed(start, r.env_steps, cfg.checkpoint_every) or r.env_steps >= cfg.steps:
                         extra = dict(counters=r.counters, sampler_rng=r.sampler_env.np_random.bit_generator.state)
                         group.save(i, r.run.checkpoint_file, extra, {"disc": unstack(disc_states, i)})
                     if r.env_steps >= cfg.steps:
@@ -289,7 +307,7 @@ def _end_of_round(r: _SeedRun, start: int, disc_metrics: dict, agent: SAC, sac_s
     cfg = r.cfg
     if not all(map(math.isfinite, disc_metrics.values())):
         raise HyirlError(f"non-finite discriminator loss at env step {r.env_steps}: {disc_metrics}")
-    if r.env_steps // cfg.eval_every > start // cfg.eval_every or r.env_steps >= cfg.steps:
+    if crossed(start, r.env_steps, cfg.eval_every) or r.env_steps >= cfg.steps:
         returns = evaluate(r.learner.policy, r.eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
         r.counters["eval_return"] = float(returns.mean())
         fraction = agent.expert_fraction(sac_step()) if agent.expert_fraction else 0.0

@@ -16,7 +16,7 @@ import numpy as np
 
 from hyirl import buffers, checkpoint
 from hyirl.envs import TaskEnv
-from hyirl.errors import HyirlError
+from hyirl.errors import HyirlError, check_config
 from hyirl.sac import SAC, NumpyPolicy, SACState
 
 
@@ -25,6 +25,9 @@ class LoopConfig:
     buffer_size: int = 1_000_000
     learning_starts: int = 10_000  # uniformly random actions before the first update
     train_freq: int = 64  # env steps per chunk; the chunk is followed by as many gradient steps
+
+    def __post_init__(self):
+        check_config(self, positive=("buffer_size", "train_freq"), non_negative=("learning_starts",))
 
 
 class OnlineSAC:

@@ -14,12 +14,22 @@ LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # as in SB3 and pytorch_sac (spec §3)
 class MLP(nn.Module):
     hidden: Sequence[int]
     out: int
+    # "torch": orthogonal weights (gain 1) and PyTorch's default biases U(±1/sqrt(fan_in)), as the
+    # reference initialises its discriminator (spec §2); "lecun": flax's default (LeCun normal, zero bias).
+    weight_init: str = "lecun"
 
     @nn.compact
     def __call__(self, x):
         for width in self.hidden:
-            x = nn.relu(nn.Dense(width)(x))
-        return nn.Dense(self.out)(x)
+            x = nn.relu(self._dense(width, x.shape[-1])(x))
+        return self._dense(self.out, x.shape[-1])(x)
+
+    def _dense(self, width: int, fan_in: int) -> nn.Dense:
+        if self.weight_init == "lecun":
+            return nn.Dense(width)
+        bound = 1.0 / fan_in**0.5
+        bias_init = lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound, bound)  # noqa: E731
+        return nn.Dense(width, kernel_init=nn.initializers.orthogonal(), bias_init=bias_init)
 
 
 class Actor(nn.Module):

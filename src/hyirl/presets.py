@@ -186,11 +186,20 @@ def _tuples(value):
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
+def from_json(config: dict) -> dict:
+    """A saved config.json as config values: lists become tuples, also inside the nested configs."""
+    return {k: from_json(v) if isinstance(v, dict) else _tuples(v) for k, v in config.items()}
+
+
 def _check_type(key: str, default, value) -> None:
     number = (int, float)
     if value is None:  # null: the setting's "unset" meaning, e.g. sac.target_entropy=null -> -dim(A)
         return
-    if isinstance(default, bool) != isinstance(value, bool) or (
-        isinstance(default, number) and not isinstance(value, number)
+    if (
+        isinstance(default, bool) != isinstance(value, bool)
+        or (isinstance(default, number) and not isinstance(value, number))
+        or (isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float))
+        or isinstance(default, (tuple, list)) != isinstance(value, tuple)
+        or (isinstance(default, str) and not isinstance(value, str))
     ):
         raise HyirlError(f"--set {key}={value!r}: expected a value like {default!r}")

@@ -17,15 +17,34 @@ import numpy as np
 from hyirl.errors import HyirlError
 
 BOOTSTRAP_REPS = 2000
-# Options that make a run a variant of its method: runs that differ from these defaults are reported
-# as separate methods, e.g. "hype (disc_samples=recent)", so a comparison never mixes them.
-VARIANT_DEFAULTS = {"disc_samples": "fresh", "reset_mode": "state", "reference_rounds": True, "preset": "efficient"}
+# Options that make a model-free run a variant of its method: runs that differ from these defaults are
+# reported as separate methods, e.g. "hype (disc_samples=recent)", so a comparison never mixes them.
+VARIANT_DEFAULTS = {"disc_samples": "fresh", "reset_mode": "state", "reference_rounds": True}
+# HyPER options that are not in the paper, named in every label of a run that uses them.
+HYPER_TAGS = {
+    "select_epochs": lambda n: f"best of {n} snapshots" if n else None,
+    "policy_averages": lambda ts: f"EMA {'/'.join(map(str, ts))}" if ts else None,
+    "uncertainty_penalty": lambda lam: f"penalty {lam:g}" if lam else None,
+    "start_coin": lambda coin: "starts mixed per state" if coin == "state" else None,
+    "learner_start_window": lambda w: f"learner starts <= {w / 1000:g}k old" if w else None,
+}
 
 
 def method_label(algo: str, config: dict) -> str:
+    """What made a run: the method, HyPER's preset and its non-paper options, and every --set override.
+    Only a label equal to the bare method name (or ``hyper paper``) is the paper's configuration."""
+    settings = list(config.get("settings", []))  # hyirl train --set KEY=VALUE
+    if algo == "hyper":
+        tags = [tag(config[k]) for k, tag in HYPER_TAGS.items() if k in config]
+        tags += [s for s in settings if s.partition("=")[0] not in HYPER_TAGS]
+        tags = [t for t in tags if t]
+        return f"hyper {config.get('preset', 'efficient')}" + (f" ({', '.join(tags)})" if tags else "")
     changed = [f"{k}={config[k]}" for k, default in VARIANT_DEFAULTS.items() if config.get(k, default) != default]
-    changed += config.get("settings", [])  # hyirl train --set KEY=VALUE
-    return algo + (f" ({', '.join(changed)})" if changed else "")
+    return algo + (f" ({', '.join(changed + settings)})" if changed + settings else "")
+
+
+def is_paper_configuration(method: str, algo: str) -> bool:
+    return method == ("hyper paper" if algo == "hyper" else algo)
 
 
 def load_run(path: Path, metric: str = "eval_return_mean") -> dict:
@@ -228,33 +247,67 @@ def _improvement(curves, at, axis) -> list[str]:
     return lines
 
 
+PANEL_ORDER = ("hype", "hype-filter", "filter", "mm", "bc-reg", "hyper")
+
+
 def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path:
+    """One panel per method: our curves (a variant's label names what differs), the paper's points as
+    black markers at their measured x, both experts and BC as horizontal lines; legends below each panel."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for i, (method, c) in enumerate(sorted(curves.items())):
-        color = f"C{i}"
-        ax.plot(c["grid"], c["iqm"], color=color, label=f"{method} (n={len(c['runs'])})")
-        ax.fill_between(c["grid"], c["ci"][0], c["ci"][1], color=color, alpha=0.2)
-        algo = c["runs"][0]["algo"]
-        ref = paper_curve(paper, env, algo) if paper and method == algo else None  # the paper has no variants
+    algos = sorted({c["runs"][0]["algo"] for c in curves.values()}, key=lambda a: (a not in PANEL_ORDER, a))
+    algos.sort(key=lambda a: PANEL_ORDER.index(a) if a in PANEL_ORDER else len(PANEL_ORDER))
+    cols = min(3, max(len(algos), 1))
+    rows = -(-max(len(algos), 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.4 * rows), squeeze=False, sharey=True)
+    ours = _shipped_expert_return(env)
+    for ax, algo in zip(axes.flat, algos):
+        mine = [(m, c) for m, c in sorted(curves.items()) if c["runs"][0]["algo"] == algo]
+        for i, (method, c) in enumerate(mine):
+            label = textwrap.fill(f"{method} (n={len(c['runs'])})", 44)
+            ax.plot(c["grid"], c["iqm"], color=f"C{i}", lw=1.6, label=label)
+            ax.fill_between(c["grid"], c["ci"][0], c["ci"][1], color=f"C{i}", alpha=0.2)
+        right = max(c["grid"][-1] for _, c in mine)
+        ref = paper_curve(paper, env, algo) if paper else None
         if ref is not None:
             xs, values, offset = ref
-            keep = xs + offset <= 1.05 * c["grid"][-1]
-            ax.plot(xs[keep] + offset, values[keep], color=color, ls="--", marker="o", ms=3, alpha=0.7)
-    for method, values in finals.items():
-        ax.axhline(np.mean(values), color="gray", ls=":", label=f"{method} (n={len(values)})")
-    if paper and env in paper["tasks"]:
-        ax.axhline(paper["tasks"][env]["expert"], color="green", ls="-.", lw=0.8, label="paper expert")
-    ax.set_xlabel(axis.replace("_", " "))
-    ax.set_ylabel("return (IQM, 95% CI)")
-    ax.set_title(env + (" — dashed: paper (policy steps)" if paper else ""))
-    ax.legend(fontsize=7)
+            keep = xs + offset <= 1.05 * right
+            ax.plot(xs[keep] + offset, values[keep], "kx", ms=6, mew=1.5, label=f"paper {algo} (measured x)")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
+        shared = []  # the same reference lines in every panel, named once in the figure's legend
+        for method, values in finals.items():
+            shared.append(
+                ax.axhline(np.mean(values), color="gray", ls=":", lw=1.2, label=f"our {method} (n={len(values)})")
+            )
+        if ours is not None:
+            shared.append(ax.axhline(ours, color="green", lw=1.0, label=f"our expert ({ours:,.0f})"))
+        if paper and env in paper["tasks"]:
+            expert = paper["tasks"][env]["expert"]
+            shared.append(ax.axhline(expert, color="green", ls="--", lw=1.0, label=f"paper expert ({expert:,.0f})"))
+        ax.set_title(f"{env}: {algo}")
+        ax.set_xlabel(axis.replace("_", " "))
+        ax.set_xlim(0, 1.02 * right)
+        ax.xaxis.set_major_formatter(lambda x, _: f"{x / 1000:g}k")
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(algos) :]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("return (IQM, 95% CI)")
     fig.tight_layout()
+    if algos and shared:
+        fig.legend(handles=shared, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(shared), frameon=False)
     path = out / f"{env}.png"
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def _shipped_expert_return(env: str) -> float | None:
+    """The deterministic return of hyirl's own expert for ``env`` (its manifest), if one is shipped."""
+    manifest = resources.files("hyirl").joinpath("shipped_experts", env, "manifest.json")
+    return json.loads(manifest.read_text())["deterministic_return"]["mean"] if manifest.is_file() else None

@@ -6,11 +6,12 @@ import dataclasses
 import fcntl
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from tensorboardX import SummaryWriter
 
 from hyirl import __version__
@@ -75,6 +76,9 @@ class RunDir:
         self._tb: SummaryWriter | None = None
         # TensorBoard hides a killed process's events at or after this step once the new writer starts.
         self._tb_purge_step: int | None = 0 if resume and not self.resumed else None
+        # Said only now that the run's set-up (config, demos, environments) has succeeded.
+        verb = "continuing" if self.resumed else "training"
+        print(f"{verb} in run directory {self.path} (metrics.jsonl, tb/, checkpoints/)", file=sys.stderr, flush=True)
 
     def _lock(self) -> None:
         self._lock_file = open(self.path / ".lock", "a+")
@@ -135,6 +139,17 @@ class RunDir:
         self._lock_file.close()
 
 
+def crossed(before: int, after: int, every: int) -> bool:
+    """Whether a step count that went from ``before`` to ``after`` passed a multiple of ``every``
+    (loops advance in chunks, so they rarely land on the multiple itself)."""
+    return after // every > before // every
+
+
+def _duration(seconds: float) -> str:
+    s = int(max(seconds, 0))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
 class StepProgress:
     """A rich progress bar over env steps showing steps/s and the latest evaluation return."""
 
@@ -145,10 +160,10 @@ class StepProgress:
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]:>7.1f} steps/s"),
             TextColumn("eval {task.fields[eval]}"),
-            TimeRemainingColumn(),
+            TextColumn("{task.fields[left]} left"),
             disable=not enabled,
         )
-        self.task = self.progress.add_task(description, total=total, completed=start, rate=0.0, eval="-")
+        self.task = self.progress.add_task(description, total=total, completed=start, rate=0.0, eval="-", left="-")
         self._t0, self._s0 = time.perf_counter(), start
 
     def __enter__(self):
@@ -160,7 +175,10 @@ class StepProgress:
 
     def update(self, env_steps: int, eval_return: float | None = None) -> None:
         rate = (env_steps - self._s0) / max(time.perf_counter() - self._t0, 1e-9)
-        fields = dict(rate=rate)
+        # rich's own estimate looks at the last 30 s only and shows -:--:-- when updates are rarer than
+        # that (one per 5k-step round); the mean rate since this process started always has a value.
+        left = (self.progress.tasks[0].total - env_steps) / rate if rate > 0 else None
+        fields = dict(rate=rate, left="-" if left is None else _duration(left))
         if eval_return is not None:
             fields["eval"] = f"{eval_return:.1f}"
         self.progress.update(self.task, completed=env_steps, **fields)

@@ -23,6 +23,7 @@ import numpy as np
 import optax
 
 from hyirl import buffers
+from hyirl.errors import check_choice, check_config, check_widths
 from hyirl.networks import LOG_STD_MAX, LOG_STD_MIN, Actor, TwinCritic, sample_tanh_gaussian
 from hyirl.optim import oadam
 
@@ -47,6 +48,15 @@ class SACConfig:
     learn_alpha: bool = True
     target_entropy: float | None = None  # None: -dim(A)
     target_update_every: int = 1  # soft target update every n gradient steps (pytorch_sac: 4, spec §3.5)
+
+    def __post_init__(self):
+        check_config(
+            self,
+            positive=("batch_size", "learning_rate", "init_alpha", "target_update_every"),
+            fractions=("gamma", "tau"),
+            problems=check_widths("sac.hidden", self.hidden)
+            + check_choice("optimizer", self.optimizer, ("adam", "oadam")),
+        )
 
 
 class SACState(flax.struct.PyTreeNode):
@@ -133,8 +143,9 @@ class SAC:
     def _update(self, state: SACState, learner, expert, reward_params, lr, actor_lr):
         key, k_batch, k_next, k_pi, k_reg = jax.random.split(state.key, 5)
         batch, expert_batch = self._sample_batch(state.step, learner, expert, k_batch)
+        k_reg_rows, k_reg = jax.random.split(k_reg)  # BC-Reg's expert rows and its action noise: two draws
         if self.actor_regulariser is not None and expert_batch is None:
-            expert_batch = expert.batch(buffers.sample_indices(expert, k_reg, self.cfg.batch_size))
+            expert_batch = expert.batch(buffers.sample_indices(expert, k_reg_rows, self.cfg.batch_size))
         cfg = self.cfg
         alpha = jnp.exp(state.log_alpha)
         rewards = jax.lax.stop_gradient(self.reward_fn(reward_params, batch))

@@ -29,9 +29,13 @@ def parse_seeds(text: str) -> list[int]:
     try:
         for part in text.split(","):
             lo, _, hi = part.partition("-")
+            if hi and int(hi) < int(lo):
+                raise ValueError
             seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
     except ValueError:
-        raise HyirlError(f"bad --seeds {text!r}: use a range like 0-4 or a list like 0,1,2") from None
+        raise HyirlError(f"bad --seeds {text!r}: use a rising range like 0-4 or a list like 0,1,2") from None
+    if len(set(seeds)) != len(seeds):
+        raise HyirlError(f"bad --seeds {text!r}: a seed is listed twice")
     return seeds
 
 
