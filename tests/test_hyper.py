@@ -12,10 +12,11 @@ from hyirl.discriminator import DiscriminatorConfig
 from hyirl.dynamics import Dynamics, DynamicsConfig
 from hyirl.envs import make_env
 from hyirl.errors import HyirlError
-from hyirl.hyper import HyPERConfig, _average_in, _refit_and_roll_out, make_model_rollout, train_hyper
+from hyirl.hyper import HyPERConfig, _refit_and_roll_out, make_model_rollout, train_hyper
 from hyirl.learner import evaluate
 from hyirl.presets import build_config, hyper_preset
 from hyirl.sac import SAC, NumpyPolicy, SACConfig
+from hyirl.selection import average_in
 
 TINY_MODEL = DynamicsConfig(members=3, elites=2, hidden=(32, 32), max_epochs=2, patience=2)
 
@@ -192,7 +193,7 @@ def test_weight_average_closes_the_gap_by_the_time_constant():
     average = {"ema200": {"w": jnp.zeros(3)}, "ema50": {"w": jnp.zeros(3)}}
     target = {"w": jnp.ones(3)}
     for _ in range(4):  # 4 chunks of 50 real steps
-        average = _average_in(average, target, 50, (200, 50))
+        average = average_in(average, target, 50, (200, 50))
     np.testing.assert_allclose(average["ema200"]["w"], 1 - np.exp(-1.0), rtol=1e-5)
     np.testing.assert_allclose(average["ema50"]["w"], 1 - np.exp(-4.0), rtol=1e-5)
 

@@ -29,6 +29,7 @@ def _train(out, pendulum_demos, steps, *extra):
         "256",
         "--demos-file",
         str(pendulum_demos),
+        *("--set", "sac.hidden=[32,32]", "--set", "disc.hidden=[32,32]", "--set", "disc.batch_size=256"),
         "--out",
         str(out),
         "--no-progress",

@@ -9,7 +9,9 @@ from hyirl.cli import main
 from hyirl.errors import HyirlError
 from hyirl.sweep import parse_seeds, run_sweep
 
-TRAIN_ARGS = "--train-every 256 --eval-every 400 --eval-episodes 1 --demos-file {}"
+# small networks: these tests are about the sweep's bookkeeping, not learning
+SMALL = "--set sac.hidden=[32,32] --set disc.hidden=[32,32] --set disc.batch_size=256"
+TRAIN_ARGS = "--train-every 256 --eval-every 400 --eval-episodes 1 " + SMALL + " --demos-file {}"
 
 
 def test_parse_seeds():

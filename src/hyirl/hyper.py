@@ -31,9 +31,8 @@ from typing import Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from hyirl import buffers, selection
+from hyirl import buffers
 from hyirl.demos import expert_buffer, load_expert_data
 from hyirl.discriminator import Discriminator, DiscriminatorConfig
 from hyirl.dynamics import Dynamics, DynamicsConfig
@@ -43,6 +42,7 @@ from hyirl.learner import LoopConfig, OnlineSAC, evaluate, restore_learner, save
 from hyirl.networks import sample_tanh_gaussian
 from hyirl.runs import RunDir, StepProgress, crossed
 from hyirl.sac import SAC, NumpyPolicy, SACConfig
+from hyirl.selection import Deployment
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,131 +178,172 @@ def make_model_rollout(agent: SAC, dynamics: Dynamics, done_fn, uncertainty_pena
 
 
 def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
-    task = get_task(cfg.env)
-    env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
-    demos = load_expert_data(cfg, env)
-    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    expert = expert_buffer(demos)
-    expert_pairs = jnp.concatenate([expert.obs, expert.action], -1)
-    # The hybrid buffer (the model's training data) starts with the expert transitions.
-    hybrid = buffers.insert(
-        buffers.empty(cfg.real_capacity, obs_dim, act_dim), expert.batch(jnp.arange(int(expert.size)))
-    )
-
-    disc = Discriminator(obs_dim, act_dim, cfg.disc)
-    # r = -f(s, a) plus the penalty that model transitions carry in their reward field (zero by default).
-    agent = SAC(obs_dim, act_dim, cfg.sac, reward_fn=lambda params, batch: disc.reward(params, batch) + batch["reward"])
-    dynamics = Dynamics(obs_dim, act_dim, cfg.model)
-    rollout = make_model_rollout(agent, dynamics, model_termination(task), cfg.uncertainty_penalty)
-    learner = OnlineSAC(
-        env, agent, LoopConfig(cfg.real_capacity, learning_starts=0, train_freq=cfg.act_chunk), cfg.seed
-    )
-    model_buffer = buffers.empty(cfg.model_window(cfg.rollout_length(0)), obs_dim, act_dim)  # grows with L
-    disc_state = disc.init(jax.random.PRNGKey(cfg.seed + 10_000))
-    model_state = dynamics.init(jax.random.PRNGKey(cfg.seed + 20_000))
-    rng = np.random.default_rng(cfg.seed + 30_000)  # coin flips, expert rows for the hybrid buffer, model splits
-    eval_env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
-
-    run = RunDir(out, dataclasses.asdict(cfg), resume=resume)
-    counters = dict(updates_since_disc=0, disc_updates=0, fits=0, eval_return=None)
-    averages = {f"ema{t}": jax.tree.map(jnp.copy, learner.state.actor_params) for t in cfg.policy_averages}
-    snapshots = selection.empty(learner.state.actor_params, cfg.select_epochs) if cfg.select_epochs else {}
-    trees = lambda: dict(disc=disc_state, model=model_state, averages=averages, snapshots=snapshots)  # noqa: E731
-    if run.resumed:
-        meta, restored = restore_learner(learner, run.checkpoint_file, trees(), ("hybrid", "model_buffer"))
-        disc_state, model_state, averages = restored["disc"], restored["model"], restored["averages"]
-        snapshots = restored["snapshots"]
-        if cfg.select_epochs and (acting := selection.newest(snapshots)) is not None:
-            learner.policy = NumpyPolicy(acting)
-        hybrid, model_buffer = restored["hybrid"], restored["model_buffer"]
-        counters = meta["counters"]
-        rng.bit_generator.state = meta["loop_rng"]
-        run.truncate_metrics(learner.env_steps)
-
-    info: dict[str, float] = {}
-    with StepProgress(cfg.steps, f"hyper {task.name}", learner.env_steps, enabled=progress) as bar:
+    """HyPER's outer loop: chunks of ``act_chunk`` real steps, each followed by the phases that are due."""
+    loop = _HyPERLoop(cfg, out, resume)
+    learner = loop.learner
+    with StepProgress(cfg.steps, f"hyper {cfg.env}", learner.env_steps, enabled=progress) as bar:
         while learner.env_steps < cfg.steps:
             before = learner.env_steps
-            loop_steps = before - cfg.exploration_steps
+            loop_steps = before - cfg.exploration_steps  # negative while exploring
             learner.deterministic = loop_steps >= 0  # the first steps explore with the stochastic policy
             if loop_steps >= 0 and loop_steps % cfg.epoch_length == 0:
-                learner.restart_episode()
-                if cfg.select_epochs:  # one snapshot acts for the whole epoch, so its first episode scores it
-                    epoch = loop_steps // cfg.epoch_length
-                    snapshots = selection.store(snapshots, epoch, learner.env_steps, learner.state.actor_params)
-                    learner.policy = NumpyPolicy(learner.state.actor_params)
+                loop.start_epoch(loop_steps // cfg.epoch_length)
             if loop_steps >= 0 and loop_steps % cfg.model_every == 0:
-                model_state, model_buffer, fit_info = _refit_and_roll_out(
-                    cfg, dynamics, rollout, model_state, model_buffer, hybrid, learner, expert, rng, counters["fits"]
-                )
-                counters["fits"] += 1
-                info.update(fit_info)
-
-            chunk = learner.rollout_chunk(cfg.act_chunk)
-            learner.buffer = buffers.insert(learner.buffer, chunk)
-            hybrid = buffers.insert(hybrid, chunk)
-            hybrid = buffers.insert(hybrid, expert.batch(jnp.asarray(rng.integers(0, int(expert.size), cfg.act_chunk))))
-
-            if loop_steps >= 0 and int(model_buffer.size) >= cfg.sac.batch_size:
-                num_updates = cfg.act_chunk * cfg.updates_per_step // cfg.update_every
-                lr = cfg.sac.learning_rate
-                actor_lr = lr
-                if cfg.actor_lr_decay:  # spec §3.5: linear decay, restarted by every discriminator update
-                    actor_lr = lr * max(1.0 - counters["updates_since_disc"] / cfg.actor_lr_decay, 1e-8)
-                learner.state, metrics = agent.train_chunk(
-                    learner.state, model_buffer, None, disc_state.params, lr, actor_lr, num_updates=num_updates
-                )
-                counters["updates_since_disc"] += num_updates
-                averages = _average_in(averages, learner.state.actor_params, cfg.act_chunk, cfg.policy_averages)
-                learner.record_update(
-                    {k: float(v) for k, v in jax.device_get(metrics).items()},
-                    None if cfg.select_epochs else learner.state.actor_params,
-                )
-
+                loop.refit_model_and_roll_out()
+            loop.act()
+            if loop_steps >= 0 and int(loop.model_buffer.size) >= cfg.sac.batch_size:
+                loop.update_policy()
             if loop_steps >= 0 and crossed(before, learner.env_steps, cfg.disc_every):
-                n = min(cfg.disc_pairs, int(learner.buffer.size))
-                key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), counters["disc_updates"])
-                disc_state, disc_metrics = disc.update(
-                    disc_state, expert_pairs, buffers.recent_pairs(learner.buffer, n), key
-                )
-                info.update({f"disc_{k}": float(v) for k, v in jax.device_get(disc_metrics).items()})
-                if not all(map(math.isfinite, info.values())):
-                    raise HyirlError(f"non-finite discriminator loss at env step {learner.env_steps}: {info}")
-                counters["disc_updates"] += 1
-                if cfg.actor_lr_decay:  # the reference re-creates its optimisers here (spec §3.5)
-                    counters["updates_since_disc"] = 0
-                    learner.state = learner.state.replace(
-                        actor_opt=agent.tx.init(learner.state.actor_params),
-                        critic_opt=agent.tx.init(learner.state.critic_params),
-                    )
-
+                loop.update_discriminator()
             done = learner.env_steps >= cfg.steps
             if crossed(before, learner.env_steps, cfg.eval_every) or done:
-                selected, selection_info = _select(cfg, disc, disc_state, snapshots, learner)
-                scores = _evaluate_policies(cfg, learner, averages, selected, eval_env)
-                counters["eval_return"] = scores["eval_return_mean"]
-                run.log(
-                    dict(
-                        env_steps=learner.env_steps,
-                        **scores,
-                        rollout_length=cfg.rollout_length(learner.env_steps),
-                        model_buffer_size=int(model_buffer.size),
-                        **selection_info,
-                        **info,
-                        **learner.last_metrics,
-                    )
-                )
+                loop.evaluate()
             if crossed(before, learner.env_steps, cfg.checkpoint_every) or done:
-                save_learner(
-                    learner,
-                    run.checkpoint_file,
-                    dict(counters=counters, loop_rng=rng.bit_generator.state),
-                    extra_trees=trees(),
-                    extra_buffers=dict(hybrid=hybrid, model_buffer=model_buffer),
-                )
-            bar.update(learner.env_steps, counters["eval_return"])
-    run.finish(env_steps=learner.env_steps)
-    return run.path
+                loop.checkpoint()
+            bar.update(learner.env_steps, loop.counters["eval_return"])
+    loop.run.finish(env_steps=learner.env_steps)
+    return loop.run.path
+
+
+class _HyPERLoop:
+    """HyPER's parts and the state its phases share; each phase is one method."""
+
+    def __init__(self, cfg: HyPERConfig, out: Path, resume: bool):
+        self.cfg = cfg
+        task = get_task(cfg.env)
+        env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
+        self.eval_env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
+        self.expert = expert_buffer(load_expert_data(cfg, env))
+        self.expert_pairs = jnp.concatenate([self.expert.obs, self.expert.action], -1)
+        obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+        # The hybrid buffer (the model's training data) starts with the expert transitions.
+        self.hybrid = buffers.insert(
+            buffers.empty(cfg.real_capacity, obs_dim, act_dim), self.expert.batch(jnp.arange(int(self.expert.size)))
+        )
+        self.disc = Discriminator(obs_dim, act_dim, cfg.disc)
+        # r = -f(s, a) plus the penalty that model transitions carry in their reward field (zero by default).
+        reward = lambda params, batch: self.disc.reward(params, batch) + batch["reward"]  # noqa: E731
+        self.agent = SAC(obs_dim, act_dim, cfg.sac, reward_fn=reward)
+        self.dynamics = Dynamics(obs_dim, act_dim, cfg.model)
+        self.rollout = make_model_rollout(self.agent, self.dynamics, model_termination(task), cfg.uncertainty_penalty)
+        loop_config = LoopConfig(cfg.real_capacity, learning_starts=0, train_freq=cfg.act_chunk)
+        self.learner = OnlineSAC(env, self.agent, loop_config, cfg.seed)
+        self.model_buffer = buffers.empty(cfg.model_window(cfg.rollout_length(0)), obs_dim, act_dim)  # grows with L
+        self.disc_state = self.disc.init(jax.random.PRNGKey(cfg.seed + 10_000))
+        self.model_state = self.dynamics.init(jax.random.PRNGKey(cfg.seed + 20_000))
+        self.rng = np.random.default_rng(cfg.seed + 30_000)  # coin flips, expert rows for the hybrid buffer, splits
+        self.deployment = Deployment(self.learner.state.actor_params, cfg.select_epochs, cfg.policy_averages)
+        self.counters = dict(updates_since_disc=0, disc_updates=0, fits=0, eval_return=None)
+        self.info: dict[str, float] = {}  # the latest model fit's and discriminator update's diagnostics
+        self.run = RunDir(out, dataclasses.asdict(cfg), resume=resume)  # only now: set-up errors leave nothing
+        if self.run.resumed:
+            self._restore()
+
+    def _trees(self) -> dict:
+        return dict(disc=self.disc_state, model=self.model_state, **self.deployment.trees())
+
+    def _restore(self) -> None:
+        learner = self.learner
+        meta, restored = restore_learner(learner, self.run.checkpoint_file, self._trees(), ("hybrid", "model_buffer"))
+        self.disc_state, self.model_state = restored["disc"], restored["model"]
+        if (acting := self.deployment.restore(restored)) is not None:
+            learner.policy = NumpyPolicy(acting)
+        self.hybrid, self.model_buffer = restored["hybrid"], restored["model_buffer"]
+        self.counters = meta["counters"]
+        self.rng.bit_generator.state = meta["loop_rng"]
+        self.run.truncate_metrics(learner.env_steps)
+
+    def start_epoch(self, epoch: int) -> None:
+        """The real env restarts at every epoch; with selection, one snapshot acts for the whole epoch."""
+        self.learner.restart_episode()
+        acting = self.deployment.start_epoch(epoch, self.learner.env_steps, self.learner.state.actor_params)
+        if acting is not None:
+            self.learner.policy = NumpyPolicy(acting)
+
+    def refit_model_and_roll_out(self) -> None:
+        self.model_state, self.model_buffer, fit_info = _refit_and_roll_out(
+            self.cfg, self.dynamics, self.rollout, self.model_state, self.model_buffer, self.hybrid,
+            self.learner, self.expert, self.rng, self.counters["fits"],
+        )  # fmt: skip
+        self.counters["fits"] += 1
+        self.info.update(fit_info)
+
+    def act(self) -> None:
+        """``act_chunk`` real steps into the policy buffer; into the hybrid buffer, each with one expert row."""
+        cfg, learner = self.cfg, self.learner
+        chunk = learner.rollout_chunk(cfg.act_chunk)
+        learner.buffer = buffers.insert(learner.buffer, chunk)
+        self.hybrid = buffers.insert(self.hybrid, chunk)
+        rows = jnp.asarray(self.rng.integers(0, int(self.expert.size), cfg.act_chunk))
+        self.hybrid = buffers.insert(self.hybrid, self.expert.batch(rows))
+
+    def update_policy(self) -> None:
+        """SAC on model transitions only, rewards relabelled by the current discriminator."""
+        cfg, learner, counters = self.cfg, self.learner, self.counters
+        num_updates = cfg.act_chunk * cfg.updates_per_step // cfg.update_every
+        lr = actor_lr = cfg.sac.learning_rate
+        if cfg.actor_lr_decay:  # spec §3.5: linear decay, restarted by every discriminator update
+            actor_lr = lr * max(1.0 - counters["updates_since_disc"] / cfg.actor_lr_decay, 1e-8)
+        learner.state, metrics = self.agent.train_chunk(
+            learner.state, self.model_buffer, None, self.disc_state.params, lr, actor_lr, num_updates=num_updates
+        )
+        counters["updates_since_disc"] += num_updates
+        act_now = self.deployment.after_update(learner.state.actor_params, cfg.act_chunk)
+        metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        learner.record_update(metrics, learner.state.actor_params if act_now else None)
+
+    def update_discriminator(self) -> None:
+        """One update on the newest real learner transitions vs expert pairs (no extra interaction)."""
+        cfg, learner = self.cfg, self.learner
+        learner_pairs = buffers.recent_pairs(learner.buffer, min(cfg.disc_pairs, int(learner.buffer.size)))
+        key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), self.counters["disc_updates"])
+        self.disc_state, metrics = self.disc.update(self.disc_state, self.expert_pairs, learner_pairs, key)
+        self.info.update({f"disc_{k}": float(v) for k, v in jax.device_get(metrics).items()})
+        if not all(map(math.isfinite, self.info.values())):
+            raise HyirlError(f"non-finite discriminator loss at env step {learner.env_steps}: {self.info}")
+        self.counters["disc_updates"] += 1
+        if cfg.actor_lr_decay:  # the reference re-creates its optimisers here (spec §3.5)
+            self.counters["updates_since_disc"] = 0
+            learner.state = learner.state.replace(
+                actor_opt=self.agent.tx.init(learner.state.actor_params),
+                critic_opt=self.agent.tx.init(learner.state.critic_params),
+            )
+
+    def evaluate(self) -> None:
+        """Score every deployable policy (the deployed one first) and log one record."""
+        cfg, learner = self.cfg, self.learner
+        reward = partial(self.disc.reward, self.disc_state.params)
+        candidates, selection_info = self.deployment.candidates(
+            learner.state.actor_params, learner.buffer, learner.env_steps, cfg.epoch_length, reward
+        )
+        scores = {}
+        for i, (name, params) in enumerate(candidates.items()):
+            returns = evaluate(NumpyPolicy(params), self.eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
+            if i == 0:
+                scores.update(eval_return_mean=float(returns.mean()), eval_return_std=float(returns.std()))
+            if len(candidates) > 1:
+                scores[f"eval_return_{name}"] = float(returns.mean())
+        self.counters["eval_return"] = scores["eval_return_mean"]
+        self.run.log(
+            dict(
+                env_steps=learner.env_steps,
+                **scores,
+                rollout_length=cfg.rollout_length(learner.env_steps),
+                model_buffer_size=int(self.model_buffer.size),
+                **selection_info,
+                **self.info,
+                **learner.last_metrics,
+            )
+        )
+
+    def checkpoint(self) -> None:
+        save_learner(
+            self.learner,
+            self.run.checkpoint_file,
+            dict(counters=self.counters, loop_rng=self.rng.bit_generator.state),
+            extra_trees=self._trees(),
+            extra_buffers=dict(hybrid=self.hybrid, model_buffer=self.model_buffer),
+        )
 
 
 def _refit_and_roll_out(cfg, dynamics, rollout, model_state, model_buffer, hybrid, learner, expert, rng, fit_index):
@@ -330,42 +371,3 @@ def _refit_and_roll_out(cfg, dynamics, rollout, model_state, model_buffer, hybri
     model_buffer = buffers.insert(model_buffer, transitions, valid)
     info.update(rollout_from_expert=float(jnp.mean(from_expert)), rollout_kept=float(valid.mean()))
     return model_state, model_buffer, info
-
-
-def _average_in(averages: dict, actor_params, real_steps: int, time_constants: tuple[int, ...]) -> dict:
-    """Moves each EMA ``ema{T}`` of the actor weights towards ``actor_params`` by ``real_steps`` steps."""
-    return {
-        f"ema{t}": optax.incremental_update(actor_params, averages[f"ema{t}"], 1.0 - math.exp(-real_steps / t))
-        for t in time_constants
-    }
-
-
-def _select(cfg: HyPERConfig, disc, disc_state, snapshots: dict, learner: OnlineSAC):
-    """The selected snapshot (None without selection) and how it was chosen."""
-    if not cfg.select_epochs:
-        return None, {}
-    lengths, returns = selection.episode_scores(
-        snapshots, learner.buffer, learner.env_steps, cfg.epoch_length, partial(disc.reward, disc_state.params)
-    )
-    slot = selection.best_slot(returns)
-    if slot is None:  # no epoch is over yet
-        return learner.state.actor_params, {}
-    age = learner.env_steps - int(snapshots["start"][slot])
-    info = dict(selected_age=age, selected_episode_length=int(lengths[slot]), selected_learned_return=returns[slot])
-    return selection.snapshot(snapshots, slot), {k: float(v) for k, v in info.items()}
-
-
-def _evaluate_policies(cfg: HyPERConfig, learner: OnlineSAC, averages: dict, selected, eval_env) -> dict[str, float]:
-    """Evaluation scores: the deployed policy's (eval_return_mean/std), then every other policy's mean."""
-    candidates = {"selected": NumpyPolicy(selected)} if selected is not None else {}
-    candidates.update({f"ema{t}": NumpyPolicy(averages[f"ema{t}"]) for t in cfg.policy_averages})
-    candidates["latest"] = NumpyPolicy(learner.state.actor_params)  # not learner.policy: a snapshot may act
-    deployed = next(iter(candidates))
-    scores = {}
-    for name, policy in candidates.items():
-        returns = evaluate(policy, eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
-        if name == deployed:
-            scores.update(eval_return_mean=float(returns.mean()), eval_return_std=float(returns.std()))
-        if len(candidates) > 1:
-            scores[f"eval_return_{name}"] = float(returns.mean())
-    return scores

@@ -141,15 +141,20 @@ def save_learner(
     extra_meta: dict | None = None,
     extra_trees: dict | None = None,
     extra_buffers: dict[str, buffers.Buffer] | None = None,
+    sac_state: SACState | None = None,
+    buffer: buffers.Buffer | None = None,
 ) -> None:
     """Everything needed to continue bit-exactly: SAC state, replay buffer, RNGs, env state, counters
-    (plus ``extra_trees``, e.g. the discriminator, and ``extra_buffers``, in the same atomic file)."""
-    arrays = {f"state/{k}": v for k, v in checkpoint.flatten(learner.state).items()}
+    (plus ``extra_trees``, e.g. the discriminator, and ``extra_buffers``, in the same atomic file).
+    ``sac_state`` and ``buffer`` default to the learner's own (a :class:`SeedGroup` passes its slices)."""
+    sac_state = learner.state if sac_state is None else sac_state
+    buffer = learner.buffer if buffer is None else buffer
+    arrays = {f"state/{k}": v for k, v in checkpoint.flatten(sac_state).items()}
     for name, tree in (extra_trees or {}).items():
         arrays.update({f"{name}/{k}": v for k, v in checkpoint.flatten(tree).items()})
-    for name, buffer in (extra_buffers or {}).items():
-        arrays.update({f"{name}/{k}": v for k, v in buffers.to_numpy(buffer).items()})
-    arrays.update({f"buffer/{k}": v for k, v in buffers.to_numpy(learner.buffer).items()})
+    for name, extra in (extra_buffers or {}).items():
+        arrays.update({f"{name}/{k}": v for k, v in buffers.to_numpy(extra).items()})
+    arrays.update({f"buffer/{k}": v for k, v in buffers.to_numpy(buffer).items()})
     arrays.update({f"env/{k}": v for k, v in learner.env.get_state().items()})
     arrays["env/obs"] = np.asarray(learner.obs)
     meta = dict(
@@ -217,17 +222,18 @@ class SeedGroup:
     """Several seeds trained in one process: each learner acts in its own environment on the host,
     and all their SAC updates run as one compiled call vmapped over seeds.
 
-    The stacked state and replay buffers live here (build the group after restoring the learners);
-    :meth:`save` checkpoints one seed exactly as a single run would. With one seed this is ordinary
-    training.
+    The group owns the SAC states and replay buffers, stacked over seeds: it takes them from the
+    learners when it is built (after any restore) and the learners keep only acting (environment,
+    policy, counters). :meth:`save` checkpoints one seed exactly as a single run would. With one seed
+    this is ordinary training.
     """
 
     def __init__(self, learners: list[OnlineSAC], expert_buffer=None):
         self.learners = learners
         self.state: SACState = stack([learner.state for learner in learners])
         self.buffer = stack([learner.buffer for learner in learners])
-        for learner in learners:
-            learner.buffer = None  # the stacked copy is the live one
+        for learner in learners:  # from here on the stacked copies are the only ones
+            learner.state = learner.buffer = None
         self.expert_buffer = expert_buffer
         freq = learners[0].loop.train_freq
         agent = learners[0].agent
@@ -254,7 +260,5 @@ class SeedGroup:
 
     def save(self, i: int, path, extra_meta: dict, extra_trees: dict) -> None:
         """Checkpoint seed ``i`` alone (its slice of the stacked state and buffer), like a single run."""
-        learner = self.learners[i]
-        learner.state, learner.buffer = unstack(self.state, i), unstack(self.buffer, i)
-        save_learner(learner, path, extra_meta, extra_trees)
-        learner.buffer = None
+        state, buffer = unstack(self.state, i), unstack(self.buffer, i)
+        save_learner(self.learners[i], path, extra_meta, extra_trees, sac_state=state, buffer=buffer)

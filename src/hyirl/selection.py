@@ -1,6 +1,8 @@
-"""Deploying the best recent policy, judged on real training episodes without the env's reward.
+"""Which actor HyPER deploys: the latest weights (the paper) or, as options that are not in the
+paper, a moving average of the weights or the best recent snapshot. :class:`Deployment` holds them.
 
-Not in the paper. HyPER's policy can leave a good gait for one that is stable only in the model
+Selecting the best recent policy, judged on real training episodes without the env's reward, is
+not in the paper either. HyPER's policy can leave a good gait for one that is stable only in the model
 (docs/hyper.md §8), while its discriminator still ranks the better policy's real episodes higher. With
 policy selection the real env is driven, for a whole epoch, by a snapshot of the actor taken at the
 epoch's start, so the epoch's first episode (from the reset at its start to its first termination, at
@@ -16,11 +18,13 @@ any other state.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from hyirl import buffers
 
@@ -76,3 +80,63 @@ def episode_scores(
 def best_slot(returns: np.ndarray) -> int | None:
     """The slot with the highest learned return (None if no slot is usable)."""
     return int(np.argmax(returns)) if np.isfinite(returns).any() else None
+
+
+def average_in(averages: dict, actor_params, real_steps: int, time_constants: tuple[int, ...]) -> dict:
+    """Moves each EMA ``ema{T}`` of the actor weights towards ``actor_params`` by ``real_steps`` steps."""
+    return {
+        f"ema{t}": optax.incremental_update(actor_params, averages[f"ema{t}"], 1.0 - math.exp(-real_steps / t))
+        for t in time_constants
+    }
+
+
+class Deployment:
+    """The policies HyPER can deploy besides its latest weights, and which one acts in the real env.
+
+    ``select_epochs`` N > 0: an actor snapshot taken at each epoch's start acts for the whole epoch,
+    and the deployed policy is the best of the last N by learned return (scored as
+    ``eval_return_selected``). ``policy_averages`` (time constants in real steps): exponential moving
+    averages of the weights, only scored (``eval_return_ema{T}``); the first deployed when there is no
+    selection. Training never uses either. Without both, the latest weights act and are deployed, as
+    in the paper."""
+
+    def __init__(self, actor_params, select_epochs: int, policy_averages: tuple[int, ...]):
+        self.select_epochs, self.time_constants = select_epochs, tuple(policy_averages)
+        self.averages = {f"ema{t}": jax.tree.map(jnp.copy, actor_params) for t in self.time_constants}
+        self.snapshots = empty(actor_params, select_epochs) if select_epochs else {}
+
+    def trees(self) -> dict:
+        """The state a checkpoint keeps."""
+        return dict(averages=self.averages, snapshots=self.snapshots)
+
+    def restore(self, trees: dict) -> Any | None:
+        """Restore :meth:`trees`; returns the snapshot acting now (None: the latest weights act)."""
+        self.averages, self.snapshots = trees["averages"], trees["snapshots"]
+        return newest(self.snapshots) if self.select_epochs else None
+
+    def start_epoch(self, epoch: int, env_steps: int, actor_params) -> Any | None:
+        """A new epoch begins: with selection, the snapshot that acts for all of it (else None)."""
+        if not self.select_epochs:
+            return None
+        self.snapshots = store(self.snapshots, epoch, env_steps, actor_params)
+        return actor_params
+
+    def after_update(self, actor_params, real_steps: int) -> bool:
+        """Fold new weights into the averages; whether the learner should act with them now."""
+        self.averages = average_in(self.averages, actor_params, real_steps, self.time_constants)
+        return not self.select_epochs
+
+    def candidates(self, latest, real: buffers.Buffer, env_steps: int, epoch_length: int, reward) -> tuple[dict, dict]:
+        """The policies to score, deployed one first (``{name: actor params}``), and how it was chosen."""
+        chosen, info = {}, {}
+        if self.select_epochs:
+            lengths, returns = episode_scores(self.snapshots, real, env_steps, epoch_length, reward)
+            slot = best_slot(returns)
+            chosen["selected"] = latest if slot is None else snapshot(self.snapshots, slot)  # None: no epoch over yet
+            if slot is not None:
+                age = env_steps - int(self.snapshots["start"][slot])
+                info = dict(selected_age=age, selected_episode_length=int(lengths[slot]))
+                info = {k: float(v) for k, v in dict(info, selected_learned_return=returns[slot]).items()}
+        chosen.update({f"ema{t}": self.averages[f"ema{t}"] for t in self.time_constants})
+        chosen["latest"] = latest
+        return chosen, info
