@@ -53,6 +53,18 @@ def _pairs(arrays, rows):
     return np.concatenate([arrays["buffer/obs"][rows], arrays["buffer/action"][rows]], 1)
 
 
+def _assert_imitates(run_dir, expert, cfg) -> None:
+    """The run's final discriminator ranks expert pairs above its learner's first 1,000 real pairs,
+    and its best evaluation among the last three closes at least half the gap to the expert's return."""
+    expert_pairs, expert_return = expert
+    arrays, _ = checkpoint.load_npz(run_dir / "checkpoints" / "learner.npz")
+    rewards = _learned_rewards(arrays, cfg.disc, dict(expert=expert_pairs, first=_pairs(arrays, slice(0, 1000))))
+    assert rewards["expert"] > rewards["first"] + 0.1, rewards
+    start = _untrained_return(cfg.sac, cfg.seed)
+    best_late = max(r["eval_return_mean"] for r in _records(run_dir)[-3:])
+    assert best_late > start + 0.5 * (expert_return - start), (start, best_late, expert_return)
+
+
 @pytest.fixture(scope="module")
 def expert():
     demos, _ = expert_demos("pendulum", 4)
@@ -69,7 +81,6 @@ def test_hype_imitates_the_expert(expert, tmp_path):
     (``reward_fn=disc.reward`` made ``+f``): the return stays at or below the untrained policy's;
     expert and learner pairs swapped in the loop's discriminator update: the reward ranks the
     learner's pairs above the expert's, and the return does not rise."""
-    expert_pairs, expert_return = expert
     cfg = IRLConfig(
         algo="hype",
         env="pendulum",
@@ -87,13 +98,7 @@ def test_hype_imitates_the_expert(expert, tmp_path):
         reference_rounds=False,
     )
     (run_dir,) = train_irl(cfg, tmp_path / "hype", progress=False)
-    arrays, _ = checkpoint.load_npz(run_dir / "checkpoints" / "learner.npz")
-    rewards = _learned_rewards(arrays, DISC_64, dict(expert=expert_pairs, first=_pairs(arrays, slice(0, 1000))))
-    assert rewards["expert"] > rewards["first"] + 0.1, rewards
-
-    start = _untrained_return(SAC_64, cfg.seed)
-    best_late = max(r["eval_return_mean"] for r in _records(run_dir)[-3:])
-    assert best_late > start + 0.5 * (expert_return - start), (start, best_late, expert_return)
+    _assert_imitates(run_dir, expert, cfg)
 
 
 def test_hyper_imitates_the_expert(expert, tmp_path):
@@ -105,8 +110,6 @@ def test_hyper_imitates_the_expert(expert, tmp_path):
     Broken by hand, each fails: the reward's sign flipped in the loop's reward function (``+f``):
     the return stays near the untrained policy's; expert and learner pairs swapped in the loop's
     discriminator update: the learner's pairs are ranked above the expert's."""
-    expert_pairs, expert_return = expert
-    sac = SACConfig(hidden=(64, 64))
     cfg = HyPERConfig(
         env="pendulum",
         steps=2500,
@@ -124,16 +127,9 @@ def test_hyper_imitates_the_expert(expert, tmp_path):
         disc_every=200,
         disc_pairs=400,
         real_capacity=10_000,
-        sac=sac,
+        sac=SACConfig(hidden=(64, 64)),
         model=DynamicsConfig(members=3, elites=2, hidden=(64, 64), max_epochs=5, patience=2, first_fit_max_epochs=20),
         disc=DISC_64,
         checkpoint_every=100_000,
     )
-    run_dir = train_hyper(cfg, tmp_path / "hyper", progress=False)
-    arrays, _ = checkpoint.load_npz(run_dir / "checkpoints" / "learner.npz")
-    rewards = _learned_rewards(arrays, DISC_64, dict(expert=expert_pairs, first=_pairs(arrays, slice(0, 1000))))
-    assert rewards["expert"] > rewards["first"] + 0.1, rewards
-
-    start = _untrained_return(sac, cfg.seed)
-    best_late = max(r["eval_return_mean"] for r in _records(run_dir)[-3:])
-    assert best_late > start + 0.5 * (expert_return - start), (start, best_late, expert_return)
+    _assert_imitates(train_hyper(cfg, tmp_path / "hyper", progress=False), expert, cfg)

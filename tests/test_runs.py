@@ -4,7 +4,7 @@ import pytest
 from tensorboardX.proto.event_pb2 import Event, SessionLog
 
 from hyirl.errors import HyirlError
-from hyirl.runs import RunDir
+from hyirl.runs import RunDir, StepProgress
 
 
 def test_resume_checks_config_but_lets_steps_grow_and_new_empty_fields_in(tmp_path):
@@ -95,3 +95,17 @@ def test_a_run_started_again_from_step_0_hides_all_its_earlier_tensorboard_event
     again.log(dict(env_steps=0, eval_return_mean=1.0))
     again.close()
     assert _tensorboard_restarts(tmp_path / "r") == [0]
+
+
+def test_progress_shows_time_left_from_the_mean_rate(monkeypatch):
+    """Guards the time-remaining column: rich's own estimate only looks at the last 30 s and showed
+    -:--:-- for hours when updates come once per 5k-step round; the mean rate since start always has one."""
+    import hyirl.runs
+
+    clock = iter([0.0, 40.0, 100.0])
+    monkeypatch.setattr(hyirl.runs.time, "perf_counter", lambda: next(clock))
+    bar = StepProgress(10_000, "test", start=1_000, enabled=False)
+    bar.update(1_400)  # 400 steps in 40 s: 10 steps/s, 8,600 left
+    assert bar.progress.tasks[0].fields["left"] == "0:14:20"
+    bar.update(2_000)  # 1,000 steps in 100 s
+    assert bar.progress.tasks[0].fields["left"] == "0:13:20"
