@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hyirl.demos import load_expert_data
+from hyirl.demos import expert_buffer, load_expert_data
 from hyirl.envs import get_task, make_env
 from hyirl.errors import HyirlError, check_config, check_widths
 from hyirl.learner import evaluate
@@ -88,8 +88,8 @@ def train_bc(cfg: BCConfig, out: Path, *, progress: bool = True) -> Path:
     eval_env = make_env(task, p_tremble=cfg.p_tremble)
     demos = load_expert_data(cfg, eval_env)
     run = RunDir(out, dataclasses.asdict(cfg))
-    obs = jnp.asarray(demos["observations"], jnp.float32)
-    actions = jnp.asarray(np.clip(demos["actions"], -1 + 1e-6, 1 - 1e-6), jnp.float32)
+    expert = expert_buffer(demos)  # float32, actions pulled inside (-1, 1) as for the other methods
+    obs, actions = expert.obs, expert.action
     actor = Actor(cfg.hidden, actions.shape[1])
     tx = optax.adam(cfg.learning_rate)
     key, init_key = jax.random.split(jax.random.PRNGKey(cfg.seed))

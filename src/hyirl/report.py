@@ -43,10 +43,6 @@ def method_label(algo: str, config: dict) -> str:
     return algo + (f" ({', '.join(changed + settings)})" if changed + settings else "")
 
 
-def is_paper_configuration(method: str, algo: str) -> bool:
-    return method == ("hyper paper" if algo == "hyper" else algo)
-
-
 def load_run(path: Path, metric: str = "eval_return_mean") -> dict:
     """A run's config and its evaluations: ``returns`` holds ``metric`` of every metrics.jsonl record
     (e.g. ``eval_return_latest`` or ``eval_return_ema1000`` of a HyPER run with ``policy_averages``)."""
@@ -260,8 +256,8 @@ def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    algos = sorted({c["runs"][0]["algo"] for c in curves.values()}, key=lambda a: (a not in PANEL_ORDER, a))
-    algos.sort(key=lambda a: PANEL_ORDER.index(a) if a in PANEL_ORDER else len(PANEL_ORDER))
+    order = lambda a: (PANEL_ORDER.index(a) if a in PANEL_ORDER else len(PANEL_ORDER), a)  # noqa: E731
+    algos = sorted({c["runs"][0]["algo"] for c in curves.values()}, key=order)
     cols = min(3, max(len(algos), 1))
     rows = -(-max(len(algos), 1) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.4 * rows), squeeze=False, sharey=True)
