@@ -9,14 +9,17 @@ warm-up call (compilation excluded):
   hybrid buffer of 64k expert + ``--real-rows`` learner rows, with validation);
 * model rollouts: transitions per second for one event's start states (``rollouts_per_fit``) at L=1
   and L=5, policy sampling and termination included;
-* SAC: gradient updates per second on model data with the preset's network, rewards relabelled by the
-  discriminator, in fused calls of ``act_chunk * updates_per_step`` updates.
+* learned rewards: rows per second for which the discriminator's r = -f is computed (HyPER stores it
+  with each model transition when the transition is made and after every discriminator update);
+* SAC: gradient updates per second on model data with the preset's network and stored rewards, in
+  fused calls of ``act_chunk * updates_per_step`` updates.
 
-The estimate of real steps per second combines them per the preset's schedule (disc and acting left
-out: both are < 2 % of a step here). The last line printed is one JSON object.
+The estimate of real steps per second combines them per the preset's schedule at rollout length L =
+``--length`` (disc updates and acting left out: both are < 2 % of a step). The last line printed is
+one JSON object. ``python benchmarks/hyper_speed.py`` times whole runs instead.
 
     python benchmarks/hyper_throughput.py [--env hopper] [--reps 3] [--presets efficient,paper] \
-        [--real-rows 30000] [--set KEY=VALUE ...]
+        [--real-rows 30000] [--length 10] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from hyirl import buffers
 from hyirl.discriminator import Discriminator
 from hyirl.dynamics import Dynamics
 from hyirl.envs import get_task, make_env, model_termination
-from hyirl.hyper import HyPERConfig, make_model_rollout
+from hyirl.hyper import HyPERConfig, make_learned_rewards, make_model_rollout
 from hyirl.presets import apply_settings, build_config, hyper_preset
 from hyirl.sac import SAC
 
@@ -59,7 +62,7 @@ def random_buffer(rng, rows: int, obs_dim: int, act_dim: int) -> buffers.Buffer:
     )
 
 
-def measure(env: str, preset: str, reps: int, real_rows: int, settings: list[str]) -> dict:
+def measure(env: str, preset: str, reps: int, real_rows: int, length: int, settings: list[str]) -> dict:
     defaults = apply_settings(HyPERConfig, hyper_preset(env, preset), settings)
     cfg = build_config(HyPERConfig, defaults, {}, env=env, preset=preset)
     task_env = make_env(env)
@@ -89,25 +92,29 @@ def measure(env: str, preset: str, reps: int, real_rows: int, settings: list[str
 
         event_s = median_time(event, reps)
 
-    agent = SAC(obs_dim, act_dim, cfg.sac, reward_fn=Discriminator(obs_dim, act_dim, cfg.disc).reward)
-    disc_params = Discriminator(obs_dim, act_dim, cfg.disc).init(jax.random.PRNGKey(3)).params
+    agent = SAC(obs_dim, act_dim, cfg.sac)
+    disc = Discriminator(obs_dim, act_dim, cfg.disc)
+    disc_params = disc.init(jax.random.PRNGKey(3)).params
     sac_state = [agent.init(jax.random.PRNGKey(4))]
     rollout = make_model_rollout(agent, dynamics, model_termination(get_task(env)))
     start = data.obs[: cfg.rollouts_per_fit]
     rollout_rates = {}
-    for length in (1, 5):
+    for steps in sorted({1, 5, length}):
         t = median_time(
-            lambda: rollout(state[0], sac_state[0].actor_params, start, jax.random.PRNGKey(5), length=length)[0],
+            lambda: rollout(state[0], sac_state[0].actor_params, start, jax.random.PRNGKey(5), length=steps)[0],
             reps,
         )
-        rollout_rates[f"L{length}"] = cfg.rollouts_per_fit * length / t
+        rollout_rates[f"L{steps}"] = cfg.rollouts_per_fit * steps / t
 
-    model_buffer = random_buffer(rng, 200_000, obs_dim, act_dim)
+    model_buffer = random_buffer(rng, cfg.model_window(length), obs_dim, act_dim)
+    learned_rewards = make_learned_rewards(disc)
+    relabel_s = median_time(lambda: learned_rewards(disc_params, model_buffer.obs, model_buffer.action), reps)
+    relabel_rows_per_s = model_buffer.capacity / relabel_s
     num_updates = cfg.act_chunk * cfg.updates_per_step // cfg.update_every
 
     def sac_chunk():
         sac_state[0], metrics = agent.train_chunk(
-            sac_state[0], model_buffer, None, disc_params, cfg.sac.learning_rate, num_updates=num_updates
+            sac_state[0], model_buffer, None, None, cfg.sac.learning_rate, num_updates=num_updates
         )
         return metrics
 
@@ -117,7 +124,10 @@ def measure(env: str, preset: str, reps: int, real_rows: int, settings: list[str
     seconds_per_real_step = updates_per_real_step / sac_updates_per_s
     if event_s is not None:
         seconds_per_real_step += event_s / cfg.model_every
-    seconds_per_real_step += cfg.rollouts_per_step / rollout_rates["L1"]
+    seconds_per_real_step += cfg.rollouts_per_step * length / rollout_rates[f"L{length}"]
+    # rewards of the new rollout rows, and of the whole model buffer after each discriminator update
+    relabelled_rows = cfg.rollouts_per_step * length + cfg.model_window(length) / cfg.disc_every
+    seconds_per_real_step += relabelled_rows / relabel_rows_per_s
     return dict(
         env=env,
         preset=preset,
@@ -128,6 +138,8 @@ def measure(env: str, preset: str, reps: int, real_rows: int, settings: list[str
         model_grad_steps_per_s=round(model_steps_per_s, 1),
         model_event_s=None if event_s is None else round(event_s, 2),
         rollout_transitions_per_s={k: round(v) for k, v in rollout_rates.items()},
+        learned_reward_rows_per_s=round(relabel_rows_per_s),
+        rollout_length=length,
         sac_updates_per_s=round(sac_updates_per_s, 1),
         updates_per_real_step=updates_per_real_step,
         est_real_steps_per_s=round(1 / seconds_per_real_step, 2) if event_s is not None else None,
@@ -140,11 +152,12 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--presets", default="efficient,paper")
     parser.add_argument("--real-rows", type=int, default=30_000, help="learner rows in the hybrid buffer")
+    parser.add_argument("--length", type=int, default=10, help="model rollout length L for the estimate")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as in hyirl train")
     args = parser.parse_args()
     results = []
     for preset in args.presets.split(","):
-        result = measure(args.env, preset, args.reps, args.real_rows, args.set)
+        result = measure(args.env, preset, args.reps, args.real_rows, args.length, args.set)
         print(f"{preset}: {result}", flush=True)
         results.append(result)
     print(json.dumps(dict(devices=[str(d) for d in jax.devices()], results=results)))

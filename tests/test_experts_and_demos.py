@@ -36,6 +36,19 @@ def test_resumed_training_matches_uninterrupted(tmp_path):
     assert (straight / "metrics.jsonl").read_text() == (split / "metrics.jsonl").read_text()
 
 
+def test_a_run_that_lost_its_full_checkpoint_continues_from_the_portable_one(tmp_path):
+    """Guards expert runs across lost run directories: the small checkpoint written at every
+    evaluation is enough to continue, from its step, with the metrics logged up to it kept."""
+    run = tmp_path / "run"
+    assert main(TRAIN + ["--steps", "512", "--checkpoint-every", "10000", "--out", str(run)]) == 0
+    full, portable = run / "checkpoints" / "learner.npz", run / "checkpoints" / "portable.npz"
+    assert portable.stat().st_size < full.stat().st_size
+    full.unlink()
+    assert main(["expert", "train", "--resume", str(run), "--steps", "768", "--no-progress"]) == 0
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["env_steps"] for r in records] == [256, 512, 768]
+
+
 def test_resume_with_other_options_is_refused(tmp_path, capsys, tiny_expert):
     assert (
         main(

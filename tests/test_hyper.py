@@ -12,7 +12,7 @@ from hyirl.discriminator import DiscriminatorConfig
 from hyirl.dynamics import Dynamics, DynamicsConfig
 from hyirl.envs import make_env
 from hyirl.errors import HyirlError
-from hyirl.hyper import HyPERConfig, _refit_and_roll_out, make_model_rollout, train_hyper
+from hyirl.hyper import HyPERConfig, _HyPERLoop, _refit_and_roll_out, make_model_rollout, train_hyper
 from hyirl.learner import evaluate
 from hyirl.presets import build_config, hyper_preset
 from hyirl.sac import SAC, NumpyPolicy, SACConfig
@@ -121,6 +121,7 @@ def test_start_states_come_from_the_flipped_buffer_and_window():
             dataclasses.replace(cfg, expert_start_prob=prob, start_coin=coin, learner_start_window=window),
             dynamics,
             rollout,
+            lambda obs, action: jnp.zeros(len(obs)),
             dynamics.init(jax.random.PRNGKey(1)),
             model_buffer,
             expert,
@@ -135,6 +136,31 @@ def test_start_states_come_from_the_flipped_buffer_and_window():
         starts = np.asarray(model_buffer.obs[: cfg.rollouts_per_fit])
         pool = np.asarray(pool)
         assert all(np.any(np.all(pool == s, axis=1)) for s in starts)
+
+
+@pytest.mark.parametrize("penalty", [0.0, 0.5])
+def test_stored_model_rewards_follow_every_discriminator_update(pendulum_demos, tmp_path, penalty):
+    """Guards the reward cache: SAC reads the model transitions' stored rewards, so they must equal
+    -f of the current discriminator (plus the transition's own uncertainty penalty) after every
+    rollout and every discriminator update. Dropping the recomputation after an update fails here."""
+    loop = _HyPERLoop(_cfg(pendulum_demos, uncertainty_penalty=penalty), tmp_path / "run", resume=False)
+    loop.learner.rollout_chunk(200)  # real states to start rollouts from and to train the discriminator on
+    loop.learner.buffer = buffers.insert(loop.learner.buffer, loop.learner.rollout_chunk(200))
+
+    def learned_and_stored():
+        rows = loop.model_buffer.batch(jnp.arange(int(loop.model_buffer.size)))
+        return np.asarray(loop.disc.reward(loop.disc_state.params, rows)), np.asarray(rows["reward"])
+
+    loop.refit_model_and_roll_out()
+    learned, stored = learned_and_stored()
+    penalties = stored - learned
+    assert penalty == 0.0 and np.allclose(penalties, 0.0, atol=1e-5) or penalties.min() < -1e-3
+    for _ in range(2):
+        loop.update_discriminator()
+        new_learned, stored = learned_and_stored()
+        assert np.abs(new_learned - learned).max() > 1e-3  # the update changed the reward ...
+        np.testing.assert_allclose(stored, new_learned + penalties, atol=1e-4)  # ... and the stored one with it
+        learned = new_learned
 
 
 def test_loop_runs_counts_every_step_and_resumes_exactly(pendulum_demos, tmp_path):

@@ -1,7 +1,8 @@
+import jax
 import numpy as np
 
 from hyirl.envs import get_task, make_env, model_termination
-from hyirl.learner import LoopConfig, OnlineSAC
+from hyirl.learner import LoopConfig, OnlineSAC, restore_learner, save_learner
 from hyirl.sac import SAC, SACConfig
 
 
@@ -28,3 +29,34 @@ def test_time_limits_are_stored_as_non_terminal_and_falls_as_terminal():
     fallen = np.asarray(model_termination(get_task("hopper"))(np.asarray(chunk["next_obs"])))
     assert terminal.sum() == len(hopper.finished_returns) >= 2
     np.testing.assert_array_equal(terminal, fallen)  # terminal exactly where the next state is unhealthy
+
+
+def test_a_checkpoint_without_the_buffer_refills_before_updating(tmp_path):
+    """Guards the portable expert checkpoints: without its replay buffer a restored learner acts with
+    its restored policy (not uniformly at random) and makes no update until ``learning_starts`` new
+    steps refilled the buffer; then it trains again. Fails if updates resume on an empty buffer or the
+    refill is skipped when a refilling learner's portable checkpoint is restored (its buffer is lost again)."""
+    env = make_env("pendulum", p_tremble=0.0)
+    agent = SAC(3, 1, SACConfig(hidden=(8,)))
+    loop = LoopConfig(buffer_size=1000, learning_starts=100, train_freq=50)
+    trained = OnlineSAC(env, agent, loop, seed=0)
+    trained.collect(200)  # 100 random steps, then 100 with updates
+    full, portable = tmp_path / "full.npz", tmp_path / "portable.npz"
+    save_learner(trained, full)
+    save_learner(trained, portable, with_buffer=False)
+    assert portable.stat().st_size < full.stat().st_size
+
+    restored = OnlineSAC(make_env("pendulum", p_tremble=0.0), agent, loop, seed=1)
+    restore_learner(restored, portable)
+    assert restored.env_steps == 200 and int(restored.buffer.size) == 0
+    params = jax.tree.map(np.asarray, restored.state.actor_params)
+    restored.collect(50)
+    save_learner(restored, portable, with_buffer=False)  # a checkpoint in the middle of the refill
+    again = OnlineSAC(make_env("pendulum", p_tremble=0.0), agent, loop, seed=2)
+    restore_learner(again, portable)
+    again.collect(50)  # half of the new refill: still no update
+    assert jax.tree.all(jax.tree.map(np.array_equal, params, jax.tree.map(np.asarray, again.state.actor_params)))
+    assert again.warmup_until <= 250  # the refill acts with the policy, not with uniform random actions
+    again.collect(50)  # the buffer holds learning_starts new steps: updates resume
+    assert int(again.buffer.size) == 100
+    assert not jax.tree.all(jax.tree.map(np.array_equal, params, jax.tree.map(np.asarray, again.state.actor_params)))

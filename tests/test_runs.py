@@ -1,3 +1,4 @@
+import json
 import struct
 
 import pytest
@@ -33,6 +34,23 @@ def test_resume_refuses_a_run_made_by_another_code_version(tmp_path):
     with pytest.raises(HyirlError, match=r"made by hyirl 0\.0\.1-.*this is hyirl"):
         RunDir(run_dir, dict(algo="mm", steps=100), resume=True)
     assert config_file.read_text() == before and (run_dir / "done.json").exists()  # nothing touched
+
+
+def test_resume_continues_a_run_of_a_version_declared_readable(tmp_path):
+    """Guards the expert runs' continuation across versions: an old run is continued only where the
+    caller declares its version readable, and the config records every version that trained it."""
+    run_dir = tmp_path / "r"
+    RunDir(run_dir, dict(algo="expert", steps=100)).close()
+    config_file = run_dir / "config.json"
+    config_file.write_text(config_file.read_text().replace('"hyirl_version": "', '"hyirl_version": "0.0.1-'))
+    old = json.loads(config_file.read_text())["hyirl_version"]
+    with pytest.raises(HyirlError, match="made by hyirl 0.0.1-"):
+        RunDir(run_dir, dict(algo="expert", steps=100), resume=True, readable_versions=("0.0.2",))
+    RunDir(run_dir, dict(algo="expert", steps=200), resume=True, readable_versions=(old,)).close()
+    saved = json.loads(config_file.read_text())
+    assert saved["earlier_versions"] == [old] and saved["hyirl_version"] != old and saved["steps"] == 200
+    RunDir(run_dir, dict(algo="expert", steps=200), resume=True).close()  # now of this version
+    assert json.loads(config_file.read_text())["earlier_versions"] == [old]
 
 
 def test_resuming_a_run_killed_before_its_first_checkpoint_starts_it_again(tmp_path):

@@ -18,6 +18,8 @@ from hyirl.runs import RunDir, StepProgress, crossed
 from hyirl.sac import SAC, NumpyPolicy, SACConfig, actor_flat_params
 
 SHIPPED_DIR = Path(__file__).parent / "shipped_experts"
+# Expert training and its checkpoints are unchanged since 0.2.0, so its expert runs can be continued.
+EXPERT_RUNS_READABLE_FROM = ("0.2.0", "0.3.0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +78,7 @@ def check_policy_fits(meta: dict, policy: NumpyPolicy, env) -> None:
 def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
     """Train SAC on the true reward; keeps the best deterministic policy as ``best_policy.npz``."""
     task = get_task(cfg.env)
-    run = RunDir(out, dataclasses.asdict(cfg), resume=resume)
+    run = RunDir(out, dataclasses.asdict(cfg), resume=resume, readable_versions=EXPERT_RUNS_READABLE_FROM)
     env = make_env(task, p_tremble=0.0, truncated_obs=cfg.truncated_obs)
     eval_env = make_env(task, p_tremble=0.0, truncated_obs=cfg.truncated_obs)
     agent = SAC(env.observation_space.shape[0], env.action_space.shape[0], cfg.sac)
@@ -84,8 +86,9 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
     # The best policy is the one whose evaluation episodes most often last the whole horizon, then
     # the highest return: demos keep only full-length episodes, so a fast expert that falls is useless.
     best = (-1.0, -math.inf)
-    if run.resumed:
-        meta = restore_learner(learner, run.checkpoint_file)[0]
+    if run.resumed:  # from the full checkpoint, or from the portable one where the full one was lost
+        source = run.checkpoint_file if run.checkpoint_file.is_file() else run.portable_file
+        meta = restore_learner(learner, source)[0]
         best = tuple(meta.get("best", (0.0, meta.get("best_return", -math.inf))))
         run.truncate_metrics(learner.env_steps)
     policy_meta = dict(
@@ -118,6 +121,8 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
                         learner.state.actor_params,
                         dict(policy_meta, steps=learner.env_steps, selection_return=latest),
                     )
+                # a few MB without the replay buffer, kept fresh: what survives a lost run directory
+                save_learner(learner, run.portable_file, dict(best=best), with_buffer=False)
             if crossed(before, learner.env_steps, cfg.checkpoint_every) or learner.env_steps >= cfg.steps:
                 save_learner(learner, run.checkpoint_file, dict(best=best))
             bar.update(learner.env_steps, latest)

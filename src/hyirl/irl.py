@@ -38,6 +38,9 @@ from hyirl.sac import SAC, SACConfig
 
 CHUNK = 64  # env steps per fused update call (SB3's train_freq = gradient_steps = 64, spec §3.1)
 
+# The model-free family and its checkpoints are unchanged since 0.3.0 (0.4.0 changed HyPER only).
+IRL_RUNS_READABLE_FROM = ("0.3.0",)
+
 
 @dataclasses.dataclass(frozen=True)
 class Method:
@@ -239,7 +242,12 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
             for e in (env, sampler_env):
                 e.use_expert_resets(demos, cfg.reset_prob, cfg.reset_mode)
         learner = OnlineSAC(env, agent, LoopConfig(cfg.buffer_size, learning_starts=0, train_freq=CHUNK), seed)
-        run = RunDir(run_dir_for(Path(out), seed, len(seed_list)), dataclasses.asdict(seed_cfg), resume=resume)
+        run = RunDir(
+            run_dir_for(Path(out), seed, len(seed_list)),
+            dataclasses.asdict(seed_cfg),
+            resume=resume,
+            readable_versions=IRL_RUNS_READABLE_FROM,
+        )
         counters = dict(round=0, policy_steps=0, disc_env_steps=0, eval_return=None)
         one = _SeedRun(
             seed_cfg,

@@ -43,6 +43,7 @@ class OnlineSAC:
         self.policy = NumpyPolicy(self.state.actor_params)
         self.env_steps = 0
         self.warmup_until = loop.learning_starts  # uniformly random actions and no updates before this step
+        self.refill_until = 0  # no updates before this step while a restored learner refills its buffer
         self.deterministic = False  # act with the mean action (HyPER's real-env acting, spec §10.14)
         self.obs, _ = env.reset(seed=seed)
         self.episode_return = 0.0
@@ -72,7 +73,7 @@ class OnlineSAC:
         for _ in range(n_steps // freq):
             chunk = self.rollout_chunk(freq)
             self.buffer = buffers.insert(self.buffer, chunk)
-            if self.env_steps >= self.warmup_until:
+            if self.env_steps >= max(self.warmup_until, self.refill_until):
                 self.state, metrics = self.agent.train_chunk(
                     self.state, self.buffer, self.expert_buffer, reward_params, lr, num_updates=freq
                 )
@@ -143,10 +144,13 @@ def save_learner(
     extra_buffers: dict[str, buffers.Buffer] | None = None,
     sac_state: SACState | None = None,
     buffer: buffers.Buffer | None = None,
+    with_buffer: bool = True,
 ) -> None:
     """Everything needed to continue bit-exactly: SAC state, replay buffer, RNGs, env state, counters
     (plus ``extra_trees``, e.g. the discriminator, and ``extra_buffers``, in the same atomic file).
-    ``sac_state`` and ``buffer`` default to the learner's own (a :class:`SeedGroup` passes its slices)."""
+    ``sac_state`` and ``buffer`` default to the learner's own (a :class:`SeedGroup` passes its slices).
+    ``with_buffer=False`` leaves the replay buffer out: a portable checkpoint of a few MB, continued by
+    :func:`restore_learner` after refilling the buffer."""
     sac_state = learner.state if sac_state is None else sac_state
     buffer = learner.buffer if buffer is None else buffer
     arrays = {f"state/{k}": v for k, v in checkpoint.flatten(sac_state).items()}
@@ -154,12 +158,14 @@ def save_learner(
         arrays.update({f"{name}/{k}": v for k, v in checkpoint.flatten(tree).items()})
     for name, extra in (extra_buffers or {}).items():
         arrays.update({f"{name}/{k}": v for k, v in buffers.to_numpy(extra).items()})
-    arrays.update({f"buffer/{k}": v for k, v in buffers.to_numpy(buffer).items()})
+    if with_buffer:
+        arrays.update({f"buffer/{k}": v for k, v in buffers.to_numpy(buffer).items()})
     arrays.update({f"env/{k}": v for k, v in learner.env.get_state().items()})
     arrays["env/obs"] = np.asarray(learner.obs)
     meta = dict(
         env_steps=learner.env_steps,
         warmup_until=learner.warmup_until,
+        refill_until=learner.refill_until,
         env_t=learner.env.t,
         episode_return=learner.episode_return,
         finished_returns=learner.finished_returns,
@@ -177,7 +183,9 @@ def restore_learner(
     """Load a :func:`save_learner` checkpoint into a freshly built learner.
 
     Returns its metadata and the extras: ``extra_trees`` restored into the given templates and the
-    buffers named in ``extra_buffers``."""
+    buffers named in ``extra_buffers``. From a checkpoint without the replay buffer, the learner
+    first refills its empty buffer with ``learning_starts`` steps of its current policy, without
+    updates: it continues from where it was, though not bit-exactly."""
     arrays, meta = checkpoint.load_npz(path, "checkpoint")
     part = lambda prefix: {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}  # noqa: E731
     extras = {name: checkpoint.unflatten(tree, part(f"{name}/")) for name, tree in (extra_trees or {}).items()}
@@ -186,7 +194,11 @@ def restore_learner(
             raise HyirlError(f"checkpoint does not match this run: buffer {name!r} is missing")
         extras[name] = buffers.from_numpy(part(f"{name}/"))
     learner.state = checkpoint.unflatten(learner.state, part("state/"))
-    learner.buffer = buffers.from_numpy(part("buffer/"))
+    learner.refill_until = meta.get("refill_until", 0)
+    if part("buffer/"):
+        learner.buffer = buffers.from_numpy(part("buffer/"))
+    else:
+        learner.refill_until = meta["env_steps"] + learner.loop.learning_starts
     env_state = part("env/")
     learner.obs = env_state.pop("obs")
     learner.env.reset_to_state(t=meta["env_t"], **env_state)

@@ -33,9 +33,17 @@ class RunDir:
     trained by one process at a time (a lock the operating system drops when the process ends)."""
 
     def __init__(
-        self, path: str | Path, config: dict, *, resume: bool = False, extendable: tuple[str, ...] = ("steps",)
+        self,
+        path: str | Path,
+        config: dict,
+        *,
+        resume: bool = False,
+        extendable: tuple[str, ...] = ("steps",),
+        readable_versions: tuple[str, ...] = (),
     ):
-        """``extendable`` keys may differ on resume (e.g. training for more steps); all others must match."""
+        """``extendable`` keys may differ on resume (e.g. training for more steps); all others must match.
+        ``readable_versions``: earlier hyirl versions whose runs of this kind this code continues exactly;
+        the versions a run was trained with are kept in its config as ``earlier_versions``."""
         self.path = Path(path)
         config_file = self.path / "config.json"
         # The code version is part of the config: checkpoints are only read back by the code that wrote them.
@@ -45,14 +53,17 @@ class RunDir:
                 raise HyirlError(f"cannot resume: {self.path} holds no run (no config.json)")
             self._lock()
             saved = json.loads(config_file.read_text())
-            if saved.get("hyirl_version") != __version__:
-                version = saved.get("hyirl_version")
+            version = saved.get("hyirl_version")
+            if version != __version__ and version not in readable_versions:
                 made_by = f"hyirl {version}" if version else "a hyirl that recorded no version"
                 raise HyirlError(f"cannot resume {self.path}: it was made by {made_by}, this is hyirl {__version__}")
+            earlier = [*saved.get("earlier_versions", []), *([version] if version != __version__ else [])]
+            if earlier:
+                config["earlier_versions"] = earlier
             differing = sorted(
                 k
                 for k in set(saved) | set(config)
-                if k not in extendable
+                if k not in (*extendable, "hyirl_version", "earlier_versions")
                 and saved.get(k) != config.get(k)
                 and not (k not in saved and config[k] in (None, [], {}))  # a newer field left empty
             )
@@ -70,7 +81,7 @@ class RunDir:
         self.checkpoint_dir.mkdir(exist_ok=True)
         # A run killed before its first checkpoint has nothing to continue from: it starts again from
         # step 0 (its config matched), and records it logged before being killed are logged afresh.
-        self.resumed = resume and self.checkpoint_file.is_file()
+        self.resumed = resume and (self.checkpoint_file.is_file() or self.portable_file.is_file())
         if resume and not self.resumed:
             self.metrics_file.unlink(missing_ok=True)
         self._tb: SummaryWriter | None = None
@@ -96,6 +107,11 @@ class RunDir:
     @property
     def checkpoint_file(self) -> Path:
         return self.checkpoint_dir / "learner.npz"
+
+    @property
+    def portable_file(self) -> Path:
+        """A checkpoint without the replay buffer (expert runs): small enough to keep in git."""
+        return self.checkpoint_dir / "portable.npz"
 
     @property
     def metrics_file(self) -> Path:
