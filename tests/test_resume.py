@@ -22,7 +22,7 @@ def _train(out, pendulum_demos, steps, *extra):
         "--train-every",
         "256",
         "--eval-every",
-        "500",
+        "400",
         "--eval-episodes",
         "1",
         "--checkpoint-every",
@@ -37,17 +37,14 @@ def _train(out, pendulum_demos, steps, *extra):
     ]
 
 
-def test_same_seed_gives_identical_metrics(tmp_path, pendulum_demos):
-    for name in ("a", "b"):
-        subprocess.run(_train(tmp_path / name, pendulum_demos, 1000), check=True, capture_output=True)
-    assert (tmp_path / "a" / "metrics.jsonl").read_text() == (tmp_path / "b" / "metrics.jsonl").read_text()
-
-
 def test_killed_run_resumes_to_the_same_result(tmp_path, pendulum_demos):
+    """A run SIGKILLed in its second half and resumed from its directory logs exactly what an
+    uninterrupted run with the same seed logs. This also guards determinism: a run that depends on
+    anything but its seed (unseeded noise, wall clock) fails here."""
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    subprocess.run(_train(straight, pendulum_demos, 2200), check=True, capture_output=True)
+    subprocess.run(_train(straight, pendulum_demos, 1600), check=True, capture_output=True)
     # checkpoint every round, then SIGKILL the run while it is in its second half
-    proc = subprocess.Popen(_train(killed, pendulum_demos, 2200), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(_train(killed, pendulum_demos, 1600), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = killed / "checkpoints" / "learner.npz"
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:

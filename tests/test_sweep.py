@@ -29,7 +29,7 @@ def test_local_sweep_runs_grid_then_skips_finished_cells(tmp_path, pendulum_demo
         "--envs",
         "pendulum",
         "--seeds",
-        "0-1",
+        "1",
         "--steps",
         "600",
         "--train-args",
@@ -40,22 +40,21 @@ def test_local_sweep_runs_grid_then_skips_finished_cells(tmp_path, pendulum_demo
     ]
     assert main(args) == 0
     cells = sorted(p.name for p in tmp_path.iterdir() if (p / "done.json").exists())
-    assert cells == ["hype-pendulum-s0", "hype-pendulum-s1", "mm-pendulum-s0", "mm-pendulum-s1"]
-    seeds = {json.loads((tmp_path / c / "config.json").read_text())["seed"] for c in cells}
-    assert seeds == {0, 1}
+    assert cells == ["hype-pendulum-s1", "mm-pendulum-s1"]
+    assert {json.loads((tmp_path / c / "config.json").read_text())["seed"] for c in cells} == {1}
     before = {c: (tmp_path / c / "metrics.jsonl").read_text() for c in cells}
-    outcome = run_sweep(["hype", "mm"], ["pendulum"], [0, 1], tmp_path, progress=False)
+    outcome = run_sweep(["hype", "mm"], ["pendulum"], [1], tmp_path, progress=False)
     assert set(outcome.values()) == {"skipped"}
     assert before == {c: (tmp_path / c / "metrics.jsonl").read_text() for c in cells}
 
     # A larger --steps resumes a finished cell and extends it, keeping what it had logged.
     extra = TRAIN_ARGS.format(pendulum_demos).split()
-    outcome = run_sweep(["hype"], ["pendulum"], [0], tmp_path, steps=1200, extra=extra, progress=False)
-    assert outcome == {"hype-pendulum-s0": "finished"}
-    cell = tmp_path / "hype-pendulum-s0"
+    outcome = run_sweep(["hype"], ["pendulum"], [1], tmp_path, steps=1200, extra=extra, progress=False)
+    assert outcome == {"hype-pendulum-s1": "finished"}
+    cell = tmp_path / "hype-pendulum-s1"
     assert json.loads((cell / "done.json").read_text())["env_steps"] >= 1200
     extended = (cell / "metrics.jsonl").read_text()
-    assert extended.startswith(before["hype-pendulum-s0"]) and len(extended) > len(before["hype-pendulum-s0"])
+    assert extended.startswith(before["hype-pendulum-s1"]) and len(extended) > len(before["hype-pendulum-s1"])
 
 
 def test_sweep_unknown_method_fails_before_running(tmp_path, capsys):

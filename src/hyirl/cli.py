@@ -41,6 +41,30 @@ def _expert_eval(args) -> None:
         print(f"{args.env}: {result['mean_return']:.1f} ± {result['std_return']:.1f} over {args.episodes} episodes")
 
 
+def _navigate(args) -> None:
+    from hyirl.antmaze import MazeGrid
+    from hyirl.antmaze_data import goal_reaching_success, navigation_success, plot_paths
+    from hyirl.experts import load_policy, shipped_policy_path
+
+    if args.episodes < 1:
+        raise HyirlError(f"--episodes {args.episodes}: need at least one episode")
+    policy, _ = load_policy(Path(args.policy) if args.policy else shipped_policy_path("ant-goal"))
+    if args.mode == "open-floor":
+        result = dict(mode=args.mode, episodes=args.episodes, success=goal_reaching_success(policy, args.episodes))
+    else:
+        success, outcomes = navigation_success(
+            policy, args.episodes, args.seed, evaluation_task=args.mode == "evaluation", progress=not args.no_progress
+        )
+        result = dict(mode=args.mode, episodes=args.episodes, seed=args.seed, success=success)
+        if args.plot:
+            title = f"planner + goal-reaching ant, {args.mode}: {100 * success:.0f} % of {args.episodes} reached"
+            plot_paths(outcomes[: args.plot_paths], MazeGrid(), args.plot, title)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{args.mode}: {100 * result['success']:.1f} % of {args.episodes} episodes reached their goal")
+
+
 def _expert_ship(args) -> None:
     from hyirl.experts import ship_expert
 
@@ -48,11 +72,14 @@ def _expert_ship(args) -> None:
 
 
 def _demos(args) -> None:
+    from hyirl.antmaze_data import DATASETS
     from hyirl.demos import generate_demos, save_demos
     from hyirl.envs import get_task, make_env
     from hyirl.experts import load_policy, shipped_policy_path
 
     get_task(args.env)
+    if args.env in DATASETS:
+        return _antmaze_demos(args)
     if args.trajectories < 1:
         raise HyirlError(f"--trajectories {args.trajectories}: need at least one trajectory")
     policy_path = Path(args.policy) if args.policy else shipped_policy_path(args.env)
@@ -66,6 +93,26 @@ def _demos(args) -> None:
     print(
         f"wrote {args.trajectories} trajectories ({len(demos['observations'])} transitions, return "
         f"{demo_meta['return_mean']:.1f} ± {demo_meta['return_std']:.1f}) to {out}"
+    )
+
+
+def _antmaze_demos(args) -> None:
+    from hyirl.antmaze_data import DATASETS, generate_dataset
+    from hyirl.demos import save_demos
+    from hyirl.experts import load_policy, shipped_policy_path
+
+    spec = DATASETS[args.env]
+    transitions = args.transitions or spec.transitions
+    out = Path(args.out or f"runs/demos-{args.env}-{transitions}.npz")
+    if out.exists():
+        raise HyirlError(f"{out} already exists; not overwriting it")
+    policy, meta = load_policy(Path(args.policy) if args.policy else shipped_policy_path("ant-goal"))
+    rows, data_meta = generate_dataset(spec, policy, transitions, seed=args.seed, progress=not args.no_progress)
+    save_demos(out, rows, dict(data_meta, policy=meta))
+    print(
+        f"wrote {transitions} transitions in {data_meta['episodes']} episodes to {out}: "
+        f"{100 * data_meta['goal_reached_fraction']:.0f} % reached their goal, "
+        f"{data_meta['cells_visited']} of {data_meta['free_cells']} free cells visited"
     )
 
 
@@ -358,12 +405,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--intro", help="markdown file placed under the title (e.g. the commands that made the runs)")
     p.set_defaults(func=_report)
 
-    p = sub.add_parser("demos", help="roll out an expert deterministically and write demonstrations (.npz)")
+    p = sub.add_parser("navigate", help="measure the AntMaze planner and goal-reaching ant (success rate, paths)")
+    p.add_argument(
+        "--mode",
+        choices=("pairs", "evaluation", "open-floor"),
+        default="pairs",
+        help="random start/goal cells of the large maze, the task's evaluation start/goal, or single goals "
+        "on an open floor",
+    )
+    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--policy", help="goal-reaching policy .npz (default: the shipped ant-goal expert)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", help="PNG of the first --plot-paths driven paths over the maze")
+    p.add_argument("--plot-paths", type=int, default=6)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_navigate)
+
+    p = sub.add_parser(
+        "demos", help="roll out an expert deterministically and write demonstrations (.npz), or make an AntMaze dataset"
+    )
     p.add_argument("env")
     p.add_argument("--trajectories", type=int, default=64)
     p.add_argument("--policy", help="policy .npz (default: the shipped expert)")
     p.add_argument("--seed", type=int, default=0, help="reset seed of the first episode")
+    p.add_argument("--transitions", type=int, help="AntMaze datasets: rows to make (default 1000000)")
     p.add_argument("--out", help="output file (default runs/demos-ENV-N.npz)")
+    p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_demos)
     return parser
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hyirl import buffers, checkpoint
+from hyirl import antmaze_data, buffers, checkpoint, datasets
 from hyirl.envs import TaskEnv, make_env
 from hyirl.errors import HyirlError
 from hyirl.experts import check_policy_fits, load_policy, shipped_policy_path
@@ -108,8 +108,12 @@ def save_demos(path: Path, demos: dict[str, np.ndarray], meta: dict) -> None:
 
 
 def load_demos(path: Path, env: TaskEnv | None = None) -> tuple[dict[str, np.ndarray], dict]:
-    """Load and validate a demo file (and its fit to ``env`` if given)."""
-    demos, meta = checkpoint.load_npz(path, "demo file")
+    """Load and validate a demo file (and its fit to ``env`` if given): a hyirl ``.npz``, a D4RL HDF5
+    file or a Minari dataset folder (:mod:`hyirl.datasets`)."""
+    if datasets.is_external(path):
+        demos, meta = datasets.load_external(path)
+    else:
+        demos, meta = checkpoint.load_npz(path, "demo file")
     missing = [k for k in REQUIRED if k not in demos]
     if missing:
         raise HyirlError(f"demo file {path} lacks {', '.join(missing)}")
@@ -123,7 +127,20 @@ def load_demos(path: Path, env: TaskEnv | None = None) -> tuple[dict[str, np.nda
                 f"demo file {path} has obs {demos['observations'].shape[1]} / act "
                 f"{demos['actions'].shape[1]} but env {env.task.name} has obs {obs_dim} / act {act_dim}"
             )
+        _check_layout(path, meta, env)
     return demos, meta
+
+
+def _check_layout(path: Path, meta: dict, env: TaskEnv) -> None:
+    """AntMaze data must come from the same of the maze's two mirror-image layouts as the env."""
+    grid = getattr(env.env, "grid", None)
+    layout = meta.get("layout")
+    if grid is not None and layout is not None and layout != grid.layout:
+        fix = "--env hyirl/AntMazeLargeMinari-v0" if layout == "minari" else "--env antmaze-large-diverse"
+        raise HyirlError(
+            f"{path} lies in the {layout!r} maze layout but env {env.task.name} uses {grid.layout!r} "
+            f"(mirror images of each other, docs/antmaze.md); use {fix}"
+        )
 
 
 def load_expert_data(cfg, env: TaskEnv) -> dict[str, np.ndarray]:
@@ -160,8 +177,11 @@ def expert_demos(env_name: str, n_trajectories: int = 64, *, truncated_obs: bool
     """Demos from the shipped expert, generated on first use and cached (keyed by the policy file).
 
     With ``truncated_obs`` the observation columns are cut to qpos[2:]+qvel, which are the leading
-    columns of the full ant/humanoid observation (spec §10.12).
+    columns of the full ant/humanoid observation (spec §10.12). AntMaze tasks use their whole
+    dataset (:func:`antmaze_dataset`) whatever ``n_trajectories`` says, as the paper does.
     """
+    if env_name in antmaze_data.DATASETS:
+        return antmaze_dataset(env_name)
     policy_path = shipped_policy_path(
         env_name, f"pass --demos-file FILE (made by `hyirl demos {env_name} --policy POLICY.npz`, see docs/experts.md)"
     )
@@ -179,6 +199,23 @@ def expert_demos(env_name: str, n_trajectories: int = 64, *, truncated_obs: bool
         )
         meta = dict(meta, truncated_obs=True)
     return demos, meta
+
+
+def antmaze_dataset(name: str, transitions: int | None = None) -> tuple[dict, dict]:
+    """A D4RL-style AntMaze dataset made with the shipped goal-reaching ant, generated on first use
+    and cached like the MuJoCo demos (keyed by the policy file and the size)."""
+    spec = antmaze_data.dataset_spec(name)
+    policy_path = shipped_policy_path(
+        "ant-goal", "train one (`hyirl expert train ant-goal`, docs/antmaze.md) or pass --demos-file FILE"
+    )
+    n = spec.transitions if transitions is None else transitions
+    path = cache_dir() / "demos" / f"{name}-{checkpoint.file_digest(policy_path)[:12]}-{n}.npz"
+    if not path.exists():
+        policy, policy_meta = load_policy(policy_path)
+        rows, meta = antmaze_data.generate_dataset(spec, policy, n)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        checkpoint.save_npz(path, rows, dict(meta, policy=policy_meta))
+    return load_demos(path)
 
 
 def generate_demos(

@@ -54,9 +54,23 @@ TASKS: dict[str, Task] = {
         truncated_obs_kwargs=dict(include_cfrc_ext_in_observation=False),
     ),
     "humanoid": Task("humanoid", "Humanoid-v5", p_tremble=0.025, truncated_obs_kwargs=_HUMANOID_TRUNCATED),
+    # D4RL's large maze (hyirl.antmaze): the evaluation start and goal; the two differ in their data.
+    "antmaze-large-diverse": Task("antmaze-large-diverse", "hyirl/AntMazeLarge-v0"),
+    "antmaze-large-play": Task("antmaze-large-play", "hyirl/AntMazeLarge-v0"),
+    # Open-floor goal reaching: the training task of the goal-reaching ant that makes AntMaze data.
+    "ant-goal": Task("ant-goal", "hyirl/AntGoal-v0"),
     # Cheap task for tests and quick checks: SAC solves it in a few thousand steps.
     "pendulum": Task("pendulum", "Pendulum-v1", horizon=200),
 }
+
+gym.register("hyirl/AntMazeLarge-v0", entry_point="hyirl.antmaze:AntMazeEnv", max_episode_steps=1000)
+gym.register(
+    "hyirl/AntMazeLargeMinari-v0",
+    entry_point="hyirl.antmaze:AntMazeEnv",
+    max_episode_steps=1000,
+    kwargs=dict(layout="minari"),
+)
+gym.register("hyirl/AntGoal-v0", entry_point="hyirl.antmaze:AntGoalEnv", max_episode_steps=1000)
 
 
 def get_task(name: str) -> Task:
@@ -114,7 +128,11 @@ class TaskEnv(gym.Wrapper):
         """
         if mode not in ("state", "replay"):
             raise HyirlError(f"unknown expert reset mode {mode!r}: use 'state' or 'replay'")
-        keys = ("qpos", "qvel", "qacc_warmstart", "timestep") if mode == "state" else ("seed", "actions", "timestep")
+        keys = (
+            ("qpos", "qvel", "qacc_warmstart", "goal", "timestep")
+            if mode == "state"
+            else ("seed", "actions", "timestep")
+        )
         self.expert_states = {k: demos[k] for k in keys if k in demos}
         self.expert_reset_mode = mode
         self.expert_reset_prob = prob
@@ -134,7 +152,7 @@ class TaskEnv(gym.Wrapper):
     def _restore_expert_row(self, row: int) -> np.ndarray:
         states, t = self.expert_states, int(self.expert_states["timestep"][row])
         if self.expert_reset_mode == "state":
-            saved = {k: states[k][row] for k in ("qpos", "qvel", "qacc_warmstart") if k in states}
+            saved = {k: states[k][row] for k in ("qpos", "qvel", "qacc_warmstart", "goal") if k in states}
             return self.reset_to_state(t=t, **saved)
         # Seeding the replay must not re-seed the generator that drives trembling and the next reset's
         # choice: that would repeat the same noise after every replay reset.
@@ -155,11 +173,12 @@ class TaskEnv(gym.Wrapper):
         theta, theta_dot = self.env.state  # classic-control pendulum
         return dict(qpos=np.array([theta]), qvel=np.array([theta_dot]))
 
-    def reset_to_state(self, qpos, qvel, t: int = 0, qacc_warmstart=None) -> np.ndarray:
+    def reset_to_state(self, qpos, qvel, t: int = 0, qacc_warmstart=None, goal=None) -> np.ndarray:
         """Put the simulator in a saved state at episode time ``t``; returns the observation there.
 
         Restoring ``qacc_warmstart`` too makes replaying the same actions bit-exact; without it the
-        constraint solver starts cold and trajectories drift apart slowly (spec §4).
+        constraint solver starts cold and trajectories drift apart slowly (spec §4). On AntMaze the
+        saved ``goal`` replaces the task's (the reference's FILTER resets, spec §4).
         """
         if not 0 <= t < self.horizon:
             raise HyirlError(f"reset time {t} outside the horizon [0, {self.horizon})")
@@ -168,6 +187,8 @@ class TaskEnv(gym.Wrapper):
             self.env.set_state(np.asarray(qpos, np.float64), np.asarray(qvel, np.float64))
             if qacc_warmstart is not None:
                 self.env.data.qacc_warmstart[:] = qacc_warmstart
+            if goal is not None:
+                self.env.set_goal(goal)
         else:
             self.env.state = np.array([qpos[0], qvel[0]], dtype=np.float64)
         return self.env._get_obs()

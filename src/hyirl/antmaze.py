@@ -1,0 +1,296 @@
+"""AntMaze: D4RL's large maze on gymnasium's Ant, its cell grid, and a shortest-path planner.
+
+The maze is D4RL's ``HARDEST_MAZE`` (9 × 12 cells of 4 m; gymnasium-robotics' ``LARGE_MAZE`` has the
+same walls), built with gymnasium-robotics' maze model writer around gymnasium's ``Ant-v5``. Two
+layouts of the same map exist in the wild and they are mirror images of each other:
+
+* ``d4rl``: row ``i`` lies at y = 4·(i − 1) in D4RL's coordinates (the paper's data and evaluation);
+* ``minari``: gymnasium-robotics' placement, row ``i`` at y = 18 − 4·(i + ½) (Minari's regenerated data).
+
+hyirl's tasks and its own datasets use the ``d4rl`` layout; its simulator coordinates are D4RL's
+shifted by :attr:`MazeGrid.d4rl_offset` (the writer centres the map on the origin).
+
+Observations are D4RL's: qpos[:15] + qvel[:14] (the torso's x, y included) followed by the goal's
+x, y: 31 numbers. Success is being within 0.5 m of the goal (D4RL's sparse reward).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import functools
+import io
+import os
+
+import gymnasium as gym
+import numpy as np
+
+from hyirl.errors import HyirlError
+
+# D4RL's HARDEST_MAZE without its markers: 1 = wall, 0 = free.
+LARGE_MAZE = (
+    (1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    (1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1),
+    (1, 0, 1, 1, 0, 1, 0, 1, 0, 1, 0, 1),
+    (1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1),
+    (1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1),
+    (1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1),
+    (1, 1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1),
+    (1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1),
+    (1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+)
+# D4RL's evaluation start (R) and goal (G) cells of HARDEST_MAZE_TEST.
+EVAL_START, EVAL_GOAL = (1, 1), (7, 9)
+# The goal cells (G) of D4RL's HARDEST_MAZE: the hand-picked goals of the "play" data.
+PLAY_GOALS = ((1, 6), (3, 5), (3, 10), (5, 2), (7, 4), (7, 6), (7, 9))
+CELL_SIZE = 4.0
+SUCCESS_RADIUS = 0.5
+HORIZON = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class MazeGrid:
+    """The maze's cells, their centres in simulator coordinates, and shortest paths between them."""
+
+    walls: tuple[tuple[int, ...], ...] = LARGE_MAZE
+    layout: str = "d4rl"
+
+    def __post_init__(self):
+        if self.layout not in ("d4rl", "minari"):
+            raise HyirlError(f"unknown maze layout {self.layout!r}: use 'd4rl' or 'minari'")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.walls), len(self.walls[0])
+
+    @property
+    def writer_map(self) -> list[list[int]]:
+        """The map as handed to gymnasium-robotics' writer, which puts row 0 at the largest y."""
+        rows = [list(row) for row in self.walls]
+        return rows[::-1] if self.layout == "d4rl" else rows
+
+    def center(self, cell) -> np.ndarray:
+        rows, cols = self.shape
+        i, j = cell
+        row_from_top = rows - 1 - i if self.layout == "d4rl" else i
+        return np.array([(j + 0.5 - cols / 2) * CELL_SIZE, (rows / 2 - row_from_top - 0.5) * CELL_SIZE])
+
+    def cell_of(self, xy) -> tuple[int, int]:
+        rows, cols = self.shape
+        j = int(np.floor(xy[0] / CELL_SIZE + cols / 2))
+        row_from_top = int(np.floor(rows / 2 - xy[1] / CELL_SIZE))
+        return (rows - 1 - row_from_top if self.layout == "d4rl" else row_from_top), j
+
+    @property
+    def d4rl_offset(self) -> np.ndarray:
+        """Simulator xy minus D4RL's xy (D4RL puts the centre of cell (1, 1) at the origin)."""
+        if self.layout != "d4rl":
+            raise HyirlError("D4RL coordinates map onto the 'd4rl' layout only (the other is its mirror image)")
+        return self.center((1, 1))
+
+    @functools.cached_property
+    def free_cells(self) -> tuple[tuple[int, int], ...]:
+        return tuple((i, j) for i, row in enumerate(self.walls) for j, wall in enumerate(row) if not wall)
+
+    def is_free(self, cell) -> bool:
+        i, j = cell
+        rows, cols = self.shape
+        return 0 <= i < rows and 0 <= j < cols and not self.walls[i][j]
+
+    def distances_to(self, goal) -> dict[tuple[int, int], int]:
+        """Breadth-first cell distances from every free cell to ``goal`` (4-connected moves)."""
+        if not self.is_free(goal):
+            raise HyirlError(f"goal cell {tuple(goal)} is a wall")
+        goal = tuple(goal)
+        dist, queue = {goal: 0}, collections.deque([goal])
+        while queue:
+            i, j = queue.popleft()
+            for nxt in ((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)):
+                if self.is_free(nxt) and nxt not in dist:
+                    dist[nxt] = dist[(i, j)] + 1
+                    queue.append(nxt)
+        return dist
+
+    def path(self, start, goal) -> list[tuple[int, int]]:
+        """A shortest cell path from ``start`` to ``goal``, both included."""
+        dist = self.distances_to(goal)
+        cell = tuple(start)
+        if cell not in dist:
+            raise HyirlError(f"cell {cell} cannot reach {tuple(goal)}")
+        path = [cell]
+        while dist[cell]:
+            i, j = cell
+            cell = min(((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)), key=lambda c: dist.get(c, np.inf))
+            path.append(cell)
+        return path
+
+
+_ANT_XML = os.path.join(os.path.dirname(gym.__file__), "envs", "mujoco", "assets", "ant.xml")
+
+
+def _ant(xml_file: str = _ANT_XML, **kwargs):
+    """gymnasium's Ant-v5 reporting qpos[:15] + qvel[:14] (D4RL's 29 numbers, x and y included)."""
+    from gymnasium.envs.mujoco.ant_v5 import AntEnv
+
+    return AntEnv(
+        xml_file=xml_file,
+        exclude_current_positions_from_observation=False,
+        include_cfrc_ext_in_observation=False,
+        **kwargs,
+    )
+
+
+def goal_input(ant_obs: np.ndarray, goal: np.ndarray) -> np.ndarray:
+    """What the goal-reaching ant sees: its state without x, y, and the goal relative to its torso,
+    shortened to at most :data:`GOAL_INPUT_RADIUS` (the farthest goals it was trained on)."""
+    rel = np.asarray(goal, np.float64) - ant_obs[..., :2]
+    norm = np.linalg.norm(rel, axis=-1, keepdims=True)
+    rel = rel * np.minimum(1.0, GOAL_INPUT_RADIUS / np.maximum(norm, 1e-9))
+    return np.concatenate([ant_obs[..., 2:29], rel], axis=-1)
+
+
+GOAL_INPUT_RADIUS = 5.0
+
+
+class _AntWithGoal(gym.Env):
+    """Shared plumbing: an inner Ant-v5, a goal, exact state access for :class:`hyirl.envs.TaskEnv`."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, ant):
+        self.ant = ant
+        self.action_space = ant.action_space
+        self.goal = np.zeros(2)
+
+    @property
+    def data(self):
+        return self.ant.data
+
+    def set_state(self, qpos, qvel) -> None:
+        self.ant.set_state(qpos, qvel)
+
+    def set_goal(self, goal) -> None:
+        self.goal = np.asarray(goal, np.float64).copy()
+
+    def distance(self) -> float:
+        return float(np.linalg.norm(self.ant.data.qpos[:2] - self.goal))
+
+    def _reset_ant(self, seed, start_xy) -> None:
+        super().reset(seed=seed)
+        self.ant.init_qpos[:2] = start_xy
+        self.ant.reset(seed=seed)
+
+    def close(self):
+        self.ant.close()
+
+
+class AntMazeEnv(_AntWithGoal):
+    """The large maze's evaluation task: D4RL's start cell and goal, reward 1 and the end of the episode
+    on reaching the goal (D4RL's eval mode), observation = ant state (29) + goal (2).
+
+    ``reset(options={"start": xy, "goal": xy})`` starts elsewhere (dataset generation); with
+    ``terminate_on_success=False`` the episode goes on past the goal, as in D4RL's data.
+    """
+
+    def __init__(self, layout: str = "d4rl", terminate_on_success: bool = True):
+        with contextlib.redirect_stderr(io.StringIO()):  # its import prints a notice about its Adroit tasks
+            from gymnasium_robotics.envs.maze.maze_v4 import Maze
+
+        self.grid = MazeGrid(layout=layout)
+        _, xml = Maze.make_maze(_ANT_XML, self.grid.writer_map, CELL_SIZE, 0.5)
+        try:
+            # the maze never ends an episode for an unhealthy ant (D4RL's generation loop ignores it)
+            super().__init__(_ant(xml, terminate_when_unhealthy=False))
+        finally:
+            os.unlink(xml)
+        self.terminate_on_success = terminate_on_success
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (31,), np.float64)
+
+    def reset(self, *, seed=None, options=None):
+        options = options or {}
+        self._reset_ant(seed, options.get("start", self.grid.center(EVAL_START)))
+        self.set_goal(options["goal"] if "goal" in options else self.sample_goal(self.np_random, EVAL_GOAL))
+        return self._get_obs(), {}
+
+    def sample_goal(self, rng: np.random.Generator, cell) -> np.ndarray:
+        """D4RL's goal noise: the cell centre plus U(0, 1) m and U(0, 0.5) m in x and y."""
+        return self.grid.center(cell) + rng.uniform(0, 1, 2) + rng.uniform(0, 0.5, 2)
+
+    def step(self, action):
+        ant_obs, _, _, _, _ = self.ant.step(action)
+        success = self.distance() <= SUCCESS_RADIUS
+        obs = np.concatenate([ant_obs, self.goal])
+        return obs, float(success), bool(success and self.terminate_on_success), False, {"success": success}
+
+    def _get_obs(self) -> np.ndarray:
+        return np.concatenate([self.ant._get_obs(), self.goal])
+
+
+class AntGoalEnv(_AntWithGoal):
+    """Open-floor goal reaching, the goal-reaching ant's training task.
+
+    Goals are drawn 1–5 m from the torso in a uniform direction; reaching one (within 0.5 m) pays a
+    bonus and draws the next. The reward is Ant-v5's with its forward velocity replaced by the
+    velocity towards the goal. Observation: :func:`goal_input` (27 + 2).
+    """
+
+    REACH_BONUS = 10.0
+
+    def __init__(self):
+        super().__init__(_ant())
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (29,), np.float64)
+
+    def reset(self, *, seed=None, options=None):
+        self._reset_ant(seed, np.zeros(2))
+        self._new_goal()
+        return self._get_obs(), {}
+
+    def _new_goal(self) -> None:
+        angle, radius = self.np_random.uniform(0, 2 * np.pi), self.np_random.uniform(1.0, GOAL_INPUT_RADIUS)
+        self.set_goal(self.ant.data.qpos[:2] + radius * np.array([np.cos(angle), np.sin(angle)]))
+
+    def step(self, action):
+        before = self.distance()
+        _, _, terminated, _, info = self.ant.step(action)
+        after = self.distance()
+        reached = after <= SUCCESS_RADIUS
+        reward = (before - after) / self.ant.dt + info["reward_survive"] + info["reward_ctrl"] + info["reward_contact"]
+        if reached:
+            reward += self.REACH_BONUS
+            self._new_goal()
+        return self._get_obs(), reward, terminated, False, {"reached": reached}
+
+    def _get_obs(self) -> np.ndarray:
+        return goal_input(self.ant._get_obs(), self.goal)
+
+
+class Navigator:
+    """D4RL's navigation policy: the goal-reaching ant steered along a shortest cell path.
+
+    In the goal's cell the target is the goal itself; elsewhere it is the centre of the next cell
+    on a shortest path, jittered by up to ±``jitter`` m in x and y, drawn once per waypoint (D4RL
+    redraws it every step). Two adjacent cells form a rectangle, so the straight line from anywhere
+    in the ant's cell to the next centre stays clear of walls.
+    """
+
+    def __init__(self, policy, grid: MazeGrid, goal, rng: np.random.Generator, jitter: float = 0.5):
+        self.policy, self.grid, self.rng, self.jitter = policy, grid, rng, jitter
+        self.goal = np.asarray(goal, np.float64)
+        self.goal_cell = grid.cell_of(self.goal)
+        self.dist = grid.distances_to(self.goal_cell)
+        self._next_cell, self._waypoint = None, self.goal
+
+    def waypoint(self, xy) -> np.ndarray:
+        cell = self.grid.cell_of(xy)
+        if cell == self.goal_cell or cell not in self.dist:
+            return self.goal
+        i, j = cell
+        nxt = min(((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)), key=lambda c: self.dist.get(c, np.inf))
+        if nxt != self._next_cell:
+            self._next_cell = nxt
+            self._waypoint = self.grid.center(nxt) + self.rng.uniform(-self.jitter, self.jitter, 2)
+        return self._waypoint
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        return self.policy(goal_input(obs[:29], self.waypoint(obs[:2])))

@@ -1,0 +1,205 @@
+"""D4RL-style AntMaze datasets made on this machine, and the planner's success measurement.
+
+The protocol is D4RL's (docs/antmaze.md): 1,000-step episodes from a random free cell (plus U(0, 1) m
+in x and y), a goal drawn per episode (``diverse``: any free cell; ``play``: D4RL's hand-picked goal
+cells), the goal-reaching ant steered by :class:`~hyirl.antmaze.Navigator`, and Gaussian action noise
+N(0, 0.2²) clipped to [-1, 1]; the noisy action is both executed and stored. Rows follow hyirl's demo
+format (:mod:`hyirl.demos`) plus ``goal``; ``rewards`` is D4RL's sparse reward (1 within 0.5 m of the
+goal), ``terminals`` is never set (the episode goes on past the goal), ``timeouts`` marks step 1000.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from hyirl.antmaze import (
+    CELL_SIZE,
+    HORIZON,
+    PLAY_GOALS,
+    SUCCESS_RADIUS,
+    AntGoalEnv,
+    AntMazeEnv,
+    MazeGrid,
+    Navigator,
+)
+from hyirl.errors import HyirlError
+from hyirl.runs import StepProgress
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """One of D4RL's large-maze datasets: where goals are drawn, how many rows, how much noise."""
+
+    name: str
+    goal_cells: tuple[tuple[int, int], ...] | None  # None: any free cell
+    transitions: int = 1_000_000
+    action_noise: float = 0.2
+
+
+DATASETS = {
+    "antmaze-large-diverse": DatasetSpec("antmaze-large-diverse", None),
+    "antmaze-large-play": DatasetSpec("antmaze-large-play", PLAY_GOALS),
+}
+
+_FLOAT_KEYS = ("observations", "actions", "next_observations", "rewards", "qpos", "qvel", "goal")
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise HyirlError(f"unknown AntMaze dataset {name!r}: use one of {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def generate_dataset(
+    spec: DatasetSpec, policy, transitions: int | None = None, seed: int = 0, progress: bool = True
+) -> tuple[dict[str, np.ndarray], dict]:
+    """Drive the goal-reaching ``policy`` through the maze for ``transitions`` rows (whole episodes,
+    the last one cut short if needed) and return ``(rows, metadata)``."""
+    n = spec.transitions if transitions is None else transitions
+    if n < 1:
+        raise HyirlError(f"transitions {n}: need at least one")
+    env = AntMazeEnv(terminate_on_success=False)
+    grid, rng = env.grid, np.random.default_rng(seed)
+    rows = _empty_rows(n)
+    reached, row, episode = [], 0, 0
+    with StepProgress(n, "antmaze data", enabled=progress) as bar:
+        while row < n:
+            length = min(HORIZON, n - row)
+            reached.append(_drive_episode(env, policy, spec, rng, seed + episode, rows, row, length))
+            rows["seed"][row : row + length] = seed + episode
+            row, episode = row + length, episode + 1
+            bar.update(row)
+    rows["timeouts"][np.arange(HORIZON - 1, n, HORIZON)] = True
+    rows["timeouts"][-1] = True
+    meta = dict(
+        env=spec.name,
+        protocol="d4rl",
+        layout=grid.layout,
+        transitions=n,
+        episodes=episode,
+        action_noise=spec.action_noise,
+        goal_cells="any free cell" if spec.goal_cells is None else [list(c) for c in spec.goal_cells],
+        seed=seed,
+        **dataset_statistics(rows, grid, reached),
+    )
+    return rows, meta
+
+
+def _empty_rows(n: int) -> dict[str, np.ndarray]:
+    shapes = dict(observations=31, actions=8, next_observations=31, qpos=15, qvel=14, goal=2)
+    rows = {k: np.zeros((n, d), np.float32) for k, d in shapes.items()}
+    rows.update(rewards=np.zeros(n, np.float32), terminals=np.zeros(n, bool), timeouts=np.zeros(n, bool))
+    rows.update(seed=np.zeros(n, np.int64), timestep=np.zeros(n, np.int64))
+    return rows
+
+
+def _drive_episode(env, policy, spec, rng, seed, rows, first, length) -> bool:
+    grid = env.grid
+    start = grid.center(grid.free_cells[rng.integers(len(grid.free_cells))]) + rng.uniform(0, 1, 2)
+    cells = spec.goal_cells or grid.free_cells
+    goal = env.sample_goal(rng, cells[rng.integers(len(cells))])
+    obs, _ = env.reset(seed=seed, options=dict(start=start, goal=goal))
+    navigator = Navigator(policy, grid, goal, rng)
+    reached = False
+    for t in range(length):
+        r = first + t
+        rows["qpos"][r], rows["qvel"][r] = env.data.qpos, env.data.qvel
+        action = np.clip(navigator(obs) + rng.normal(0.0, spec.action_noise, 8), -1.0, 1.0)
+        next_obs, reward, _, _, _ = env.step(action)
+        rows["observations"][r], rows["actions"][r], rows["next_observations"][r] = obs, action, next_obs
+        rows["rewards"][r], rows["goal"][r], rows["timestep"][r] = reward, goal, t
+        reached |= reward > 0
+        obs = next_obs
+    return reached
+
+
+def dataset_statistics(rows: dict[str, np.ndarray], grid: MazeGrid, reached: list[bool]) -> dict:
+    """Episodes, the share that reached their goal, and how many of the maze's free cells the ant visited."""
+    visited = {grid.cell_of(xy) for xy in rows["qpos"][:, :2]}
+    return dict(
+        goal_reached_fraction=float(np.mean(reached)),
+        cells_visited=len(visited & set(grid.free_cells)),
+        free_cells=len(grid.free_cells),
+        success_radius=SUCCESS_RADIUS,
+    )
+
+
+def navigation_success(
+    policy, pairs: int = 100, seed: int = 0, evaluation_task: bool = False, progress: bool = True
+) -> tuple[float, list[dict]]:
+    """The planner + goal-reaching ant without action noise: the share of episodes reaching their goal
+    within 1000 steps, and each episode's start, goal, outcome and torso path.
+
+    ``evaluation_task=False``: ``pairs`` random (start cell, other goal cell) pairs from the cell
+    centres; ``True``: the task's own evaluation start and goal (its reset and goal noise), the
+    success rate a policy trained on the data could at best copy.
+    """
+    env = AntMazeEnv(terminate_on_success=True)
+    grid, rng = env.grid, np.random.default_rng(seed)
+    outcomes = []
+    with StepProgress(pairs, "navigation (episodes)", enabled=progress) as bar:
+        for k in range(pairs):
+            if evaluation_task:
+                obs, _ = env.reset(seed=seed + k)
+            else:
+                start, goal_cell = (grid.free_cells[i] for i in rng.choice(len(grid.free_cells), 2, replace=False))
+                options = dict(start=grid.center(start), goal=env.sample_goal(rng, goal_cell))
+                obs, _ = env.reset(seed=seed + k, options=options)
+            outcomes.append(_navigate(env, Navigator(policy, grid, env.goal, rng), obs))
+            bar.update(k + 1)
+    return float(np.mean([o["success"] for o in outcomes])), outcomes
+
+
+def goal_reaching_success(policy, episodes: int = 100, seed: int = 0) -> float:
+    """The goal-reaching ant alone on the open floor: the share of episodes in which it reaches its
+    first goal (1–5 m away in a random direction) before the episode ends."""
+    env = AntGoalEnv()
+    reached = 0
+    for k in range(episodes):
+        obs, _ = env.reset(seed=seed + k)
+        for _ in range(HORIZON):
+            obs, _, terminated, _, info = env.step(policy(obs))
+            if info["reached"] or terminated:
+                reached += info["reached"]
+                break
+    return reached / episodes
+
+
+def _navigate(env, navigator, obs) -> dict:
+    path, success = [obs[:2]], False
+    for _ in range(HORIZON):
+        obs, _, success, _, _ = env.step(navigator(obs))
+        path.append(obs[:2])
+        if success:
+            break
+    return dict(start=path[0].tolist(), goal=env.goal.tolist(), success=bool(success), path=np.array(path))
+
+
+def plot_paths(outcomes: list[dict], grid: MazeGrid, out, title: str) -> None:
+    """The maze's walls with the driven torso paths (circle: start, star: goal; dashed: failed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 6))
+    for i, row in enumerate(grid.walls):
+        for j, wall in enumerate(row):
+            if wall:
+                x, y = grid.center((i, j)) - CELL_SIZE / 2
+                ax.add_patch(plt.Rectangle((x, y), CELL_SIZE, CELL_SIZE, color="0.35"))
+    for k, o in enumerate(outcomes):
+        colour = plt.cm.tab10(k % 10)
+        ax.plot(*o["path"].T, color=colour, lw=1.4, ls="-" if o["success"] else "--")
+        ax.plot(*o["path"][0], "o", color=colour, ms=6)
+        ax.plot(*o["goal"], "*", color=colour, ms=13, mec="k", mew=0.6)
+    ax.set_aspect("equal")
+    ax.autoscale_view()
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)

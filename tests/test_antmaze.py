@@ -1,0 +1,158 @@
+"""AntMaze: the maze's geometry, shortest paths, the navigator, the task env and the dataset protocol."""
+
+import mujoco
+import numpy as np
+import pytest
+
+from hyirl.antmaze import (
+    EVAL_GOAL,
+    EVAL_START,
+    LARGE_MAZE,
+    PLAY_GOALS,
+    AntGoalEnv,
+    AntMazeEnv,
+    MazeGrid,
+    Navigator,
+    goal_input,
+)
+from hyirl.antmaze_data import DATASETS, generate_dataset
+from hyirl.envs import make_env
+from hyirl.errors import HyirlError
+
+
+@pytest.fixture(scope="module")
+def maze_env():
+    return AntMazeEnv()
+
+
+@pytest.mark.parametrize("layout", ["d4rl", "minari"])
+def test_walls_stand_where_the_grid_says(layout):
+    """Every wall cell of the map has a box at its centre in the simulator and no free cell has one;
+    guards the row order handed to the maze writer (a wrong one builds the mirror-image maze)."""
+    env = AntMazeEnv(layout=layout)
+    model, grid = env.ant.model, env.grid
+    boxes = {
+        tuple(np.round(model.geom_pos[g][:2], 6))
+        for g in range(model.ngeom)
+        if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_BOX
+    }
+    walls = {(i, j) for i, row in enumerate(LARGE_MAZE) for j, wall in enumerate(row) if wall}
+    assert boxes == {tuple(np.round(grid.center(c), 6)) for c in walls}
+    for cell in grid.free_cells:
+        assert grid.cell_of(grid.center(cell) + 1.9) == cell and grid.cell_of(grid.center(cell) - 1.9) == cell
+
+
+def test_layouts_are_mirror_images_and_d4rl_coordinates_are_a_shift():
+    d4rl, minari = MazeGrid(layout="d4rl"), MazeGrid(layout="minari")
+    for cell in d4rl.free_cells:
+        assert np.allclose(minari.center(cell), d4rl.center(cell) * [1, -1])
+    # D4RL puts cell (i, j) at (4 (j - 1), 4 (i - 1)): the evaluation goal cell (7, 9) at (32, 24).
+    assert np.allclose(d4rl.center(EVAL_GOAL) - d4rl.d4rl_offset, [32.0, 24.0])
+    with pytest.raises(HyirlError):
+        minari.d4rl_offset
+
+
+def test_shortest_path_from_the_evaluation_start_to_its_goal():
+    grid = MazeGrid()
+    path = grid.path(EVAL_START, EVAL_GOAL)
+    assert path[0] == EVAL_START and path[-1] == EVAL_GOAL and len(path) == 15
+    for a, b in zip(path, path[1:]):
+        assert grid.is_free(b) and abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1
+    dist = grid.distances_to(EVAL_GOAL)
+    assert set(dist) == set(grid.free_cells)  # the large maze is connected
+    assert all(dist[c] == len(grid.path(c, EVAL_GOAL)) - 1 for c in grid.free_cells)
+    with pytest.raises(HyirlError, match="wall"):
+        grid.distances_to((0, 0))
+
+
+def test_navigator_heads_for_the_next_cell_then_the_goal():
+    """Waypoints lie within the jitter of the next cell's centre on a shortest path, stay fixed while
+    that cell stays next, and are the goal itself in the goal's cell."""
+    grid = MazeGrid()
+    goal = grid.center(EVAL_GOAL) + 0.3
+    nav = Navigator(lambda x: x, grid, goal, np.random.default_rng(0), jitter=0.5)
+    path = grid.path(EVAL_START, EVAL_GOAL)
+    for here, nxt in zip(path[:-1], path[1:]):
+        first = nav.waypoint(grid.center(here))
+        assert np.abs(first - grid.center(nxt)).max() <= 0.5
+        assert np.array_equal(nav.waypoint(grid.center(here) + 0.7), first)
+    assert np.array_equal(nav.waypoint(grid.center(EVAL_GOAL) - 1.0), goal)
+
+
+def test_goal_input_is_the_relative_goal_capped_at_the_trained_radius():
+    ant = np.arange(29.0)
+    near = goal_input(ant, ant[:2] + [3.0, -1.0])
+    assert near.shape == (29,) and np.array_equal(near[:27], ant[2:]) and np.allclose(near[27:], [3.0, -1.0])
+    far = goal_input(ant, ant[:2] + [30.0, 40.0])
+    assert np.allclose(far[27:], [3.0, 4.0])
+
+
+def test_task_starts_at_d4rls_start_and_succeeds_only_at_the_goal(maze_env):
+    """The evaluation episode starts in cell (1, 1) with the goal in cell (7, 9); reward 1 and the
+    end of the episode come exactly when the torso is within 0.5 m of the goal."""
+    env = make_env("antmaze-large-diverse")
+    obs, _ = env.reset(seed=3)
+    grid = env.env.grid
+    assert obs.shape == (31,) and env.p_tremble == 0.0
+    assert grid.cell_of(obs[:2]) == EVAL_START and grid.cell_of(obs[29:]) == EVAL_GOAL
+    state = env.get_state()
+    for offset, success in ((0.3, True), (0.8, False)):
+        qpos = state["qpos"].copy()
+        qpos[:2] = obs[29:] + [offset, 0.0]
+        env.reset_to_state(qpos, np.zeros_like(state["qvel"]), t=5)
+        _, reward, terminated, truncated, _ = env.step(np.zeros(8))
+        assert (reward, terminated) == (float(success), success) and not truncated
+
+
+def test_a_state_reset_carries_the_datasets_goal():
+    """FILTER resets on AntMaze restore the goal of the dataset row (spec §4)."""
+    env = make_env("antmaze-large-play")
+    obs, _ = env.reset(seed=0)
+    goal = np.array([2.0, -6.0])
+    state = env.get_state()
+    restored = env.reset_to_state(state["qpos"], state["qvel"], t=10, goal=goal)
+    assert np.array_equal(restored[29:], goal) and np.array_equal(restored[:29], obs[:29])
+
+
+def test_goal_env_pays_for_progress_and_draws_a_new_goal_when_reached():
+    env = AntGoalEnv()
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (29,) and 1.0 <= np.linalg.norm(obs[27:]) <= 5.0
+    qpos, qvel = env.data.qpos.copy(), env.data.qvel.copy()
+    first_goal = env.goal.copy()
+    # thrown towards the goal at 2 m/s: paid the distance gained per second plus Ant-v5's survival 1.0
+    qvel[:2] = 2.0 * obs[27:] / np.linalg.norm(obs[27:])
+    env.set_state(qpos, qvel)
+    before = env.distance()
+    _, reward, _, _, info = env.step(np.zeros(8))
+    progress = (before - env.distance()) / env.ant.dt
+    assert progress > 1.0 and not info["reached"]
+    assert reward == pytest.approx(progress + 1.0, abs=1e-2)
+    qpos[:2] = first_goal + 0.1
+    env.set_state(qpos, qvel)
+    _, reward, _, _, info = env.step(np.zeros(8))
+    assert info["reached"] and reward >= env.REACH_BONUS and not np.array_equal(env.goal, first_goal)
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_dataset_follows_d4rls_protocol(name):
+    """Rows are consecutive steps of 1000-step episodes: the next observation is the next row's,
+    observations are qpos[:15] + qvel[:14] + goal, executed actions carry N(0, 0.2²) noise around the
+    policy's, goals are the dataset's kind (play: D4RL's goal cells)."""
+    spec = DATASETS[name]
+    rows, meta = generate_dataset(spec, lambda obs: np.full(8, 0.5), transitions=2300, seed=1, progress=False)
+    assert meta["episodes"] == 3 and len(rows["actions"]) == 2300
+    assert np.flatnonzero(rows["timeouts"]).tolist() == [999, 1999, 2299]
+    assert rows["timestep"][1000] == 0 and rows["timestep"][2299] == 299
+    inner = ~rows["timeouts"]
+    assert np.array_equal(rows["next_observations"][inner], rows["observations"][1:][inner[:-1]])
+    assert np.allclose(rows["observations"][:, :15], rows["qpos"], atol=1e-6)
+    assert np.allclose(rows["observations"][:, 15:29], rows["qvel"], atol=1e-6)
+    assert np.array_equal(rows["observations"][:, 29:], rows["goal"])
+    noise = rows["actions"][(rows["actions"] > -1) & (rows["actions"] < 1)] - 0.5
+    assert abs(noise.mean()) < 0.02 and 0.17 < noise.std() < 0.2  # clipping at 1 trims the top tail
+    grid = MazeGrid()
+    goal_cells = {grid.cell_of(g) for g in rows["goal"][[0, 1000, 2000]]}
+    if spec.goal_cells is not None:
+        assert goal_cells <= set(PLAY_GOALS)
+    assert meta["free_cells"] == 46 and 1 <= meta["cells_visited"] <= 46
