@@ -150,3 +150,26 @@ def test_shipped_expert_manifest_and_cached_demos(env_name):
     np.testing.assert_array_equal(demos["actions"], again["actions"])
     expected = manifest["deterministic_return"]["mean"]
     assert demo_meta["return_mean"] > expected - 0.5 * abs(expected)  # demos from a competent expert
+
+
+def test_a_truncated_observation_expert_records_every_observation_form():
+    """An expert acting on qpos[2:] + qvel is rolled out in the full-observation env: the demos hold
+    the full observations, and their leading columns are exactly what the same expert sees in the
+    truncated env (same seeds, same actions). Guards the column cut: feeding the policy any other
+    columns changes its actions and the trajectories part."""
+    import dataclasses
+
+    import jax
+
+    from hyirl.demos import generate_demos, rollout_demos
+    from hyirl.envs import get_task
+    from hyirl.sac import SAC, NumpyPolicy
+
+    task = dataclasses.replace(get_task("ant"), horizon=30)
+    truncated_env = make_env(task, p_tremble=0.0, truncated_obs=True)
+    policy = NumpyPolicy(SAC(27, 8).init(jax.random.PRNGKey(1)).actor_params)
+    demos, meta = generate_demos(policy, dict(env="ant", truncated_obs=True), make_env(task, p_tremble=0.0), 2)
+    alone = rollout_demos(policy, truncated_env, 2)
+    assert demos["observations"].shape[1] == 105 and not meta["truncated_obs"]
+    assert np.array_equal(demos["observations"][:, :27], alone["observations"])
+    assert np.array_equal(demos["actions"], alone["actions"])

@@ -87,7 +87,7 @@ def _demos(args) -> None:
     out = Path(args.out or f"runs/demos-{args.env}-{args.trajectories}.npz")
     if out.exists():
         raise HyirlError(f"{out} already exists; not overwriting it")
-    env = make_env(args.env, p_tremble=0.0, truncated_obs=meta.get("truncated_obs", False))
+    env = make_env(args.env, p_tremble=0.0)  # full observations, whatever the policy acts on
     demos, demo_meta = generate_demos(policy, meta, env, args.trajectories, first_seed=args.seed)
     save_demos(out, demos, demo_meta)
     print(

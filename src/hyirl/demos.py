@@ -186,14 +186,14 @@ def expert_demos(env_name: str, n_trajectories: int = 64, *, truncated_obs: bool
         env_name, f"pass --demos-file FILE (made by `hyirl demos {env_name} --policy POLICY.npz`, see docs/experts.md)"
     )
     policy, policy_meta = load_policy(policy_path)
-    expert_env = make_env(env_name, p_tremble=0.0, truncated_obs=policy_meta.get("truncated_obs", False))
+    expert_env = make_env(env_name, p_tremble=0.0)  # full observations: the truncated ones are cut from them
     path = cache_dir() / "demos" / f"{env_name}-{checkpoint.file_digest(policy_path)[:12]}-{n_trajectories}.npz"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         checkpoint.save_npz(path, *generate_demos(policy, policy_meta, expert_env, n_trajectories))
     demos, meta = load_demos(path, expert_env)
-    if truncated_obs and not expert_env.truncated_obs:
-        dim = make_env(env_name, truncated_obs=True).observation_space.shape[0]
+    if truncated_obs:
+        dim = truncated_obs_dim(env_name)
         demos = dict(
             demos, observations=demos["observations"][:, :dim], next_observations=demos["next_observations"][:, :dim]
         )
@@ -218,10 +218,29 @@ def antmaze_dataset(name: str, transitions: int | None = None) -> tuple[dict, di
     return load_demos(path)
 
 
+def truncated_obs_dim(task) -> int:
+    return make_env(task, truncated_obs=True).observation_space.shape[0]
+
+
+class _OnLeadingColumns:
+    """A policy of the truncated observations acting in the full-observation env: qpos[2:] + qvel are
+    the full observation's leading columns, so the demos can record every observation form."""
+
+    def __init__(self, policy: NumpyPolicy, dim: int):
+        self.policy, self.dim = policy, dim
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        return self.policy(obs[..., : self.dim])
+
+
 def generate_demos(
     policy: NumpyPolicy, policy_meta: dict, env: TaskEnv, n_trajectories: int, first_seed: int = 0
 ) -> tuple[dict, dict]:
-    check_policy_fits(policy_meta, policy, env)
+    if policy_meta.get("truncated_obs") and not env.truncated_obs:
+        check_policy_fits(policy_meta, policy, make_env(env.task, truncated_obs=True))
+        policy = _OnLeadingColumns(policy, truncated_obs_dim(env.task))
+    else:
+        check_policy_fits(policy_meta, policy, env)
     demos = rollout_demos(policy, env, n_trajectories, first_seed)
     returns = trajectory_returns(demos)
     meta = dict(
