@@ -39,11 +39,17 @@ def pendulum_demos(untrained_demos):
 
 
 def pytest_configure(config):
-    """Share compiled XLA programs between tests: many build the same networks afresh."""
+    """Share compiled XLA programs between tests, and with the runs they start as subprocesses (which
+    read the cache settings from the environment): many build the same networks afresh."""
     import tempfile
 
     import jax
 
-    jax.config.update("jax_compilation_cache_dir", tempfile.mkdtemp(prefix="hyirl-xla-"))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    settings = dict(
+        jax_compilation_cache_dir=os.environ.get("JAX_COMPILATION_CACHE_DIR") or tempfile.mkdtemp(prefix="hyirl-xla-"),
+        jax_persistent_cache_min_compile_time_secs=0.0,
+        jax_persistent_cache_min_entry_size_bytes=0,
+    )
+    for name, value in settings.items():
+        os.environ[name.upper()] = str(value)  # inherited by xdist workers and the CLI runs tests start
+        jax.config.update(name, value)
