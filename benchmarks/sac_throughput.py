@@ -2,13 +2,14 @@
 
 Measures, in one run:
   * fp32 matmul GFLOP/s (2048x2048, numpy and jitted JAX): the machine's achievable peak;
-  * hyirl SAC updates/s for Hopper-size (obs 11 / act 3) and Humanoid-size (obs 376 / act 17) nets,
-    batch 256, 64 updates fused per call, with FLOPs per update from XLA's cost analysis;
+  * hyirl SAC updates/s for the network sizes of ``--sizes`` (default: every size of ``SIZES``: Hopper,
+    Ant and Humanoid with their gymnasium-v5 full and truncated observations, and the paper's v3
+    Humanoid), batch 256, 64 updates fused per call, with FLOPs per update from XLA's cost analysis;
   * end-to-end env steps/s of SAC on Hopper-v5 at one update per env step (learning_starts 1000,
     steady phase only) for hyirl, SB3 and sbx (the latter two need ``pip install -e '.[bench]'``).
 Every rate is the median of ``--reps`` timed repetitions. The last line printed is one JSON object.
 
-    python benchmarks/sac_throughput.py [--e2e-steps 10000] [--reps 3] [--skip-peers]
+    python benchmarks/sac_throughput.py [--e2e-steps 10000] [--reps 3] [--skip-peers] [--sizes ant,humanoid]
 """
 
 from __future__ import annotations
@@ -24,6 +25,16 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+# (obs, act) of the SAC networks each task trains; "truncated" = qpos[2:] + qvel (spec §10.12).
+SIZES = {
+    "hopper": (11, 3),
+    "ant": (105, 8),
+    "ant_truncated": (27, 8),
+    "humanoid": (348, 17),
+    "humanoid_truncated": (45, 17),
+    "humanoid_v3": (376, 17),
+}
 
 
 def median_rate(fn, work: float, reps: int) -> tuple[float, list[float]]:
@@ -151,7 +162,12 @@ def main() -> None:
     parser.add_argument("--e2e-steps", type=int, default=10_000)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--skip-e2e", action="store_true", help="only the peak and the update rates")
+    parser.add_argument("--sizes", default=",".join(SIZES), help=f"comma-separated, of {', '.join(SIZES)}")
     args = parser.parse_args()
+    sizes = args.sizes.split(",")
+    if unknown := set(sizes) - set(SIZES):
+        parser.error(f"unknown sizes {sorted(unknown)}: use {', '.join(SIZES)}")
 
     result: dict = dict(
         machine=dict(
@@ -161,15 +177,19 @@ def main() -> None:
     )
     result["matmul_gflops"] = peak = matmul_gflops(args.reps)
     print(f"fp32 matmul: numpy {peak['numpy']:.1f} GFLOP/s, jax {peak['jax']:.1f} GFLOP/s")
-    for name, dims in (("hopper_size", (11, 3)), ("humanoid_size", (376, 17))):
+    for name in sizes:
+        dims = SIZES[name]
         r = hyirl_updates(*dims, args.reps)
-        r["fraction_of_peak"] = r["gflops"] / peak["numpy"]
+        r["fraction_of_jax_peak"] = r["gflops"] / peak["jax"]
         result[f"hyirl_updates_{name}"] = r
         print(
             f"hyirl SAC updates/s ({name}, obs {dims[0]} / act {dims[1]}): {r['updates_per_s']:.1f} "
             f"({r['gflop_per_update']:.3f} GFLOP each, {r['gflops']:.0f} GFLOP/s"
-            f" = {100 * r['fraction_of_peak']:.0f}% of peak)"
+            f" = {100 * r['fraction_of_jax_peak']:.0f}% of the JAX peak)"
         )
+    if args.skip_e2e:
+        print(json.dumps(result))
+        return
     e2e = {"hyirl": hyirl_end_to_end(args.e2e_steps, args.reps)}
     if not args.skip_peers:
         for peer in ("sb3", "sbx"):
