@@ -79,12 +79,42 @@ def test_navigator_heads_for_the_next_cell_then_the_goal():
     assert np.array_equal(nav.waypoint(grid.center(EVAL_GOAL) - 1.0), goal)
 
 
-def test_goal_input_is_the_relative_goal_capped_at_the_trained_radius():
-    ant = np.arange(29.0)
-    near = goal_input(ant, ant[:2] + [3.0, -1.0])
-    assert near.shape == (29,) and np.array_equal(near[:27], ant[2:]) and np.allclose(near[27:], [3.0, -1.0])
-    far = goal_input(ant, ant[:2] + [30.0, 40.0])
-    assert np.allclose(far[27:], [3.0, 4.0])
+def _turned(qpos, qvel, phi):
+    """The ant's state in a world turned by ``phi`` about z (the angular velocity is body-frame)."""
+    c, s = np.cos(phi), np.sin(phi)
+    turn = np.array([[c, -s], [s, c]])
+    qw, qx, qy, qz = qpos[3:7]
+    a0, a3 = np.cos(phi / 2), np.sin(phi / 2)
+    qpos, qvel = qpos.copy(), qvel.copy()
+    qpos[:2], qvel[:2] = turn @ qpos[:2], turn @ qvel[:2]
+    qpos[3:7] = [a0 * qw - a3 * qz, a0 * qx - a3 * qy, a0 * qy + a3 * qx, a0 * qz + a3 * qw]
+    return qpos, qvel, turn
+
+
+def test_goal_frame_input_does_not_change_when_the_world_turns():
+    """The same ant and goal, turned together about z, give the same input, before and after a step
+    of the same action (which also checks how MuJoCo keeps the free joint's velocities); with the goal
+    far along +x the input is Ant's truncated observation (what the Ant expert reads). Guards the
+    quaternion and velocity turns: a wrong sign or a turned angular velocity differs here."""
+    env = AntGoalEnv()
+    env.reset(seed=4)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        env.step(rng.uniform(-1, 1, 8))
+    qpos, qvel, goal = env.data.qpos.copy(), env.data.qvel.copy(), np.array([2.0, 3.5])
+    ant_obs = env.ant._get_obs()
+    assert np.allclose(goal_input(ant_obs, ant_obs[:2] + [100.0, 0.0]), ant_obs[2:29])
+    action = rng.uniform(-1, 1, 8)
+    inputs = []
+    for phi in (0.0, 2.1):
+        turned_qpos, turned_qvel, turn = _turned(qpos, qvel, phi)
+        env.set_state(turned_qpos, turned_qvel)
+        before = goal_input(env.ant._get_obs(), turn @ goal)
+        env.ant.step(action)
+        inputs.append((before, goal_input(env.ant._get_obs(), turn @ goal)))
+    assert np.allclose(inputs[0][0], inputs[1][0], atol=1e-9)
+    assert np.allclose(inputs[0][1], inputs[1][1], atol=1e-6)
+    assert not np.allclose(inputs[0][0], inputs[0][1])
 
 
 def test_task_starts_at_d4rls_start_and_succeeds_only_at_the_goal(maze_env):
@@ -117,11 +147,11 @@ def test_a_state_reset_carries_the_datasets_goal():
 def test_goal_env_pays_for_progress_and_draws_a_new_goal_when_reached():
     env = AntGoalEnv()
     obs, _ = env.reset(seed=0)
-    assert obs.shape == (29,) and 1.0 <= np.linalg.norm(obs[27:]) <= 5.0
     qpos, qvel = env.data.qpos.copy(), env.data.qvel.copy()
     first_goal = env.goal.copy()
+    assert obs.shape == (27,) and 1.0 <= np.linalg.norm(first_goal - qpos[:2]) <= 5.0
     # thrown towards the goal at 2 m/s: paid the distance gained per second plus Ant-v5's survival 1.0
-    qvel[:2] = 2.0 * obs[27:] / np.linalg.norm(obs[27:])
+    qvel[:2] = 2.0 * (first_goal - qpos[:2]) / np.linalg.norm(first_goal - qpos[:2])
     env.set_state(qpos, qvel)
     before = env.distance()
     _, reward, _, _, info = env.step(np.zeros(8))

@@ -173,3 +173,19 @@ def test_a_truncated_observation_expert_records_every_observation_form():
     assert demos["observations"].shape[1] == 105 and not meta["truncated_obs"]
     assert np.array_equal(demos["observations"][:, :27], alone["observations"])
     assert np.array_equal(demos["actions"], alone["actions"])
+
+
+def test_a_run_started_from_another_acts_with_its_networks_until_its_buffer_is_full(tiny_expert, tmp_path):
+    """``--init-from`` takes the other run's networks: with fewer steps than ``learning_starts`` the
+    new run never updates, so its final policy is the other run's last one (guards both the loading
+    and that the buffer is filled before the first update)."""
+    from hyirl import checkpoint
+
+    out = tmp_path / "warm"
+    args = ["expert", "train", "pendulum", "--steps", "256", "--learning-starts", "320", "--eval-every", "256"]
+    assert main([*args, "--init-from", str(tiny_expert), "--out", str(out), "--no-progress"]) == 0
+    source, _ = checkpoint.load_npz(tiny_expert / "checkpoints" / "portable.npz", "checkpoint")
+    final, meta = checkpoint.load_npz(out / "final_policy.npz", "policy")
+    for name, value in final.items():
+        assert np.array_equal(value, source[f"state/actor_params/params/{name}"]), name
+    assert json.loads((out / "config.json").read_text())["init_from"] == str(tiny_expert)

@@ -47,6 +47,7 @@ PLAY_GOALS = ((1, 6), (3, 5), (3, 10), (5, 2), (7, 4), (7, 6), (7, 9))
 CELL_SIZE = 4.0
 SUCCESS_RADIUS = 0.5
 HORIZON = 1000
+GOAL_DISTANCE = (1.0, 5.0)  # the goal-reaching ant's training goals, metres from the torso
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,16 +142,28 @@ def _ant(xml_file: str = _ANT_XML, **kwargs):
     )
 
 
-def goal_input(ant_obs: np.ndarray, goal: np.ndarray) -> np.ndarray:
-    """What the goal-reaching ant sees: its state without x, y, and the goal relative to its torso,
-    shortened to at most :data:`GOAL_INPUT_RADIUS` (the farthest goals it was trained on)."""
-    rel = np.asarray(goal, np.float64) - ant_obs[..., :2]
-    norm = np.linalg.norm(rel, axis=-1, keepdims=True)
-    rel = rel * np.minimum(1.0, GOAL_INPUT_RADIUS / np.maximum(norm, 1e-9))
-    return np.concatenate([ant_obs[..., 2:29], rel], axis=-1)
+def goal_input(ant_obs: np.ndarray, goal) -> np.ndarray:
+    """What the goal-reaching ant sees: its qpos[2:15] + qvel (27 numbers, Ant's truncated observation)
+    in the frame turned about z so that the goal lies straight ahead along +x.
 
-
-GOAL_INPUT_RADIUS = 5.0
+    The floor is the same in every direction, so walking to any goal is walking "forward" in this
+    frame: the goal-reaching ant is a forward walker that starts at any heading, and a forward walker
+    of the truncated observation (the Ant expert) reads the same numbers for a goal far along +x.
+    The torso's orientation and linear velocity are turned; MuJoCo keeps the free joint's angular
+    velocity in the body's own frame, so it stays as it is. The quaternion's sign is chosen with
+    w >= 0 (a turn by more than half a circle would otherwise flip it).
+    """
+    ant_obs = np.asarray(ant_obs, np.float64)
+    rel = np.asarray(goal, np.float64) - ant_obs[:2]
+    theta = np.arctan2(rel[1], rel[0])
+    c, s = np.cos(theta / 2), np.sin(theta / 2)
+    qw, qx, qy, qz = ant_obs[3:7]
+    quat = np.array([c * qw + s * qz, c * qx + s * qy, c * qy - s * qx, c * qz - s * qw])  # turn by -theta, then q
+    quat *= np.sign(quat[0]) or 1.0  # q and -q are one orientation; w >= 0 as an upright ant's is
+    cos, sin = np.cos(theta), np.sin(theta)
+    vx, vy = ant_obs[15:17]
+    velocity = [cos * vx + sin * vy, -sin * vx + cos * vy]
+    return np.concatenate([ant_obs[2:3], quat, ant_obs[7:15], velocity, ant_obs[17:29]])
 
 
 class _AntWithGoal(gym.Env):
@@ -232,14 +245,14 @@ class AntGoalEnv(_AntWithGoal):
 
     Goals are drawn 1–5 m from the torso in a uniform direction; reaching one (within 0.5 m) pays a
     bonus and draws the next. The reward is Ant-v5's with its forward velocity replaced by the
-    velocity towards the goal. Observation: :func:`goal_input` (27 + 2).
+    velocity towards the goal. Observation: :func:`goal_input` (27).
     """
 
     REACH_BONUS = 10.0
 
     def __init__(self):
         super().__init__(_ant())
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (29,), np.float64)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (27,), np.float64)
 
     def reset(self, *, seed=None, options=None):
         self._reset_ant(seed, np.zeros(2))
@@ -247,7 +260,7 @@ class AntGoalEnv(_AntWithGoal):
         return self._get_obs(), {}
 
     def _new_goal(self) -> None:
-        angle, radius = self.np_random.uniform(0, 2 * np.pi), self.np_random.uniform(1.0, GOAL_INPUT_RADIUS)
+        angle, radius = self.np_random.uniform(0, 2 * np.pi), self.np_random.uniform(*GOAL_DISTANCE)
         self.set_goal(self.ant.data.qpos[:2] + radius * np.array([np.cos(angle), np.sin(angle)]))
 
     def step(self, action):

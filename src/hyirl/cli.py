@@ -19,6 +19,8 @@ def _expert_train(args) -> None:
     flags = dict(steps=args.steps, seed=args.seed, eval_every=args.eval_every, checkpoint_every=args.checkpoint_every)
     if args.truncated_obs:
         flags["truncated_obs"] = True
+    if args.init_from:
+        flags["init_from"] = args.init_from
     if args.learning_starts is not None:
         flags["loop"] = dict((saved or {}).get("loop", {}), learning_starts=args.learning_starts)
     cfg = build_config(ExpertConfig, saved or dict(env=env), flags)
@@ -292,6 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=int, help="env steps between evaluations (default 10000)")
     p.add_argument("--checkpoint-every", type=int, help="env steps between full learner checkpoints (default 50000)")
     p.add_argument("--truncated-obs", action="store_true", help="ant/humanoid: qpos[2:]+qvel observations")
+    p.add_argument(
+        "--init-from",
+        metavar="RUN_DIR",
+        help="start from another expert run's networks (its portable checkpoint; same observation and action sizes)",
+    )
     p.add_argument("--out", help="run directory (default runs/expert-ENV-sSEED)")
     p.add_argument(
         "--resume",

@@ -35,6 +35,7 @@ class ExpertConfig:
     eval_every: int = 10_000
     eval_episodes: int = 5
     checkpoint_every: int = 50_000
+    init_from: str | None = None  # another expert run whose networks this one starts from (not the paper's)
 
     def __post_init__(self):
         check_config(self, positive=("steps", "eval_every", "eval_episodes", "checkpoint_every"))
@@ -91,6 +92,8 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
         meta = restore_learner(learner, source)[0]
         best = tuple(meta.get("best", (0.0, meta.get("best_return", -math.inf))))
         run.truncate_metrics(learner.env_steps)
+    elif cfg.init_from:
+        _start_from(learner, Path(cfg.init_from))
     policy_meta = dict(
         env=task.name, gym_id=task.gym_id, truncated_obs=cfg.truncated_obs, hidden=list(cfg.sac.hidden), seed=cfg.seed
     )
@@ -129,6 +132,16 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
     save_policy(run.path / "final_policy.npz", learner.state.actor_params, dict(policy_meta, steps=learner.env_steps))
     run.finish(env_steps=learner.env_steps)
     return run.path
+
+
+def _start_from(learner: OnlineSAC, run_dir: Path) -> None:
+    """Take another run's actor, critic, their targets and optimiser moments and its temperature; the
+    buffer is first filled by that policy (``learning_starts`` steps, no updates), not by random actions."""
+    arrays, _ = checkpoint.load_npz(run_dir / "checkpoints" / "portable.npz", "checkpoint to start from")
+    state = checkpoint.unflatten(learner.state, {k[6:]: v for k, v in arrays.items() if k.startswith("state/")})
+    learner.state = state.replace(step=learner.state.step, key=learner.state.key)
+    learner.policy = NumpyPolicy(learner.state.actor_params)
+    learner.refill_until, learner.warmup_until = learner.warmup_until, 0
 
 
 def evaluate_policy(
