@@ -186,3 +186,43 @@ def test_dataset_follows_d4rls_protocol(name):
     if spec.goal_cells is not None:
         assert goal_cells <= set(PLAY_GOALS)
     assert meta["free_cells"] == 46 and 1 <= meta["cells_visited"] <= 46
+
+
+def test_a_goal_reaching_policy_walks_ant_v5_on_the_truncated_observation(tmp_path, capsys):
+    """The goal-reaching ant reads Ant's truncated observation, so ``expert eval ant --truncated-obs``
+    runs it on Ant-v5; without the flag its input size does not fit and the error says so."""
+    import jax
+
+    from hyirl.cli import main
+    from hyirl.experts import save_policy
+    from hyirl.sac import SAC
+
+    path = tmp_path / "goal_ant.npz"
+    save_policy(path, SAC(27, 8).init(jax.random.PRNGKey(0)).actor_params, dict(env="ant-goal", truncated_obs=False))
+    args = ["expert", "eval", "ant", "--policy", str(path), "--episodes", "1", "--json"]
+    assert main([*args, "--truncated-obs"]) == 0
+    assert '"episodes": 1' in capsys.readouterr().out
+    assert main(args) == 2
+    assert "policy expects obs 27" in capsys.readouterr().err
+
+
+def test_bc_trains_on_antmaze_data_and_reports_a_success_rate(tmp_path):
+    """BC runs on a (tiny) dataset of the generator's format and logs the success rate in % beside
+    the return; an AntMaze episode's return is 1 exactly when it reached the goal."""
+    import json
+
+    from hyirl.bc import BCConfig, train_bc
+    from hyirl.demos import save_demos
+    from hyirl.learner import evaluation_record
+
+    rows, meta = generate_dataset(DATASETS["antmaze-large-play"], lambda obs: np.zeros(8), 1000, progress=False)
+    demos = tmp_path / "play.npz"
+    save_demos(demos, rows, meta)
+    cfg = BCConfig("antmaze-large-play", grad_steps=1000, eval_every=1000, final_eval_episodes=1, demos_file=str(demos))
+    run = train_bc(cfg, tmp_path / "bc", progress=False)
+    record = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert record["eval_success_pct"] in (0.0, 100.0)
+    assert record["eval_success_pct"] == 100.0 * record["eval_return_mean"]
+    task = make_env("antmaze-large-play").task
+    assert evaluation_record(task, np.array([0.0, 1.0, 1.0, 0.0]))["eval_success_pct"] == 50.0
+    assert "eval_success_pct" not in evaluation_record(make_env("pendulum").task, np.array([-100.0]))

@@ -19,7 +19,7 @@ import optax
 from hyirl.demos import expert_buffer, load_expert_data
 from hyirl.envs import get_task, make_env
 from hyirl.errors import HyirlError, check_config, check_widths
-from hyirl.learner import evaluate
+from hyirl.learner import evaluate, evaluation_record
 from hyirl.networks import Actor, sample_tanh_gaussian
 from hyirl.runs import RunDir, StepProgress
 from hyirl.sac import NumpyPolicy
@@ -114,8 +114,7 @@ def train_bc(cfg: BCConfig, out: Path, *, progress: bool = True) -> Path:
                     dict(
                         env_steps=0,
                         grad_steps=done,
-                        eval_return_mean=latest,
-                        eval_return_std=float(returns.std()),
+                        **evaluation_record(task, returns),
                         eval_episodes=episodes,
                         bc_loss=loss,
                     )

@@ -35,7 +35,11 @@ def _expert_eval(args) -> None:
     if args.episodes < 1 or not 0 <= args.p_tremble <= 1:
         raise HyirlError("expert eval needs --episodes >= 1 and --p-tremble in [0, 1]")
     result = evaluate_policy(
-        args.env, Path(args.policy) if args.policy else None, args.episodes, p_tremble=args.p_tremble
+        args.env,
+        Path(args.policy) if args.policy else None,
+        args.episodes,
+        p_tremble=args.p_tremble,
+        truncated_obs=True if args.truncated_obs else None,
     )
     if args.json:
         print(json.dumps(result))
@@ -316,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--policy", help="policy .npz (default: the shipped expert)")
     p.add_argument("--p-tremble", type=float, default=0.0)
+    p.add_argument(
+        "--truncated-obs", action="store_true", help="feed the policy qpos[2:]+qvel (default: what it was trained on)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_expert_eval)
 

@@ -34,6 +34,7 @@ class Task:
     p_tremble: float = 0.0
     gym_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     truncated_obs_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    success_task: bool = False  # the return is 1 on reaching the goal, else 0: scored as a success rate
 
 
 # Truncated observations (spec §10.12): qpos[2:] + qvel, i.e. Ant 27 and Humanoid 45 dims.
@@ -55,8 +56,8 @@ TASKS: dict[str, Task] = {
     ),
     "humanoid": Task("humanoid", "Humanoid-v5", p_tremble=0.025, truncated_obs_kwargs=_HUMANOID_TRUNCATED),
     # D4RL's large maze (hyirl.antmaze): the evaluation start and goal; the two differ in their data.
-    "antmaze-large-diverse": Task("antmaze-large-diverse", "hyirl/AntMazeLarge-v0"),
-    "antmaze-large-play": Task("antmaze-large-play", "hyirl/AntMazeLarge-v0"),
+    "antmaze-large-diverse": Task("antmaze-large-diverse", "hyirl/AntMazeLarge-v0", success_task=True),
+    "antmaze-large-play": Task("antmaze-large-play", "hyirl/AntMazeLarge-v0", success_task=True),
     # Open-floor goal reaching: the training task of the goal-reaching ant that makes AntMaze data.
     "ant-goal": Task("ant-goal", "hyirl/AntGoal-v0"),
     # Cheap task for tests and quick checks: SAC solves it in a few thousand steps.
@@ -79,7 +80,7 @@ def get_task(name: str) -> Task:
         return TASKS[name]
     if name in gym.registry:
         spec = gym.registry[name]
-        return Task(name, name, horizon=spec.max_episode_steps or 1000)
+        return Task(name, name, horizon=spec.max_episode_steps or 1000, success_task=name.startswith("hyirl/AntMaze"))
     known = ", ".join(TASKS)
     raise HyirlError(f"unknown environment {name!r}: use one of {known} or a full gymnasium id like 'HalfCheetah-v5'")
 

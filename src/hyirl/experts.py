@@ -145,12 +145,21 @@ def _start_from(learner: OnlineSAC, run_dir: Path) -> None:
 
 
 def evaluate_policy(
-    env_name: str, policy_path: Path | None, episodes: int, *, p_tremble: float = 0.0, seed: int = 100_000
+    env_name: str,
+    policy_path: Path | None,
+    episodes: int,
+    *,
+    p_tremble: float = 0.0,
+    seed: int = 100_000,
+    truncated_obs: bool | None = None,
 ) -> dict:
+    """Deterministic episodes of a policy; ``truncated_obs`` None: the observations it was trained on
+    (True lets e.g. the goal-reaching ant, whose input is Ant's truncated observation, walk Ant-v5)."""
     get_task(env_name)  # an unknown env name is reported before a missing policy
     path = policy_path or shipped_policy_path(env_name)
     policy, meta = load_policy(path)
-    env = make_env(env_name, p_tremble=p_tremble, truncated_obs=meta.get("truncated_obs", False))
+    truncated = meta.get("truncated_obs", False) if truncated_obs is None else truncated_obs
+    env = make_env(env_name, p_tremble=p_tremble, truncated_obs=truncated)
     check_policy_fits(meta, policy, env)
     steps = [[r for *_, r in episode(env, policy, seed + i)] for i in range(episodes)]
     returns = np.array([sum(rewards) for rewards in steps])

@@ -41,7 +41,7 @@ from hyirl.discriminator import Discriminator, DiscriminatorConfig
 from hyirl.dynamics import Dynamics, DynamicsConfig
 from hyirl.envs import get_task, make_env, model_termination
 from hyirl.errors import HyirlError, check_choice, check_config
-from hyirl.learner import LoopConfig, OnlineSAC, evaluate, restore_learner, save_learner
+from hyirl.learner import LoopConfig, OnlineSAC, evaluate, evaluation_record, restore_learner, save_learner
 from hyirl.networks import sample_tanh_gaussian
 from hyirl.runs import RunDir, StepProgress, crossed
 from hyirl.sac import SAC, NumpyPolicy, SACConfig, stored_reward
@@ -346,7 +346,7 @@ class _HyPERLoop:
         for i, (name, params) in enumerate(candidates.items()):
             returns = evaluate(NumpyPolicy(params), self.eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
             if i == 0:
-                scores.update(eval_return_mean=float(returns.mean()), eval_return_std=float(returns.std()))
+                scores.update(evaluation_record(self.eval_env.task, returns))
             if len(candidates) > 1:
                 scores[f"eval_return_{name}"] = float(returns.mean())
         self.counters["eval_return"] = scores["eval_return_mean"]

@@ -31,10 +31,21 @@ from hyirl.demos import expert_buffer, load_expert_data
 from hyirl.discriminator import Discriminator, DiscriminatorConfig, DiscriminatorState
 from hyirl.envs import TaskEnv, get_task, make_env
 from hyirl.errors import HyirlError, check_choice, check_config
-from hyirl.learner import LoopConfig, OnlineSAC, SeedGroup, episode, evaluate, restore_learner, stack, unstack
+from hyirl.learner import (
+    LoopConfig,
+    OnlineSAC,
+    SeedGroup,
+    episode,
+    evaluate,
+    evaluation_record,
+    restore_learner,
+    stack,
+    unstack,
+)
 from hyirl.networks import sample_tanh_gaussian
 from hyirl.runs import RunDir, StepProgress, crossed
-from hyirl.sac import SAC, SACConfig
+from hyirl.sac import SAC, NumpyPolicy, SACConfig
+from hyirl.td3bc import TD3BC, TD3BCConfig
 
 CHUNK = 64  # env steps per fused update call (SB3's train_freq = gradient_steps = 64, spec §3.1)
 
@@ -92,6 +103,14 @@ class IRLConfig:
     # SB3-0.8 learn() restarts each round: env reset, 100 random steps, LR saw-tooth (spec §3.1).
     reference_rounds: bool = True
     sac: SACConfig = REFERENCE_SAC
+    # AntMaze (spec §3.4): TD3-BC instead of SAC, a deterministic actor with no exploration, first
+    # trained ``bc_init_steps`` updates in BC mode on the expert data. Its batches are half expert
+    # data for the methods in ``td3_hybrid_methods`` (None: those with hybrid batches); the reference
+    # gives them to hype-filter only, so its HyPE and BC-Reg are MM there (spec §10.6).
+    policy: Literal["sac", "td3bc"] = "sac"
+    td3: TD3BCConfig = TD3BCConfig()
+    bc_init_steps: int = 0
+    td3_hybrid_methods: tuple[str, ...] | None = None
     disc: DiscriminatorConfig = DiscriminatorConfig()
     buffer_size: int = 1_000_000
     checkpoint_every: int = 50_000
@@ -110,11 +129,12 @@ class IRLConfig:
                 "buffer_size",
                 "checkpoint_every",
             ),
-            non_negative=("bc_weight",),
+            non_negative=("bc_weight", "bc_init_steps"),
             fractions=("p_tremble", "reset_prob"),
             problems=_schedule_problems(self.expert_schedule)
             + check_choice("disc_samples", self.disc_samples, ("fresh", "recent"))
-            + check_choice("reset_mode", self.reset_mode, ("state", "replay")),
+            + check_choice("reset_mode", self.reset_mode, ("state", "replay"))
+            + check_choice("policy", self.policy, ("sac", "td3bc")),
         )
 
 
@@ -156,6 +176,33 @@ def bc_regulariser(weight: float):
     return term
 
 
+def _policy_optimiser(cfg: IRLConfig, method: Method, obs_dim: int, act_dim: int, disc: Discriminator):
+    """The method's SAC (or, on AntMaze, TD3-BC) on the reward -f, and whether it reads expert rows."""
+    if cfg.policy == "td3bc":
+        hybrid = cfg.algo in cfg.td3_hybrid_methods if cfg.td3_hybrid_methods is not None else method.hybrid_batches
+        return TD3BC(obs_dim, act_dim, cfg.td3, reward_fn=disc.reward, mode="hybrid" if hybrid else "learner"), hybrid
+    agent = SAC(
+        obs_dim,
+        act_dim,
+        cfg.sac,
+        reward_fn=disc.reward,
+        expert_fraction=expert_fraction_schedule(cfg.expert_schedule) if method.hybrid_batches else None,
+        actor_regulariser=bc_regulariser(cfg.bc_weight) if method.bc_regularise else None,
+    )
+    return agent, method.hybrid_batches or method.bc_regularise
+
+
+def _bc_initialise(cfg: IRLConfig, agent: TD3BC, group: SeedGroup, expert, disc_params) -> None:
+    """TD3-BC in BC mode on the expert data before the first real step (the critic learns -f too)."""
+
+    def bc(state, buffer, params):
+        return agent._train_chunk(state, buffer, expert, params, num_updates=cfg.bc_init_steps, mode="bc")
+
+    group.state, _ = jax.jit(jax.vmap(bc))(group.state, group.buffer, disc_params)
+    for i, learner in enumerate(group.learners):
+        learner.policy = NumpyPolicy(unstack(group.state.actor_params, i))
+
+
 @dataclasses.dataclass
 class _SeedRun:
     """One seed of a (possibly multi-seed) run: its environments, learner, discriminator and run dir."""
@@ -174,14 +221,18 @@ class _SeedRun:
         return self.learner.env_steps + self.counters["disc_env_steps"]
 
     def fresh_pairs(self) -> np.ndarray:
-        """The reference's discriminator data: new stochastic-policy trajectories (SB3 predict())."""
+        """The reference's discriminator data: new trajectories of the acting policy (SB3 predict():
+        stochastic for SAC, the deterministic actor for TD3)."""
         policy, rng = self.learner.policy, self.learner.rng
-        stochastic = lambda obs: policy(obs, noise=rng.standard_normal(policy.act_dim))  # noqa: E731
+        if self.learner.deterministic:
+            act = policy
+        else:
+            act = lambda obs: policy(obs, noise=rng.standard_normal(policy.act_dim))  # noqa: E731
         return np.array(
             [
                 np.concatenate([obs, action])
                 for _ in range(self.cfg.disc_trajectories)
-                for obs, action, _ in episode(self.sampler_env, stochastic)
+                for obs, action, _ in episode(self.sampler_env, act)
             ]
         )
 
@@ -223,15 +274,7 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
     expert = expert_buffer(demos)
     expert_pairs = jnp.concatenate([expert.obs, expert.action], -1)
     disc = Discriminator(obs_dim, act_dim, cfg.disc)
-    agent = SAC(
-        obs_dim,
-        act_dim,
-        cfg.sac,
-        reward_fn=disc.reward,
-        expert_fraction=expert_fraction_schedule(cfg.expert_schedule) if method.hybrid_batches else None,
-        actor_regulariser=bc_regulariser(cfg.bc_weight) if method.bc_regularise else None,
-    )
-    needs_expert = method.hybrid_batches or method.bc_regularise
+    agent, needs_expert = _policy_optimiser(cfg, method, obs_dim, act_dim, disc)
 
     def make_seed(seed: int) -> _SeedRun:
         seed_cfg = dataclasses.replace(cfg, seed=seed)
@@ -242,6 +285,7 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
             for e in (env, sampler_env):
                 e.use_expert_resets(demos, cfg.reset_prob, cfg.reset_mode)
         learner = OnlineSAC(env, agent, LoopConfig(cfg.buffer_size, learning_starts=0, train_freq=CHUNK), seed)
+        learner.deterministic = cfg.policy == "td3bc"  # TD3 acts without exploration noise (spec §10.14)
         run = RunDir(
             run_dir_for(Path(out), seed, len(seed_list)),
             dataclasses.asdict(seed_cfg),
@@ -271,6 +315,8 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
     runs = [make_seed(seed) for seed in seed_list]  # run dirs only now: set-up errors leave nothing behind
     group = SeedGroup([r.learner for r in runs], expert_buffer=expert if needs_expert else None)
     disc_states = stack([r.disc_state for r in runs])
+    if cfg.bc_init_steps and not any(r.run.resumed for r in runs):
+        _bc_initialise(cfg, agent, group, expert, disc_states.params)
     disc_update = jax.jit(jax.vmap(disc._update, in_axes=(0, None, 0, 0, 0)), donate_argnums=0)
 
     round_steps = math.ceil(cfg.train_every / CHUNK) * CHUNK  # SB3 collects whole chunks (spec §3.1)
@@ -318,14 +364,14 @@ def _end_of_round(r: _SeedRun, start: int, disc_metrics: dict, agent: SAC, sac_s
     if crossed(start, r.env_steps, cfg.eval_every) or r.env_steps >= cfg.steps:
         returns = evaluate(r.learner.policy, r.eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
         r.counters["eval_return"] = float(returns.mean())
-        fraction = agent.expert_fraction(sac_step()) if agent.expert_fraction else 0.0
+        expert_fraction = getattr(agent, "expert_fraction", None)
+        fraction = expert_fraction(sac_step()) if expert_fraction else 0.0
         r.run.log(
             dict(
                 env_steps=r.env_steps,
                 policy_steps=r.counters["policy_steps"],
                 disc_env_steps=r.counters["disc_env_steps"],
-                eval_return_mean=r.counters["eval_return"],
-                eval_return_std=float(returns.std()),
+                **evaluation_record(r.eval_env.task, returns),
                 expert_fraction=float(fraction),
                 **disc_metrics,
                 **r.learner.last_metrics,

@@ -130,6 +130,15 @@ def evaluate(policy: NumpyPolicy, env: TaskEnv, episodes: int, seed: int) -> np.
     return evaluate_with_lengths(policy, env, episodes, seed)[0]
 
 
+def evaluation_record(task, returns: np.ndarray) -> dict:
+    """What a run logs of an evaluation: the returns' mean and std and, on a task scored by success
+    (AntMaze: return 1 when the goal is reached), the success rate in %."""
+    record = dict(eval_return_mean=float(returns.mean()), eval_return_std=float(returns.std()))
+    if task.success_task:
+        record["eval_success_pct"] = 100.0 * float(np.mean(returns > 0))
+    return record
+
+
 def evaluate_with_lengths(policy: NumpyPolicy, env: TaskEnv, episodes: int, seed: int):
     """Like :func:`evaluate`, plus each episode's length."""
     rewards = [[r for *_, r in episode(env, policy, seed + i)] for i in range(episodes)]

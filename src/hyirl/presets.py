@@ -17,6 +17,25 @@ MODEL_FREE: dict[str, dict] = {
     "walker2d": dict(train_every=10_000, bc_weight=0.5, expert_schedule=SLOW_DECAY),
     "ant": dict(train_every=10_000, bc_weight=1.0, expert_schedule=SLOW_DECAY),
     "humanoid": dict(train_every=10_000, bc_weight=0.5, expert_schedule=FAST_DECAY),
+    # AntMaze (spec §6.1, §3.4): TD3-BC after 10k BC updates, every episode from a dataset state, hybrid
+    # TD3 batches for hype-filter only (the reference's yaml), the discriminator's lr 8e-3.
+    **{
+        name: dict(
+            steps=500_000,
+            train_every=5_000,
+            eval_every=25_000,
+            eval_episodes=25,
+            reset_prob=1.0,
+            policy="td3bc",
+            bc_init_steps=10_000,
+            td3_hybrid_methods=("hype-filter",),
+            reference_rounds=False,
+            bc_weight=1.0,
+            expert_schedule=FAST_DECAY,
+            disc=dict(learning_rate=8e-3),
+        )
+        for name in ("antmaze-large-diverse", "antmaze-large-play")
+    },
     # Cheap task for tests and quick checks (not from the paper).
     "pendulum": dict(train_every=1_000, bc_weight=1.0, expert_schedule=((0.2, 0.1, 20_000),), eval_every=2_000),
 }

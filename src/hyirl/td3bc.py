@@ -87,12 +87,22 @@ def _optimizer(cfg: TD3BCConfig, weight_decay: float, clip: float | None) -> opt
 
 
 class TD3BC:
-    """Networks, optimisers and the compiled chunk update for one (obs_dim, act_dim, config)."""
+    """Networks, optimisers and the compiled chunk update for one (obs_dim, act_dim, config).
+
+    ``mode`` is the batch mode of :meth:`train_chunk` calls that do not name one; the chunk takes
+    the same positional arguments as :class:`hyirl.sac.SAC`'s, so the online loops drive either.
+    """
 
     def __init__(
-        self, obs_dim: int, act_dim: int, cfg: TD3BCConfig = TD3BCConfig(), *, reward_fn: RewardFn = stored_reward
+        self,
+        obs_dim: int,
+        act_dim: int,
+        cfg: TD3BCConfig = TD3BCConfig(),
+        *,
+        reward_fn: RewardFn = stored_reward,
+        mode: Mode = "hybrid",
     ):
-        self.obs_dim, self.act_dim, self.cfg = obs_dim, act_dim, cfg
+        self.obs_dim, self.act_dim, self.cfg, self.mode = obs_dim, act_dim, cfg, mode
         self.actor = Actor(cfg.hidden, act_dim)
         self.critic = TwinCritic(cfg.hidden)
         self.actor_tx = _optimizer(cfg, cfg.actor_weight_decay, None)
@@ -179,9 +189,14 @@ class TD3BC:
         metrics = dict(critic_loss=c_loss, actor_loss=a_loss, q_mean=q.mean(), reward_mean=rewards.mean())
         return state.replace(step=state.step + 1, key=key), metrics
 
-    def _train_chunk(self, state, learner, offline, reward_params, *, num_updates: int, mode: Mode = "hybrid"):
+    def _train_chunk(
+        self, state, learner, offline, reward_params, learning_rate=None, *, num_updates: int, mode: Mode | None = None
+    ):
         """``num_updates`` critic updates (and every ``policy_delay``-th an actor update) in one call;
-        returns the chunk's mean metrics (the actor loss over the steps that updated the actor)."""
+        returns the chunk's mean metrics (the actor loss over the steps that updated the actor).
+        ``learning_rate`` is accepted for the loops' sake and unused: TD3-BC keeps its fixed rate (the
+        reference's decay option is off everywhere, spec §3.4)."""
+        mode = self.mode if mode is None else mode
         if mode not in ("hybrid", "learner", "bc"):
             raise ValueError(f"unknown TD3-BC mode {mode!r}")
 
