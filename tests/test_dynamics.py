@@ -80,3 +80,20 @@ def test_model_termination_agrees_with_the_real_env(name, truncated):
     np.testing.assert_array_equal(predicted, np.array(terminated))
     if name != "ant":  # random actions rarely flip the ant
         assert np.sum(terminated) >= 10
+
+
+def test_spatial_validation_holds_out_the_same_share_of_every_region():
+    """The spatially stratified split (spec §5.8) holds out floor(20 %) of the points of every grid
+    cell, so a sparsely visited corridor is validated as well as a crowded one; a plain random 20 %
+    would take ~0.8 points, not exactly 2, of the sparse cluster of 10 every time."""
+    from hyirl.dynamics import spatially_stratified
+
+    rng = np.random.default_rng(0)
+    crowded = rng.uniform(0.0, 0.01, (1000, 2))
+    sparse = 30.0 + rng.uniform(0.0, 0.01, (10, 2))
+    xy = np.concatenate([crowded, sparse, [[15.0, 15.0]] * 4])  # and 4 points in one middle cell
+    for seed in range(5):
+        held = spatially_stratified(xy, 0.2, np.random.default_rng(seed), bins=50)
+        assert held[:1000].sum() == 200 and held[1000:1010].sum() == 2 and held[1010:].sum() == 0
+    first, second = (spatially_stratified(xy, 0.2, np.random.default_rng(s)) for s in (1, 2))
+    assert not np.array_equal(first, second)  # random within each cell

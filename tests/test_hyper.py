@@ -245,3 +245,19 @@ def test_invalid_config_fails_before_writing_anything(pendulum_demos, tmp_path):
     with pytest.raises(HyirlError, match="model_every=120 must be a multiple of act_chunk"):
         train_hyper(_cfg(pendulum_demos, model_every=120), tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_sliding_window_starts_move_from_the_goals_back_to_the_starts():
+    """AntMaze start states (spec §5.6): at 0 real steps the time index lies in the last 10 % of the
+    (stretched) trajectories, at 75k in the middle, from 150k on at their starts; a short trajectory
+    is stretched, so its window covers the same fraction of it. Guards the direction of the slide."""
+    from hyirl.hyper import sliding_window_rows
+
+    timestep = np.concatenate([np.arange(1000), np.arange(500)])  # two trajectories, the second half as long
+    rng = np.random.default_rng(0)
+    for env_steps, (lo, hi) in ((0, (0.9, 1.0)), (75_000, (0.5, 0.6)), (150_000, (0.0, 0.1)), (400_000, (0.0, 0.001))):
+        rows = sliding_window_rows(timestep, env_steps, 4000, rng)
+        first, second = rows[rows < 1000], rows[rows >= 1000] - 1000
+        assert len(first) > 1500 and len(second) > 1500
+        assert lo * 1000 <= first.min() and first.max() < hi * 1000 + 1e-9
+        assert lo * 500 <= second.min() and second.max() < max(hi * 500, 1)

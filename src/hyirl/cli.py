@@ -112,7 +112,8 @@ def _antmaze_demos(args) -> None:
     out = Path(args.out or f"runs/demos-{args.env}-{transitions}.npz")
     if out.exists():
         raise HyirlError(f"{out} already exists; not overwriting it")
-    policy, meta = load_policy(Path(args.policy) if args.policy else shipped_policy_path("ant-goal"))
+    instead = "pass --policy GOAL_ANT.npz (train one with `hyirl expert train ant-goal`, docs/antmaze.md)"
+    policy, meta = load_policy(Path(args.policy) if args.policy else shipped_policy_path("ant-goal", instead))
     rows, data_meta = generate_dataset(spec, policy, transitions, seed=args.seed, progress=not args.no_progress)
     save_demos(out, rows, dict(data_meta, policy=meta))
     print(

@@ -14,7 +14,7 @@ Training is warm-started: each call continues from the current weights, as in th
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 import flax.linen as nn
 import flax.struct
@@ -24,7 +24,7 @@ import numpy as np
 import optax
 
 from hyirl.buffers import Buffer
-from hyirl.errors import check_config, check_widths
+from hyirl.errors import check_choice, check_config, check_widths
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +36,9 @@ class DynamicsConfig:
     weight_decay: float = 5e-5  # L2 added to the gradient, as torch's Adam(weight_decay) does
     batch_size: int = 256  # per member
     validation_ratio: float = 0.2
+    # "random" rows, or "spatial": the same share of every cell of a 50 x 50 grid over the first two
+    # observation numbers, the ant's x, y on AntMaze (the reference's model pretraining, spec §5.8)
+    validation_split: Literal["random", "spatial"] = "random"
     max_validation: int | None = None  # cap on held-out rows (their error is computed every epoch)
     patience: int = 10  # stop after this many epochs in which no member improved by > ``improvement``
     improvement: float = 0.01
@@ -63,8 +66,27 @@ class DynamicsConfig:
             # max_epochs=0 refits nothing and only re-selects the elites
             non_negative=("weight_decay", "improvement", "max_epochs", "first_fit_max_epochs"),
             fractions=("validation_ratio",),
-            problems=elites + check_widths("model.hidden", self.hidden),
+            problems=elites
+            + check_widths("model.hidden", self.hidden)
+            + check_choice("model.validation_split", self.validation_split, ("random", "spatial")),
         )
+
+
+def spatially_stratified(xy: np.ndarray, ratio: float, rng: np.random.Generator, bins: int = 50) -> np.ndarray:
+    """A held-out mask with ``floor(ratio * n)`` random points of every cell (holding n points) of a
+    ``bins`` x ``bins`` grid over the points' extent: every region of the maze is validated in
+    proportion, not only the densely visited ones (spec §5.8)."""
+    cells = np.zeros(len(xy), np.int64)
+    for axis in range(2):
+        edges = np.linspace(xy[:, axis].min(), xy[:, axis].max(), bins + 1)[1:-1]
+        cells = cells * bins + np.searchsorted(edges, xy[:, axis], side="right")
+    order = np.lexsort((rng.random(len(xy)), cells))  # by cell, random within a cell
+    sorted_cells = cells[order]
+    first = np.searchsorted(sorted_cells, sorted_cells, side="left")
+    counts = np.bincount(sorted_cells, minlength=bins * bins)[sorted_cells]
+    held_out = np.zeros(len(xy), bool)
+    held_out[order] = np.arange(len(xy)) - first < np.floor(ratio * counts)
+    return held_out
 
 
 class GaussianMLP(nn.Module):
@@ -223,7 +245,12 @@ class Dynamics:
             input_std=jnp.asarray(np.where(std < 1e-12, 1.0, std), jnp.float32),
         )
         rows = rows[rng.permutation(size)]
-        n_val = max(1, int(size * cfg.validation_ratio))
+        if cfg.validation_split == "spatial":
+            held_out = spatially_stratified(np.asarray(data.obs)[rows, :2], cfg.validation_ratio, rng)
+            rows = np.concatenate([rows[held_out], rows[~held_out]])
+            n_val = int(held_out.sum())
+        else:
+            n_val = max(1, int(size * cfg.validation_ratio))
         if cfg.max_validation is not None:
             n_val = min(n_val, cfg.max_validation)
         val_rows, train_rows = rows[:n_val], rows[n_val:]

@@ -372,6 +372,35 @@ class _HyPERLoop:
         )
 
 
+def sliding_window_rows(
+    timestep: np.ndarray,
+    env_steps: int,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    horizon: int = 1000,
+    span: int = 150_000,
+    width: float = 0.1,
+) -> np.ndarray:
+    """Rows of AntMaze start states in a time window sliding back over training (spec §5.6).
+
+    Trajectories (rows from ``timestep == 0`` to the next start) are picked uniformly and stretched
+    to ``horizon`` steps by repeating states, and the time index is uniform in [low, high) with
+    low = floor((1 - env_steps / span) * horizon) and high = min(horizon, low + width * horizon):
+    early on the starts lie near the trajectories' ends, where their goals are, and the window
+    reaches their starts after ``span`` real steps. At 0 steps the window is the last step, and
+    past ``span`` it stays at the start (the reference's empty range at 0 and negative indices past
+    ``span``, which wrap round to the ends, are avoided).
+    """
+    starts = np.flatnonzero(np.asarray(timestep) == 0)
+    lengths = np.diff(np.append(starts, len(timestep)))
+    low = min(horizon - 1, max(0, math.floor((1.0 - env_steps / span) * horizon)))
+    high = min(horizon, max(low + 1, math.floor((1.0 - env_steps / span + width) * horizon)))
+    trajectory = rng.integers(len(starts), size=n)
+    t = rng.integers(low, high, size=n)
+    return starts[trajectory] + t * lengths[trajectory] // horizon
+
+
 def _refit_and_roll_out(
     cfg, dynamics, rollout, label, model_state, model_buffer, hybrid, learner, expert, rng, fit_index
 ):
