@@ -4,6 +4,7 @@ import struct
 import pytest
 from tensorboardX.proto.event_pb2 import Event, SessionLog
 
+from hyirl import __version__
 from hyirl.errors import HyirlError
 from hyirl.runs import RunDir, StepProgress
 
@@ -127,3 +128,22 @@ def test_progress_shows_time_left_from_the_mean_rate(monkeypatch):
     assert bar.progress.tasks[0].fields["left"] == "0:14:20"
     bar.update(2_000)  # 1,000 steps in 100 s
     assert bar.progress.tasks[0].fields["left"] == "0:13:20"
+
+
+def test_a_setting_newer_than_the_run_matches_only_at_its_default(tmp_path):
+    """Resuming an older run whose config lacks a setting added since (top level or nested): the
+    setting at its default (what the older code did) matches, any other value is refused."""
+    run_dir = tmp_path / "r"
+    RunDir(run_dir, dict(algo="mm", steps=100, model=dict(hidden=[8]))).close()
+    defaults = dict(policy="sac", model=dict(hidden=[4], split="random"))
+    now = dict(algo="mm", steps=100, policy="sac", model=dict(hidden=[8], split="random"))
+    RunDir(run_dir, now, resume=True, defaults=defaults).close()
+    config_file = run_dir / "config.json"
+    for key, changed in (("policy", "td3bc"), ("model", dict(hidden=[8], split="spatial"))):
+        config_file.write_text(
+            json.dumps(dict(algo="mm", steps=100, model=dict(hidden=[8]), hyirl_version=__version__))
+        )
+        with pytest.raises(HyirlError, match=f"differs in {key}"):
+            RunDir(run_dir, {**now, key: changed}, resume=True, defaults=defaults)
+    with pytest.raises(HyirlError, match="differs in model"):  # an existing setting still has to match
+        RunDir(run_dir, {**now, "model": dict(hidden=[16], split="random")}, resume=True, defaults=defaults)

@@ -18,8 +18,9 @@ from hyirl.runs import RunDir, StepProgress, crossed
 from hyirl.sac import SAC, NumpyPolicy, SACConfig, actor_flat_params
 
 SHIPPED_DIR = Path(__file__).parent / "shipped_experts"
-# Expert training and its checkpoints are unchanged since 0.2.0, so its expert runs can be continued.
-EXPERT_RUNS_READABLE_FROM = ("0.2.0", "0.3.0")
+# Expert training and its checkpoints are unchanged since 0.2.0, so its expert runs can be continued
+# (0.5.0 added ``init_from``, which only matters when a run starts).
+EXPERT_RUNS_READABLE_FROM = ("0.2.0", "0.3.0", "0.4.0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +80,13 @@ def check_policy_fits(meta: dict, policy: NumpyPolicy, env) -> None:
 def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
     """Train SAC on the true reward; keeps the best deterministic policy as ``best_policy.npz``."""
     task = get_task(cfg.env)
-    run = RunDir(out, dataclasses.asdict(cfg), resume=resume, readable_versions=EXPERT_RUNS_READABLE_FROM)
+    run = RunDir(
+        out,
+        dataclasses.asdict(cfg),
+        resume=resume,
+        readable_versions=EXPERT_RUNS_READABLE_FROM,
+        defaults=dataclasses.asdict(ExpertConfig(cfg.env)),
+    )
     env = make_env(task, p_tremble=0.0, truncated_obs=cfg.truncated_obs)
     eval_env = make_env(task, p_tremble=0.0, truncated_obs=cfg.truncated_obs)
     agent = SAC(env.observation_space.shape[0], env.action_space.shape[0], cfg.sac)

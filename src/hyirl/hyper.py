@@ -47,6 +47,9 @@ from hyirl.runs import RunDir, StepProgress, crossed
 from hyirl.sac import SAC, NumpyPolicy, SACConfig, stored_reward
 from hyirl.selection import Deployment
 
+# HyPER runs of 0.4.0 continue exactly (0.5.0 added the model's spatial validation split, off by default).
+HYPER_RUNS_READABLE_FROM = ("0.4.0",)
+
 
 @dataclasses.dataclass(frozen=True)
 class HyPERConfig:
@@ -251,7 +254,13 @@ class _HyPERLoop:
         self.deployment = Deployment(self.learner.state.actor_params, cfg.select_epochs, cfg.policy_averages)
         self.counters = dict(updates_since_disc=0, disc_updates=0, fits=0, eval_return=None)
         self.info: dict[str, float] = {}  # the latest model fit's and discriminator update's diagnostics
-        self.run = RunDir(out, dataclasses.asdict(cfg), resume=resume)  # only now: set-up errors leave nothing
+        self.run = RunDir(  # only now: set-up errors leave nothing
+            out,
+            dataclasses.asdict(cfg),
+            resume=resume,
+            readable_versions=HYPER_RUNS_READABLE_FROM,
+            defaults=dataclasses.asdict(HyPERConfig(cfg.env)),
+        )
         if self.run.resumed:
             self._restore()
 

@@ -49,8 +49,9 @@ from hyirl.td3bc import TD3BC, TD3BCConfig
 
 CHUNK = 64  # env steps per fused update call (SB3's train_freq = gradient_steps = 64, spec §3.1)
 
-# The model-free family and its checkpoints are unchanged since 0.3.0 (0.4.0 changed HyPER only).
-IRL_RUNS_READABLE_FROM = ("0.3.0",)
+# The model-free family and its checkpoints are unchanged since 0.3.0 (0.4.0 changed HyPER only; 0.5.0
+# added the TD3-BC settings, whose defaults are the SAC loop of before).
+IRL_RUNS_READABLE_FROM = ("0.3.0", "0.4.0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,6 +292,7 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
             dataclasses.asdict(seed_cfg),
             resume=resume,
             readable_versions=IRL_RUNS_READABLE_FROM,
+            defaults=dataclasses.asdict(IRLConfig(cfg.algo, cfg.env)),
         )
         counters = dict(round=0, policy_steps=0, disc_env_steps=0, eval_return=None)
         one = _SeedRun(

@@ -28,6 +28,23 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+_ABSENT = object()
+
+
+def _differs(saved: dict, config: dict, key: str, defaults: dict) -> bool:
+    """Whether ``config[key]`` differs from the saved run's, counting a setting newer than the run (absent
+    from ``saved``) as matching when it is empty or has its default."""
+    if key not in saved:
+        return config[key] not in (None, [], {}) and config[key] != defaults.get(key, _ABSENT)
+    if key not in config:
+        return True
+    old, new = saved[key], config[key]
+    if isinstance(old, dict) and isinstance(new, dict):
+        nested = defaults.get(key) if isinstance(defaults.get(key), dict) else {}
+        return any(_differs(old, new, k, nested) for k in set(old) | set(new))
+    return old != new
+
+
 class RunDir:
     """One run's directory. A new run refuses a directory that already holds a run, and a directory is
     trained by one process at a time (a lock the operating system drops when the process ends)."""
@@ -40,10 +57,13 @@ class RunDir:
         resume: bool = False,
         extendable: tuple[str, ...] = ("steps",),
         readable_versions: tuple[str, ...] = (),
+        defaults: dict | None = None,
     ):
         """``extendable`` keys may differ on resume (e.g. training for more steps); all others must match.
         ``readable_versions``: earlier hyirl versions whose runs of this kind this code continues exactly;
-        the versions a run was trained with are kept in its config as ``earlier_versions``."""
+        the versions a run was trained with are kept in its config as ``earlier_versions``. A setting
+        added since (absent from the saved config, at any depth) matches when it has its value in
+        ``defaults`` (the config class's defaults: what the older code did) or is empty."""
         self.path = Path(path)
         config_file = self.path / "config.json"
         # The code version is part of the config: checkpoints are only read back by the code that wrote them.
@@ -64,8 +84,7 @@ class RunDir:
                 k
                 for k in set(saved) | set(config)
                 if k not in (*extendable, "hyirl_version", "earlier_versions")
-                and saved.get(k) != config.get(k)
-                and not (k not in saved and config[k] in (None, [], {}))  # a newer field left empty
+                and _differs(saved, config, k, to_jsonable(defaults or {}))
             )
             if differing:
                 raise HyirlError(f"cannot resume {self.path}: this command's config differs in {', '.join(differing)}")
