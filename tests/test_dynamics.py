@@ -97,3 +97,31 @@ def test_spatial_validation_holds_out_the_same_share_of_every_region():
         assert held[:1000].sum() == 200 and held[1000:1010].sum() == 2 and held[1010:].sum() == 0
     first, second = (spatially_stratified(xy, 0.2, np.random.default_rng(s)) for s in (1, 2))
     assert not np.array_equal(first, second)  # random within each cell
+
+
+def test_cosine_model_learning_rate_is_periodic_over_adam_steps():
+    """Walker2d's paper preset anneals the model's learning rate with torch's periodic cosine
+    (T_max 30,000 Adam steps, spec §5.1): lr0 at 0, half at T/2, ~0 at T, back to lr0 at 2T; and the
+    optimiser's step count carries over from one fit to the next, so the schedule spans the run."""
+    from hyirl import buffers
+    from hyirl.dynamics import Dynamics, DynamicsConfig, model_learning_rate
+    from hyirl.presets import HYPER_PRESETS
+
+    assert HYPER_PRESETS["paper"]["walker2d"]["model"]["cosine_lr_period"] == 30_000
+    cfg = DynamicsConfig(learning_rate=3e-4, cosine_lr_period=30_000)
+    lr = model_learning_rate(cfg)
+    for step, expected in ((0, 3e-4), (15_000, 1.5e-4), (30_000, 1e-9), (45_000, 1.5e-4), (60_000, 3e-4)):
+        assert float(lr(step)) == pytest.approx(expected, rel=1e-4, abs=1e-12)
+    assert model_learning_rate(DynamicsConfig()) == 3e-4
+
+    rng = np.random.default_rng(0)
+    obs, act = rng.normal(size=(1000, 3)), rng.uniform(-1, 1, (1000, 1))
+    data = buffers.from_arrays(obs=obs, action=act, next_obs=obs + act, reward=np.zeros(1000), terminal=np.zeros(1000))
+    small = DynamicsConfig(members=2, elites=1, hidden=(8,), cosine_lr_period=50, max_epochs=1, max_epoch_steps=3)
+    dyn = Dynamics(3, 1, small)
+    state = dyn.init(jax.random.PRNGKey(0))
+    counts = []
+    for _ in range(2):
+        state, _ = dyn.fit(state, data, rng)
+        counts.append(int(jax.tree.leaves(state.opt_state)[0]))
+    assert counts == [3, 6]

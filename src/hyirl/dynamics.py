@@ -33,6 +33,10 @@ class DynamicsConfig:
     elites: int = 5
     hidden: tuple[int, ...] = (400, 400, 400, 400)
     learning_rate: float = 3e-4
+    # Cosine-annealed learning rate with this period in Adam steps, counted over the whole run and
+    # periodic as torch's CosineAnnealingLR (the reference's schedule_model_lr: Walker2d and AntMaze,
+    # T_max 30,000, eta_min 1e-9, spec §5.1, §10.21); None: constant.
+    cosine_lr_period: int | None = None
     weight_decay: float = 5e-5  # L2 added to the gradient, as torch's Adam(weight_decay) does
     batch_size: int = 256  # per member
     validation_ratio: float = 0.2
@@ -62,6 +66,7 @@ class DynamicsConfig:
                 "patience",
                 "max_validation",
                 "max_epoch_steps",
+                "cosine_lr_period",
             ),
             # max_epochs=0 refits nothing and only re-selects the elites
             non_negative=("weight_decay", "improvement", "max_epochs", "first_fit_max_epochs"),
@@ -70,6 +75,15 @@ class DynamicsConfig:
             + check_widths("model.hidden", self.hidden)
             + check_choice("model.validation_split", self.validation_split, ("random", "spatial")),
         )
+
+
+def model_learning_rate(cfg: DynamicsConfig, eta_min: float = 1e-9):
+    """The model's Adam learning rate: constant, or torch's periodic cosine annealing over Adam steps."""
+    if cfg.cosine_lr_period is None:
+        return cfg.learning_rate
+    return lambda step: (
+        eta_min + (cfg.learning_rate - eta_min) * 0.5 * (1 + jnp.cos(jnp.pi * step / cfg.cosine_lr_period))
+    )
 
 
 def spatially_stratified(xy: np.ndarray, ratio: float, rng: np.random.Generator, bins: int = 50) -> np.ndarray:
@@ -124,7 +138,7 @@ class Dynamics:
             raise ValueError(f"elites={cfg.elites} must be in [1, members={cfg.members}]")
         self.obs_dim, self.act_dim, self.cfg = obs_dim, act_dim, cfg
         self.member = GaussianMLP(cfg.hidden, obs_dim, cfg.min_logvar, cfg.max_logvar)
-        self.tx = optax.chain(optax.add_decayed_weights(cfg.weight_decay), optax.adam(cfg.learning_rate))
+        self.tx = optax.chain(optax.add_decayed_weights(cfg.weight_decay), optax.adam(model_learning_rate(cfg)))
         self._epoch = jax.jit(self._train_epoch, donate_argnums=0)
         self._validate = jax.jit(self._validation_mse)
         self.sample_next = jax.jit(self._sample_next)

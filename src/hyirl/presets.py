@@ -90,7 +90,7 @@ HYPER_PRESETS: dict[str, dict[str, dict]] = {
             update_every=2,
             actor_lr_decay=10_000,
             sac=dict(hidden=(1024, 1024)),
-            model=dict(hidden=(200,) * 4, **_CLIPPED["model"]),
+            model=dict(hidden=(200,) * 4, cosine_lr_period=30_000, **_CLIPPED["model"]),
             disc=_CLIPPED["disc"],
         ),
         "ant": dict(updates_per_step=30, disc_every=200, sac=dict(hidden=(1024, 1024)), **_CLIPPED),
