@@ -197,6 +197,11 @@ def make_learned_rewards(disc: Discriminator, rows_per_call: int = 4096):
 
 def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
     """HyPER's outer loop: chunks of ``act_chunk`` real steps, each followed by the phases that are due."""
+    if get_task(cfg.env).success_task:
+        raise HyirlError(
+            "HyPER on AntMaze (TD3-BC on model data, a pretrained model, sliding-window starts, spec §5.6) "
+            "is not wired up yet; its building blocks are in hyirl.td3bc, hyirl.dynamics and hyirl.hyper"
+        )
     loop = _HyPERLoop(cfg, out, resume)
     learner = loop.learner
     with StepProgress(cfg.steps, f"hyper {cfg.env}", learner.env_steps, enabled=progress) as bar:
