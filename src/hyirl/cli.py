@@ -184,10 +184,12 @@ def _train(args) -> None:
     if algo == "bc":
         paths = [_train_bc(args, env, flags, out)]
     elif algo == "hyper":
+        from hyirl.envs import get_task
         from hyirl.hyper import HyPERConfig, train_hyper
         from hyirl.presets import apply_settings, build_config, hyper_preset
 
-        preset = args.preset or (saved or {}).get("preset", "efficient")
+        default = "paper" if get_task(env).success_task else "efficient"  # AntMaze has the paper's preset only
+        preset = args.preset or (saved or {}).get("preset", default)
         base = saved or dict(hyper_preset(env, preset), env=env, preset=preset)
         flags.update(preset=args.preset, truncated_obs=args.truncated_obs or None)
         cfg = build_config(HyPERConfig, apply_settings(HyPERConfig, base, args.set), flags)

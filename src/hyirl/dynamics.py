@@ -239,10 +239,17 @@ class Dynamics:
 
     # --- training call (host loop over epochs, for early stopping) --------------------------------
     def fit(
-        self, state: DynamicsState, data: Buffer, rng: np.random.Generator, *, first: bool = False
+        self,
+        state: DynamicsState,
+        data: Buffer,
+        rng: np.random.Generator,
+        *,
+        first: bool = False,
+        validation_split: str | None = None,
     ) -> tuple[DynamicsState, dict]:
         """Train on every row of ``data`` (the hybrid buffer) until early stopping or the epoch bound
-        (``first_fit_max_epochs`` for the ``first`` call, ``max_epochs`` after).
+        (``first_fit_max_epochs`` for the ``first`` call, ``max_epochs`` after); ``validation_split``
+        overrides the config's (AntMaze's pretraining holds out a spatial split, spec §5.8).
 
         Returns the state with each member's best weights of this call restored and the elites chosen.
         """
@@ -259,7 +266,7 @@ class Dynamics:
             input_std=jnp.asarray(np.where(std < 1e-12, 1.0, std), jnp.float32),
         )
         rows = rows[rng.permutation(size)]
-        if cfg.validation_split == "spatial":
+        if (validation_split or cfg.validation_split) == "spatial":
             held_out = spatially_stratified(np.asarray(data.obs)[rows, :2], cfg.validation_ratio, rng)
             rows = np.concatenate([rows[held_out], rows[~held_out]])
             n_val = int(held_out.sum())

@@ -26,6 +26,8 @@ see :mod:`hyirl.selection`).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 from functools import partial
 from pathlib import Path
@@ -35,8 +37,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hyirl import buffers
-from hyirl.demos import expert_buffer, load_expert_data
+from hyirl import buffers, checkpoint
+from hyirl.demos import cache_dir, expert_buffer, load_expert_data
 from hyirl.discriminator import Discriminator, DiscriminatorConfig
 from hyirl.dynamics import Dynamics, DynamicsConfig
 from hyirl.envs import get_task, make_env, model_termination
@@ -46,6 +48,7 @@ from hyirl.networks import sample_tanh_gaussian
 from hyirl.runs import RunDir, StepProgress, crossed
 from hyirl.sac import SAC, NumpyPolicy, SACConfig, stored_reward
 from hyirl.selection import Deployment
+from hyirl.td3bc import TD3BC, TD3BCConfig
 
 # HyPER runs of 0.4.0 continue exactly (0.5.0 added the model's spatial validation split, off by default).
 HYPER_RUNS_READABLE_FROM = ("0.4.0",)
@@ -92,6 +95,17 @@ class HyPERConfig:
     # It is scored as eval_return_selected, and the latest weights as eval_return_latest.
     select_epochs: int = 0
     real_capacity: int = 150_000  # hybrid and policy buffers (reference: total_env_steps)
+    # AntMaze (spec §5.3, §5.6, §5.8): TD3-BC instead of SAC, on batches of half model, half dataset rows
+    # relabelled by -f, BC-initialised and acting deterministically; the model pretrained on the whole
+    # dataset (cached); rollout starts from the dataset in a time window sliding back over training.
+    policy: Literal["sac", "td3bc"] = "sac"
+    td3: TD3BCConfig = TD3BCConfig()
+    bc_init_steps: int = 0
+    model_action_noise: float = 0.1  # TD3 in model rollouts: tanh(mean) + N(0, noise²), clipped (not in the spec)
+    expert_starts: Literal["uniform", "sliding_window"] = "uniform"
+    window_span: int = 150_000  # real steps for the window to slide from the ends to the starts
+    pretrain_model: bool = False
+    expert_rows: int | None = None  # expert transitions the hybrid buffer starts with (None: all)
     sac: SACConfig = SACConfig()
     model: DynamicsConfig = DynamicsConfig()
     disc: DiscriminatorConfig = DiscriminatorConfig()
@@ -118,9 +132,25 @@ class HyPERConfig:
                 "learner_start_window",
                 "actor_lr_decay",
             ),
-            non_negative=("exploration_steps", "retain_epochs", "uncertainty_penalty", "select_epochs"),
+            non_negative=(
+                "exploration_steps",
+                "retain_epochs",
+                "uncertainty_penalty",
+                "select_epochs",
+                "bc_init_steps",
+                "model_action_noise",
+                "window_span",
+                "expert_rows",
+            ),
             fractions=("p_tremble", "expert_start_prob"),
-            problems=check_choice("start_coin", self.start_coin, ("event", "state")),
+            problems=check_choice("start_coin", self.start_coin, ("event", "state"))
+            + check_choice("policy", self.policy, ("sac", "td3bc"))
+            + check_choice("expert_starts", self.expert_starts, ("uniform", "sliding_window"))
+            + (
+                ["the uncertainty penalty works with SAC's stored rewards only"]
+                if self.policy == "td3bc" and self.uncertainty_penalty
+                else []
+            ),
         )
         self.check_multiples()
 
@@ -154,16 +184,23 @@ class HyPERConfig:
         return length * self.rollouts_per_fit * fits_per_epoch * self.retain_epochs
 
 
-def make_model_rollout(agent: SAC, dynamics: Dynamics, done_fn, uncertainty_penalty: float = 0.0):
+def make_model_rollout(
+    agent, dynamics: Dynamics, done_fn, uncertainty_penalty: float = 0.0, action_noise: float | None = None
+):
     """Compiled L-step rollouts of the stochastic policy in the model; rows after a terminal are masked.
-    A transition's reward field holds its uncertainty penalty; the discriminator's reward is added at update time."""
+    A transition's reward field holds its uncertainty penalty; the discriminator's reward is added at update time.
+    With ``action_noise`` (TD3) the actions are tanh(mean) + N(0, noise²), clipped to [-1, 1]."""
 
     @partial(jax.jit, static_argnames="length")
     def rollout(model_state, actor_params, start_obs, key, *, length: int):
         def step(carry, key):
             obs, alive = carry
             k_act, k_model = jax.random.split(key)
-            action, _ = sample_tanh_gaussian(*agent.actor.apply(actor_params, obs), k_act)
+            if action_noise is None:
+                action, _ = sample_tanh_gaussian(*agent.actor.apply(actor_params, obs), k_act)
+            else:
+                noise = action_noise * jax.random.normal(k_act, (obs.shape[0], agent.act_dim))
+                action = jnp.clip(agent.act(actor_params, obs) + noise, -1.0, 1.0)
             next_obs = dynamics.sample_next(model_state, obs, action, k_model)
             done = done_fn(next_obs)
             next_obs = jnp.where(jnp.isfinite(next_obs), next_obs, 0.0)  # keeps 0 * NaN out of the targets
@@ -197,18 +234,14 @@ def make_learned_rewards(disc: Discriminator, rows_per_call: int = 4096):
 
 def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
     """HyPER's outer loop: chunks of ``act_chunk`` real steps, each followed by the phases that are due."""
-    if get_task(cfg.env).success_task:
-        raise HyirlError(
-            "HyPER on AntMaze (TD3-BC on model data, a pretrained model, sliding-window starts, spec §5.6) "
-            "is not wired up yet; its building blocks are in hyirl.td3bc, hyirl.dynamics and hyirl.hyper"
-        )
     loop = _HyPERLoop(cfg, out, resume)
     learner = loop.learner
     with StepProgress(cfg.steps, f"hyper {cfg.env}", learner.env_steps, enabled=progress) as bar:
         while learner.env_steps < cfg.steps:
             before = learner.env_steps
             loop_steps = before - cfg.exploration_steps  # negative while exploring
-            learner.deterministic = loop_steps >= 0  # the first steps explore with the stochastic policy
+            # the first steps explore with SAC's stochastic policy (TD3 always acts deterministically)
+            learner.deterministic = loop_steps >= 0 or cfg.policy == "td3bc"
             if loop_steps >= 0 and loop_steps % cfg.epoch_length == 0:
                 loop.start_epoch(loop_steps // cfg.epoch_length)
             if loop_steps >= 0 and loop_steps % cfg.model_every == 0:
@@ -236,20 +269,27 @@ class _HyPERLoop:
         task = get_task(cfg.env)
         env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
         self.eval_env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
-        self.expert = expert_buffer(load_expert_data(cfg, env))
+        demos = load_expert_data(cfg, env)
+        self.expert = expert_buffer(demos)
+        self.expert_timestep = np.asarray(demos["timestep"])
         self.expert_pairs = jnp.concatenate([self.expert.obs, self.expert.action], -1)
         obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
         # The hybrid buffer (the model's training data) starts with the expert transitions.
-        self.hybrid = buffers.insert(
-            buffers.empty(cfg.real_capacity, obs_dim, act_dim), self.expert.batch(jnp.arange(int(self.expert.size)))
-        )
+        first_rows = jnp.arange(min(int(self.expert.size), cfg.expert_rows or int(self.expert.size)))
+        self.hybrid = buffers.insert(buffers.empty(cfg.real_capacity, obs_dim, act_dim), self.expert.batch(first_rows))
         self.disc = Discriminator(obs_dim, act_dim, cfg.disc)
         self.learned_rewards = make_learned_rewards(self.disc)
-        # A model transition's stored reward is r = -f(s, a) of the current discriminator (plus the
-        # uncertainty penalty, zero by default), kept current by update_discriminator.
-        self.agent = SAC(obs_dim, act_dim, cfg.sac, reward_fn=stored_reward)
+        if cfg.policy == "td3bc":  # every batch relabelled (half of it is dataset rows, spec §3.4)
+            self.agent = TD3BC(obs_dim, act_dim, cfg.td3, reward_fn=self.disc.reward, mode="hybrid")
+        else:
+            # A model transition's stored reward is r = -f(s, a) of the current discriminator (plus the
+            # uncertainty penalty, zero by default), kept current by update_discriminator.
+            self.agent = SAC(obs_dim, act_dim, cfg.sac, reward_fn=stored_reward)
         self.dynamics = Dynamics(obs_dim, act_dim, cfg.model)
-        self.rollout = make_model_rollout(self.agent, self.dynamics, model_termination(task), cfg.uncertainty_penalty)
+        noise = cfg.model_action_noise if cfg.policy == "td3bc" else None
+        self.rollout = make_model_rollout(
+            self.agent, self.dynamics, model_termination(task), cfg.uncertainty_penalty, noise
+        )
         loop_config = LoopConfig(cfg.real_capacity, learning_starts=0, train_freq=cfg.act_chunk)
         self.learner = OnlineSAC(env, self.agent, loop_config, cfg.seed)
         self.model_buffer = buffers.empty(cfg.model_window(cfg.rollout_length(0)), obs_dim, act_dim)  # grows with L
@@ -268,6 +308,25 @@ class _HyPERLoop:
         )
         if self.run.resumed:
             self._restore()
+        else:
+            self._initialise()
+
+    def _initialise(self) -> None:
+        """AntMaze's start (spec §5.3): the pretrained model, then TD3-BC's BC updates on the dataset."""
+        cfg, learner = self.cfg, self.learner
+        if cfg.pretrain_model:
+            self.model_state, info = pretrained_model(self.dynamics, self.expert, cfg.model)
+            self.info.update({f"pretrain_{k}": v for k, v in info.items()})
+        if cfg.bc_init_steps:
+            learner.state, _ = self.agent.train_chunk(
+                learner.state,
+                learner.buffer,
+                self.expert,
+                self.disc_state.params,
+                num_updates=cfg.bc_init_steps,
+                mode="bc",
+            )
+            learner.policy = NumpyPolicy(learner.state.actor_params)
 
     def _trees(self) -> dict:
         return dict(disc=self.disc_state, model=self.model_state, **self.deployment.trees())
@@ -291,10 +350,18 @@ class _HyPERLoop:
             self.learner.policy = NumpyPolicy(acting)
 
     def refit_model_and_roll_out(self) -> None:
+        cfg, env_steps = self.cfg, self.learner.env_steps
         label = partial(self.learned_rewards, self.disc_state.params)
+        if cfg.expert_starts == "sliding_window":
+            timestep = self.expert_timestep
+            expert_rows = lambda n, key: jnp.asarray(  # noqa: E731
+                sliding_window_rows(timestep, env_steps, n, self.rng, span=cfg.window_span)
+            )
+        else:
+            expert_rows = lambda n, key: buffers.sample_indices(self.expert, key, n)  # noqa: E731
         self.model_state, self.model_buffer, fit_info = _refit_and_roll_out(
-            self.cfg, self.dynamics, self.rollout, label, self.model_state, self.model_buffer, self.hybrid,
-            self.learner, self.expert, self.rng, self.counters["fits"],
+            cfg, self.dynamics, self.rollout, label, self.model_state, self.model_buffer, self.hybrid,
+            self.learner, self.expert, expert_rows, self.rng, self.counters["fits"],
         )  # fmt: skip
         self.counters["fits"] += 1
         self.info.update(fit_info)
@@ -315,9 +382,14 @@ class _HyPERLoop:
         lr = actor_lr = cfg.sac.learning_rate
         if cfg.actor_lr_decay:  # spec §3.5: linear decay, restarted by every discriminator update
             actor_lr = lr * max(1.0 - counters["updates_since_disc"] / cfg.actor_lr_decay, 1e-8)
-        learner.state, metrics = self.agent.train_chunk(
-            learner.state, self.model_buffer, None, None, lr, actor_lr, num_updates=num_updates
-        )
+        if cfg.policy == "td3bc":  # half model, half dataset rows, all relabelled by -f
+            learner.state, metrics = self.agent.train_chunk(
+                learner.state, self.model_buffer, self.expert, self.disc_state.params, num_updates=num_updates
+            )
+        else:
+            learner.state, metrics = self.agent.train_chunk(
+                learner.state, self.model_buffer, None, None, lr, actor_lr, num_updates=num_updates
+            )
         counters["updates_since_disc"] += num_updates
         act_now = self.deployment.after_update(learner.state.actor_params, cfg.act_chunk)
         metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
@@ -335,14 +407,15 @@ class _HyPERLoop:
                 self.disc_state.params, model_buffer.obs, model_buffer.action
             )
         self.disc_state, metrics = self.disc.update(self.disc_state, self.expert_pairs, learner_pairs, key)
-        self.model_buffer = model_buffer.replace(
-            reward=penalty + self.learned_rewards(self.disc_state.params, model_buffer.obs, model_buffer.action)
-        )
+        if cfg.policy == "sac":  # TD3-BC relabels every batch instead
+            self.model_buffer = model_buffer.replace(
+                reward=penalty + self.learned_rewards(self.disc_state.params, model_buffer.obs, model_buffer.action)
+            )
         self.info.update({f"disc_{k}": float(v) for k, v in jax.device_get(metrics).items()})
         if not all(map(math.isfinite, self.info.values())):
             raise HyirlError(f"non-finite discriminator loss at env step {learner.env_steps}: {self.info}")
         self.counters["disc_updates"] += 1
-        if cfg.actor_lr_decay:  # the reference re-creates its optimisers here (spec §3.5)
+        if cfg.actor_lr_decay and cfg.policy == "sac":  # the reference re-creates its optimisers here (spec §3.5)
             self.counters["updates_since_disc"] = 0
             learner.state = learner.state.replace(
                 actor_opt=self.agent.tx.init(learner.state.actor_params),
@@ -386,6 +459,24 @@ class _HyPERLoop:
         )
 
 
+def pretrained_model(dynamics: Dynamics, expert: buffers.Buffer, model_cfg: DynamicsConfig) -> tuple[object, dict]:
+    """The model fitted on the whole dataset before the loop, holding out a spatially stratified 20 %
+    (spec §5.8); cached under the hyirl cache by the data and the model's settings, so the runs of every
+    seed share one fit."""
+    digest = hashlib.sha256(json.dumps(dataclasses.asdict(model_cfg), sort_keys=True, default=str).encode())
+    for column in (expert.obs, expert.action, expert.next_obs):
+        digest.update(np.asarray(column).tobytes())
+    path = cache_dir() / "models" / f"{digest.hexdigest()[:16]}.npz"
+    template = dynamics.init(jax.random.PRNGKey(0))
+    if path.exists():
+        arrays, info = checkpoint.load_npz(path, "pretrained model")
+        return checkpoint.unflatten(template, arrays), dict(info, cached=1.0)
+    state, info = dynamics.fit(template, expert, np.random.default_rng(0), first=True, validation_split="spatial")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint.save_npz(path, checkpoint.flatten(state), info)
+    return state, dict(info, cached=0.0)
+
+
 def sliding_window_rows(
     timestep: np.ndarray,
     env_steps: int,
@@ -416,24 +507,27 @@ def sliding_window_rows(
 
 
 def _refit_and_roll_out(
-    cfg, dynamics, rollout, label, model_state, model_buffer, hybrid, learner, expert, rng, fit_index
+    cfg, dynamics, rollout, label, model_state, model_buffer, hybrid, learner, expert, expert_rows, rng, fit_index
 ):
     """One model event: fit the ensemble on the hybrid buffer, then fill the model buffer with rollouts,
-    each transition stored with its learned reward ``label(transitions)``."""
+    each transition stored with its learned reward ``label(transitions)``. Expert start states are
+    the rows ``expert_rows(n, key)`` of ``expert``."""
     model_state, info = dynamics.fit(model_state, hybrid, rng, first=fit_index == 0)
     key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed + 40_000), fit_index)
     k_start, k_roll = jax.random.split(key)
     n, window = cfg.rollouts_per_fit, cfg.learner_start_window
     if cfg.start_coin == "event":  # the reference: all starts from one source, chosen per event (spec §10.9)
         from_expert = rng.random() < cfg.expert_start_prob
-        source, newest = (expert, None) if from_expert else (learner.buffer, window)
-        start_obs = source.obs[buffers.sample_indices(source, k_start, n, newest)]
+        if from_expert:
+            start_obs = expert.obs[expert_rows(n, k_start)]
+        else:
+            start_obs = learner.buffer.obs[buffers.sample_indices(learner.buffer, k_start, n, window)]
     else:  # a coin per start state: every fit holds the same expert/learner mix
         k_expert, k_learner, k_coin = jax.random.split(k_start, 3)
         from_expert = jax.random.uniform(k_coin, (n, 1)) < cfg.expert_start_prob
         start_obs = jnp.where(
             from_expert,
-            expert.obs[buffers.sample_indices(expert, k_expert, n)],
+            expert.obs[expert_rows(n, k_expert)],
             learner.buffer.obs[buffers.sample_indices(learner.buffer, k_learner, n, window)],
         )
     length = cfg.rollout_length(learner.env_steps)

@@ -72,6 +72,33 @@ _ENTROPY = {
 # Discriminator and model options of the reference per task (clip ±40 and L2 on Walker and Ant).
 _CLIPPED = dict(model=dict(clip_mean=40.0), disc=dict(clip_output=40.0, weight_decay=5e-5))
 
+# AntMaze's HyPER (spec §5.3-§5.8, §6.2, the reference's latest configuration): TD3-BC with critic
+# clipping and weight decay (critic's 1e-4 on diverse, 1e-5 on play), BC-initialised; a pretrained
+# 7 x (4 x 200) model refitted every 2,000 steps with the cosine learning rate; every rollout starts
+# from the dataset's sliding window; the discriminator (one member, lr 8e-3) every 100 real steps.
+ANTMAZE_CRITIC_WD = {"antmaze-large-diverse": 1e-4, "antmaze-large-play": 1e-5}
+
+
+def _antmaze_hyper(critic_wd: float) -> dict:
+    return dict(
+        policy="td3bc",
+        bc_init_steps=10_000,
+        exploration_steps=10_000,
+        pretrain_model=True,
+        expert_rows=100_000,
+        model_every=2_000,
+        retain_epochs=2,
+        updates_per_step=20,
+        disc_every=100,
+        eval_episodes=25,
+        expert_starts="sliding_window",
+        expert_start_prob=1.0,
+        td3=dict(critic_clip=1.0, actor_weight_decay=1e-4, critic_weight_decay=critic_wd),
+        model=dict(hidden=(200,) * 4, cosine_lr_period=30_000),
+        disc=dict(learning_rate=8e-3, ensemble_size=1),
+    )
+
+
 HYPER_PRESETS: dict[str, dict[str, dict]] = {
     "paper": {
         "shared": dict(
@@ -101,6 +128,7 @@ HYPER_PRESETS: dict[str, dict[str, dict]] = {
             rollout_schedule=(20, 300, 1, 25),
             sac=dict(hidden=(1024, 1024)),
         ),
+        **{name: _antmaze_hyper(critic_wd) for name, critic_wd in ANTMAZE_CRITIC_WD.items()},
     },
     "efficient": {
         "shared": dict(
@@ -152,10 +180,12 @@ def hyper_preset(env: str, preset: str) -> dict:
     if preset not in HYPER_PRESETS:
         raise ValueError(f"unknown HyPER preset {preset!r}: use one of {', '.join(HYPER_PRESETS)}")
     table = HYPER_PRESETS[preset]
-    name = env if env in _ENTROPY else "hopper"
+    if env in ANTMAZE_CRITIC_WD and env not in table:
+        raise HyirlError(f"the {preset!r} HyPER preset covers the MuJoCo tasks; use --preset paper on {env}")
+    name = env if env in table else "hopper"
     merged = {**table["shared"], **{k: v for k, v in table[name].items() if not isinstance(v, dict)}}
-    base = {"sac": _ENTROPY[name]}  # the reference's entropy settings, unless the preset says otherwise
-    for part in ("sac", "model", "disc"):
+    base = {"sac": _ENTROPY.get(name, {})}  # the reference's entropy settings, unless the preset says otherwise
+    for part in ("sac", "model", "disc", "td3"):
         merged[part] = {**base.get(part, {}), **table["shared"].get(part, {}), **table[name].get(part, {})}
     return merged
 
