@@ -226,13 +226,3 @@ def test_bc_trains_on_antmaze_data_and_reports_a_success_rate(tmp_path):
     task = make_env("antmaze-large-play").task
     assert evaluation_record(task, np.array([0.0, 1.0, 1.0, 0.0]))["eval_success_pct"] == 50.0
     assert "eval_success_pct" not in evaluation_record(make_env("pendulum").task, np.array([-100.0]))
-
-
-def test_hyper_on_antmaze_is_refused_until_it_is_wired_up(tmp_path, capsys):
-    """HyPER's AntMaze form (TD3-BC on model data, pretrained model) is not built yet: a clear error
-    before anything is written, not a MuJoCo-preset run that would pass for the paper's method."""
-    from hyirl.cli import main
-
-    args = ["train", "--algo", "hyper", "--env", "antmaze-large-diverse", "--demos-file", str(tmp_path / "d.npz")]
-    assert main([*args, "--out", str(tmp_path / "run")]) == 2
-    assert "not wired up yet" in capsys.readouterr().err and not (tmp_path / "run").exists()

@@ -127,6 +127,7 @@ def test_start_states_come_from_the_flipped_buffer_and_window():
             expert,
             learner,
             expert,
+            lambda n, key: buffers.sample_indices(expert, key, n),
             rng,
             0,
         )
