@@ -1,8 +1,9 @@
 """Every method runs from the CLI on every MuJoCo task, on tiny budgets with untrained-policy demos.
 
 The default suite runs one model-free case on Ant and one model-based case on Humanoid (the tasks
-without a shipped expert; HyPER on the truncated observations, where an untrained humanoid falls fast); ``pytest -m slow tests/test_tasks.py`` runs the whole matrix: seven
-methods on four tasks, HyPER with both presets.
+without a shipped expert; HyPER on the truncated observations, where an untrained humanoid falls
+fast); ``pytest -m slow tests/test_tasks.py`` runs the whole matrix: seven methods on four tasks,
+HyPER with both presets.
 """
 
 import dataclasses
