@@ -78,8 +78,10 @@ class Discriminator:
         self.net = CostEnsemble(cfg.hidden, cfg.ensemble_size, cfg.init)
         self.tx = optax.inject_hyperparams(oadam)(learning_rate=cfg.learning_rate)
         self.update = jax.jit(self._update, donate_argnums=0)
+        # One compiled program: run eagerly, the initialisers compile dozens of small ones (~0.2 s each here).
+        self.init = jax.jit(self._init)
 
-    def init(self, key) -> DiscriminatorState:
+    def _init(self, key) -> DiscriminatorState:
         params = self.net.init(key, jnp.zeros((1, self.obs_dim + self.act_dim)))
         return DiscriminatorState(params=params, opt_state=self.tx.init(params), num_updates=jnp.int32(0))
 

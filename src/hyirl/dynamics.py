@@ -140,10 +140,12 @@ class Dynamics:
         self.member = GaussianMLP(cfg.hidden, obs_dim, cfg.min_logvar, cfg.max_logvar)
         self.tx = optax.chain(optax.add_decayed_weights(cfg.weight_decay), optax.adam(model_learning_rate(cfg)))
         self._epoch = jax.jit(self._train_epoch, donate_argnums=0)
+        # One compiled program: run eagerly, the initialisers compile dozens of small ones (~0.2 s each here).
+        self.init = jax.jit(self._init)
         self._validate = jax.jit(self._validation_mse)
         self.sample_next = jax.jit(self._sample_next)
 
-    def init(self, key) -> DynamicsState:
+    def _init(self, key) -> DynamicsState:
         keys = jax.random.split(key, self.cfg.members)
         params = jax.vmap(self.member.init, in_axes=(0, None))(keys, jnp.zeros((1, self.obs_dim + self.act_dim)))
         d = self.obs_dim + self.act_dim

@@ -105,8 +105,10 @@ class SAC:
         self.expert_fraction = expert_fraction
         self.actor_regulariser = actor_regulariser
         self.train_chunk = jax.jit(self._train_chunk, static_argnames="num_updates", donate_argnums=0)
+        # One compiled program: run eagerly, the initialisers compile dozens of small ones (~0.2 s each here).
+        self.init = jax.jit(self._init)
 
-    def init(self, key) -> SACState:
+    def _init(self, key) -> SACState:
         k_actor, k_critic, k_state = jax.random.split(key, 3)
         obs = jnp.zeros((1, self.obs_dim))
         act = jnp.zeros((1, self.act_dim))

@@ -109,8 +109,10 @@ class TD3BC:
         self.critic_tx = _optimizer(cfg, cfg.critic_weight_decay, cfg.critic_clip)
         self.reward_fn = reward_fn
         self.train_chunk = jax.jit(self._train_chunk, static_argnames=("num_updates", "mode"), donate_argnums=0)
+        # One compiled program: run eagerly, the initialisers compile dozens of small ones (~0.2 s each here).
+        self.init = jax.jit(self._init)
 
-    def init(self, key) -> TD3BCState:
+    def _init(self, key) -> TD3BCState:
         k_actor, k_critic, k_state = jax.random.split(key, 3)
         obs, act = jnp.zeros((1, self.obs_dim)), jnp.zeros((1, self.act_dim))
         actor_params = self.actor.init(k_actor, obs)
