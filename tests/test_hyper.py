@@ -267,8 +267,7 @@ def test_sliding_window_starts_move_from_the_goals_back_to_the_starts():
 def test_hyper_on_antmaze_runs_td3bc_from_a_cached_pretrained_model(tmp_path):
     """AntMaze's HyPER from the CLI with the paper preset on tiny budgets: TD3-BC on hybrid batches,
     the model pretrained on the dataset before the loop and cached (a second request is served from
-    the cache; other model settings make another fit), rollouts from the dataset's sliding window; the
-    run logs the success rate."""
+    the cache), rollouts from the dataset's sliding window; the run logs the success rate."""
     from hyirl.antmaze_data import DATASETS, generate_dataset
     from hyirl.cli import main
     from hyirl.demos import expert_buffer, load_demos, save_demos
@@ -297,6 +296,4 @@ def test_hyper_on_antmaze_runs_td3bc_from_a_cached_pretrained_model(tmp_path):
     model_cfg = DynamicsConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config["model"].items()})
     expert = expert_buffer(load_demos(demos)[0])
     _, info = pretrained_model(Dynamics(31, 8, model_cfg), expert, model_cfg)
-    _, other = pretrained_model(Dynamics(31, 8, model_cfg), expert, dataclasses.replace(model_cfg, patience=11))
-    assert info["cached"] == 1.0 and other["cached"] == 0.0
-    assert len(list((tmp_path / "cache" / "models").iterdir())) == 2
+    assert info["cached"] == 1.0 and len(list((tmp_path / "cache" / "models").iterdir())) == 1

@@ -46,10 +46,11 @@ def test_cli_set_is_applied_and_recorded(pendulum_demos, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "--algo", "hype", "--env", "pendulum", "--steps", "256", "--eval-episodes", "1"]
     args += ["--demos-file", str(pendulum_demos), "--out", str(out), "--no-progress"]
-    assert main([*args, "--set", "sac.hidden=[16,16]", "--set", "train_every=128"]) == 0
+    small = ["sac.hidden=[16,16]", "train_every=128", "disc.hidden=[16,16]", "disc.batch_size=256"]
+    assert main([*args, *(x for item in small for x in ("--set", item))]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["sac"]["hidden"] == [16, 16] and config["train_every"] == 128
-    assert config["settings"] == ["sac.hidden=[16,16]", "train_every=128"]
+    assert config["settings"] == small
     assert main([*args[:-3], "--out", str(tmp_path / "bad"), "--set", "sac.widths=[8]"]) == 2
     assert "SACConfig has no setting 'widths'" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()

@@ -78,6 +78,7 @@ print(outcome)
 """
 
 
+@pytest.mark.slow  # Ray's start-up alone is ~30 s of the 2-core machine; run with -m slow
 def test_sweep_on_local_ray(tmp_path, pendulum_demos):
     pytest.importorskip("ray")
     extra = ["--steps", "300", *TRAIN_ARGS.format(pendulum_demos).split()]
