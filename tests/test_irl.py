@@ -52,7 +52,7 @@ def test_each_method_runs_and_counts_every_step(algo, pendulum_demos, tmp_path):
 
 
 def test_recent_samples_cost_no_interaction(pendulum_demos, tmp_path):
-    (path,) = train_irl(_cfg("hype", pendulum_demos, disc_samples="recent"), tmp_path / "r", progress=False)
+    (path,) = train_irl(_cfg("hype", pendulum_demos, disc_samples="recent", steps=300), tmp_path / "r", progress=False)
     last = json.loads((path / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["disc_env_steps"] == 0 and last["env_steps"] == last["policy_steps"] // 128 * 128
 

@@ -22,7 +22,7 @@ def _train(out, pendulum_demos, steps, *extra):
         "--train-every",
         "256",
         "--eval-every",
-        "400",
+        "300",
         "--eval-episodes",
         "1",
         "--checkpoint-every",
@@ -42,9 +42,9 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, pendulum_demos):
     uninterrupted run with the same seed logs. This also guards determinism: a run that depends on
     anything but its seed (unseeded noise, wall clock) fails here."""
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    subprocess.run(_train(straight, pendulum_demos, 1600), check=True, capture_output=True)
+    subprocess.run(_train(straight, pendulum_demos, 1300), check=True, capture_output=True)
     # checkpoint every round, then SIGKILL the run while it is in its second half
-    proc = subprocess.Popen(_train(killed, pendulum_demos, 1600), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(_train(killed, pendulum_demos, 1300), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = killed / "checkpoints" / "learner.npz"
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
