@@ -195,6 +195,13 @@ def plot_paths(outcomes: list[dict], grid: MazeGrid, out, title: str) -> None:
         ax.plot(*o["path"].T, color=colour, lw=1.4, ls="-" if o["success"] else "--")
         ax.plot(*o["path"][0], "o", color=colour, ms=6)
         ax.plot(*o["goal"], "*", color=colour, ms=13, mec="k", mew=0.6)
+    key = [
+        plt.Line2D([], [], color="0.2", marker="o", ls="", label="start"),
+        plt.Line2D([], [], color="0.2", marker="*", ms=11, ls="", label="goal"),
+        plt.Line2D([], [], color="0.2", label="reached"),
+        plt.Line2D([], [], color="0.2", ls="--", label="not reached in 1,000 steps"),
+    ]
+    ax.legend(handles=key, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4, frameon=False, fontsize=9)
     ax.set_aspect("equal")
     ax.autoscale_view()
     ax.set_xlabel("x (m)")
