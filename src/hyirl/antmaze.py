@@ -99,6 +99,16 @@ class MazeGrid:
         rows, cols = self.shape
         return 0 <= i < rows and 0 <= j < cols and not self.walls[i][j]
 
+    @staticmethod
+    def neighbours(cell) -> tuple[tuple[int, int], ...]:
+        i, j = cell
+        return (i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)
+
+    @staticmethod
+    def next_cell(cell, dist: dict) -> tuple[int, int]:
+        """The neighbour of ``cell`` one step closer along ``dist`` (from :meth:`distances_to`)."""
+        return min(MazeGrid.neighbours(cell), key=lambda c: dist.get(c, np.inf))
+
     def distances_to(self, goal) -> dict[tuple[int, int], int]:
         """Breadth-first cell distances from every free cell to ``goal`` (4-connected moves)."""
         if not self.is_free(goal):
@@ -106,10 +116,10 @@ class MazeGrid:
         goal = tuple(goal)
         dist, queue = {goal: 0}, collections.deque([goal])
         while queue:
-            i, j = queue.popleft()
-            for nxt in ((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)):
+            cell = queue.popleft()
+            for nxt in self.neighbours(cell):
                 if self.is_free(nxt) and nxt not in dist:
-                    dist[nxt] = dist[(i, j)] + 1
+                    dist[nxt] = dist[cell] + 1
                     queue.append(nxt)
         return dist
 
@@ -121,8 +131,7 @@ class MazeGrid:
             raise HyirlError(f"cell {cell} cannot reach {tuple(goal)}")
         path = [cell]
         while dist[cell]:
-            i, j = cell
-            cell = min(((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)), key=lambda c: dist.get(c, np.inf))
+            cell = self.next_cell(cell, dist)
             path.append(cell)
         return path
 
@@ -298,8 +307,7 @@ class Navigator:
         cell = self.grid.cell_of(xy)
         if cell == self.goal_cell or cell not in self.dist:
             return self.goal
-        i, j = cell
-        nxt = min(((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)), key=lambda c: self.dist.get(c, np.inf))
+        nxt = self.grid.next_cell(cell, self.dist)
         if nxt != self._next_cell:
             self._next_cell = nxt
             self._waypoint = self.grid.center(nxt) + self.rng.uniform(-self.jitter, self.jitter, 2)
