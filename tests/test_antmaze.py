@@ -1,10 +1,16 @@
 """AntMaze: the maze's geometry, shortest paths, the navigator, the task env and the dataset protocol."""
 
+import os
+import xml.etree.ElementTree as ET
+
 import mujoco
 import numpy as np
 import pytest
+from gymnasium_robotics.envs.maze.maze_v4 import Maze
 
 from hyirl.antmaze import (
+    _ANT_XML,
+    CELL_SIZE,
     EVAL_GOAL,
     EVAL_START,
     LARGE_MAZE,
@@ -27,17 +33,31 @@ def maze_env():
 
 @pytest.mark.parametrize("layout", ["d4rl", "minari"])
 def test_walls_stand_where_the_grid_says(layout):
-    """Every wall cell of the map has a box at its centre in the simulator and no free cell has one;
-    guards the row order handed to the maze writer (a wrong one builds the mirror-image maze)."""
+    """The compiled maze's few long wall boxes are the maze writer's one-cell blocks merged: every
+    block's centre lies in exactly one box, no free cell's centre in any, and the areas agree (no
+    overlap). Guards the row order handed to the writer (a wrong one builds the mirror-image maze)
+    and the merging."""
     env = AntMazeEnv(layout=layout)
+    env.reset(seed=0)
     model, grid = env.ant.model, env.grid
-    boxes = {
-        tuple(np.round(model.geom_pos[g][:2], 6))
+    boxes = [
+        (env.data.geom_xpos[g][:2], model.geom_size[g][:2])
         for g in range(model.ngeom)
         if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_BOX
-    }
-    walls = {(i, j) for i, row in enumerate(LARGE_MAZE) for j, wall in enumerate(row) if wall}
-    assert boxes == {tuple(np.round(grid.center(c), 6)) for c in walls}
+    ]
+    _, xml = Maze.make_maze(_ANT_XML, grid.writer_map, CELL_SIZE, 0.5)
+    blocks = [
+        np.array(g.get("pos").split(), float)[:2] for g in ET.parse(xml).iter("geom") if "block" in g.get("name", "")
+    ]
+    os.unlink(xml)
+
+    def covering(xy):
+        return sum(bool(np.all(np.abs(xy - pos) < half)) for pos, half in boxes)
+
+    assert len(boxes) < 20 and len(blocks) == sum(map(sum, LARGE_MAZE))
+    assert all(covering(xy) == 1 for xy in blocks)
+    assert all(covering(grid.center(cell)) == 0 for cell in grid.free_cells)
+    assert sum(np.prod(2 * half) for _, half in boxes) == pytest.approx(CELL_SIZE**2 * len(blocks))
     for cell in grid.free_cells:
         assert grid.cell_of(grid.center(cell) + 1.9) == cell and grid.cell_of(grid.center(cell) - 1.9) == cell
 
@@ -170,7 +190,7 @@ def test_dataset_follows_d4rls_protocol(name):
     observations are qpos[:15] + qvel[:14] + goal, executed actions carry N(0, 0.2²) noise around the
     policy's, goals are the dataset's kind (play: D4RL's goal cells)."""
     spec = DATASETS[name]
-    rows, meta = generate_dataset(spec, lambda obs: np.full(8, 0.5), transitions=2300, seed=1, progress=False)
+    rows, meta = generate_dataset(spec, lambda x: np.full((len(x), 8), 0.5), transitions=2300, seed=1, progress=False)
     assert meta["episodes"] == 3 and len(rows["actions"]) == 2300
     assert np.flatnonzero(rows["timeouts"]).tolist() == [999, 1999, 2299]
     assert rows["timestep"][1000] == 0 and rows["timestep"][2299] == 299
@@ -186,6 +206,22 @@ def test_dataset_follows_d4rls_protocol(name):
     if spec.goal_cells is not None:
         assert goal_cells <= set(PLAY_GOALS)
     assert meta["free_cells"] == 46 and 1 <= meta["cells_visited"] <= 46
+
+
+def test_dataset_rows_are_the_task_envs_steps():
+    """Episodes are stepped side by side outside the task env: each row's next observation is what
+    the task env makes of the row's state, goal and action (a wrong frame skip, an action not
+    applied or an episode's data stepped twice fails it)."""
+    rng = np.random.default_rng(0)
+    policy = lambda x: rng.uniform(-1, 1, (len(x), 8))  # noqa: E731
+    rows, _ = generate_dataset(DATASETS["antmaze-large-diverse"], policy, 2500, seed=2, progress=False, batch=2)
+    env = AntMazeEnv(terminate_on_success=False)
+    env.reset(seed=0)
+    for r in (0, 1, 999, 1000, 1800, 2499):
+        env.set_state(rows["qpos"][r], rows["qvel"][r])
+        env.set_goal(rows["goal"][r])
+        obs, reward, *_ = env.step(rows["actions"][r])
+        assert np.allclose(obs, rows["next_observations"][r], atol=1e-4) and reward == rows["rewards"][r]
 
 
 def test_a_goal_reaching_policy_walks_ant_v5_on_the_truncated_observation(tmp_path, capsys):
@@ -213,6 +249,7 @@ def test_bc_trains_on_antmaze_data_and_reports_a_success_rate(tmp_path):
 
     from hyirl.bc import BCConfig, train_bc
     from hyirl.demos import save_demos
+    from hyirl.experts import load_policy
     from hyirl.learner import evaluation_record
 
     rows, meta = generate_dataset(DATASETS["antmaze-large-play"], lambda obs: np.zeros(8), 1000, progress=False)
@@ -221,8 +258,54 @@ def test_bc_trains_on_antmaze_data_and_reports_a_success_rate(tmp_path):
     cfg = BCConfig("antmaze-large-play", grad_steps=1000, eval_every=1000, final_eval_episodes=1, demos_file=str(demos))
     run = train_bc(cfg, tmp_path / "bc", progress=False)
     record = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert json.loads((run / "config.json").read_text())["policy"] == "td3bc"
+    policy, meta = load_policy(run / "policy.npz")  # the final actor, for `hyirl expert eval --policy`
+    assert meta["algo"] == "bc" and policy(np.zeros(31)).shape == (8,)
     assert record["eval_success_pct"] in (0.0, 100.0)
     assert record["eval_success_pct"] == 100.0 * record["eval_return_mean"]
     task = make_env("antmaze-large-play").task
     assert evaluation_record(task, np.array([0.0, 1.0, 1.0, 0.0]))["eval_success_pct"] == 50.0
     assert "eval_success_pct" not in evaluation_record(make_env("pendulum").task, np.array([-100.0]))
+
+
+def test_demos_command_makes_the_dataset_once_and_copies_it(tmp_path, monkeypatch, capsys):
+    """`hyirl demos antmaze-large-play` makes the dataset into the cache where training finds it, a
+    second call reuses it (the file is not rewritten), ``--out`` copies it and never overwrites."""
+    from hyirl.cli import main
+    from hyirl.demos import antmaze_dataset_file
+
+    monkeypatch.setenv("HYIRL_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "play.npz"
+    args = ["demos", "antmaze-large-play", "--transitions", "300", "--no-progress"]
+    assert main([*args, "--out", str(out)]) == 0
+    cached = antmaze_dataset_file("antmaze-large-play", 300)
+    assert "300 transitions in 1 episodes" in capsys.readouterr().out
+    made = cached.stat().st_mtime_ns
+    assert main(args) == 0 and cached.stat().st_mtime_ns == made
+    assert out.read_bytes() == cached.read_bytes()
+    assert main([*args, "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_antmaze_bc_regresses_the_deterministic_action():
+    """The TD3-BC form of BC (AntMaze's, as the reference) fits tanh(mean) to the expert action; the
+    SAC form (MuJoCo's) a sampled action: on one row the first is the hand-computed MSE, the second not."""
+    import jax
+    import optax
+
+    from hyirl.bc import _bc_steps
+    from hyirl.networks import Actor
+
+    obs, actions = np.ones((1, 3), np.float32), np.full((1, 2), 0.3, np.float32)
+    actor, tx = Actor((8,), 2), optax.sgd(0.0)
+    params = actor.init(jax.random.PRNGKey(0), obs)
+    mean, _ = actor.apply(params, obs)
+    expected = float(np.mean((np.tanh(mean) - actions) ** 2))
+    losses = {}
+    for sampled in (False, True):
+        p = jax.tree.map(np.array, params)
+        _, _, losses[sampled] = _bc_steps(
+            p, tx.init(p), jax.random.PRNGKey(1), obs, actions, actor=actor, tx=tx, batch_size=4, sampled=sampled
+        )
+    assert float(losses[False]) == pytest.approx(expected, rel=1e-5)
+    assert abs(float(losses[True]) - expected) > 1e-3

@@ -76,6 +76,24 @@ def test_load_run_reads_the_named_evaluation_metric(tmp_path):
         load_run(path, "eval_return_ema500")
 
 
+def test_antmaze_is_scored_by_its_success_rate(tmp_path):
+    """On AntMaze the report's score is the success rate in % (the return is its fraction), beside the
+    paper's BC (29.5 % on diverse); BC alone is a table row without a plot."""
+    runs = []
+    for seed, success in enumerate((20.0, 40.0, 60.0)):
+        path = tmp_path / f"bc-{seed}"
+        path.mkdir()
+        (path / "config.json").write_text(json.dumps(dict(env="antmaze-large-diverse", seed=seed, grad_steps=1000)))
+        record = dict(env_steps=0, grad_steps=1000, eval_return_mean=success / 100, eval_success_pct=success)
+        (path / "metrics.jsonl").write_text(json.dumps(record) + "\n")
+        runs.append(path)
+    out = tmp_path / "report"
+    assert main(["report", *map(str, runs), "--out", str(out), "--at", "100000"]) == 0
+    text = (out / "report.md").read_text()
+    assert "Score: success rate (%)." in text and "| bc | 3 | 40 [20, 60] | 30 |" in text
+    assert not (out / "antmaze-large-diverse.png").exists()
+
+
 @pytest.mark.parametrize("runs", [1, 2, 3, 4, 5, 8, 10])
 def test_column_iqm_is_rliables_iqm(runs):
     scores = np.random.default_rng(runs).normal(size=(runs, 6)) * 1000

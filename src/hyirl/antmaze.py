@@ -22,6 +22,7 @@ import dataclasses
 import functools
 import io
 import os
+import xml.etree.ElementTree as ET
 
 import gymnasium as gym
 import numpy as np
@@ -123,6 +124,35 @@ class MazeGrid:
                     queue.append(nxt)
         return dist
 
+    def wall_boxes(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The walls as few boxes, as ``(centre xy, half size xy)``: each row's runs of wall cells,
+        stacked with the same run in the rows below. MuJoCo's collision cost grows with the number of
+        geoms; 17 boxes instead of D4RL's 62 one-cell blocks (with :func:`_merge_wall_blocks`) make a maze
+        step ≈ 1.5× faster."""
+        runs = []  # [first row, last row, first column, last column]
+        for i, row in enumerate(self.walls):
+            for j, wall in enumerate(row):
+                if not wall:
+                    continue
+                if j and row[j - 1]:
+                    runs[-1][3] = j
+                else:
+                    runs.append([i, i, j, j])
+        boxes = []
+        for run in runs:
+            above = next((b for b in boxes if b[1] == run[0] - 1 and b[2:] == run[2:]), None)
+            if above:
+                above[1] = run[0]
+            else:
+                boxes.append(run)
+        return [
+            (
+                (self.center((i0, j0)) + self.center((i1, j1))) / 2,
+                np.array([j1 - j0 + 1, i1 - i0 + 1]) * CELL_SIZE / 2,
+            )
+            for i0, i1, j0, j1 in boxes
+        ]
+
     def path(self, start, goal) -> list[tuple[int, int]]:
         """A shortest cell path from ``start`` to ``goal``, both included."""
         dist = self.distances_to(goal)
@@ -153,7 +183,7 @@ def _ant(xml_file: str = _ANT_XML, **kwargs):
 
 def goal_input(ant_obs: np.ndarray, goal) -> np.ndarray:
     """What the goal-reaching ant sees: its qpos[2:15] + qvel (27 numbers, Ant's truncated observation)
-    in the frame turned about z so that the goal lies straight ahead along +x.
+    in the frame turned about z so that the goal lies straight ahead along +x (rows of a batch alike).
 
     The floor is the same in every direction, so walking to any goal is walking "forward" in this
     frame: the goal-reaching ant is a forward walker that starts at any heading, and a forward walker
@@ -163,16 +193,16 @@ def goal_input(ant_obs: np.ndarray, goal) -> np.ndarray:
     w >= 0 (a turn by more than half a circle would otherwise flip it).
     """
     ant_obs = np.asarray(ant_obs, np.float64)
-    rel = np.asarray(goal, np.float64) - ant_obs[:2]
-    theta = np.arctan2(rel[1], rel[0])
+    rel = np.asarray(goal, np.float64) - ant_obs[..., :2]
+    theta = np.arctan2(rel[..., 1], rel[..., 0])
     c, s = np.cos(theta / 2), np.sin(theta / 2)
-    qw, qx, qy, qz = ant_obs[3:7]
-    quat = np.array([c * qw + s * qz, c * qx + s * qy, c * qy - s * qx, c * qz - s * qw])  # turn by -theta, then q
-    quat *= np.sign(quat[0]) or 1.0  # q and -q are one orientation; w >= 0 as an upright ant's is
+    qw, qx, qy, qz = np.moveaxis(ant_obs[..., 3:7], -1, 0)
+    quat = np.stack([c * qw + s * qz, c * qx + s * qy, c * qy - s * qx, c * qz - s * qw], -1)  # turn by -theta, then q
+    quat *= np.where(quat[..., :1] < 0, -1.0, 1.0)  # q and -q are one orientation; w >= 0 as an upright ant's is
     cos, sin = np.cos(theta), np.sin(theta)
-    vx, vy = ant_obs[15:17]
-    velocity = [cos * vx + sin * vy, -sin * vx + cos * vy]
-    return np.concatenate([ant_obs[2:3], quat, ant_obs[7:15], velocity, ant_obs[17:29]])
+    vx, vy = ant_obs[..., 15], ant_obs[..., 16]
+    velocity = np.stack([cos * vx + sin * vy, -sin * vx + cos * vy], -1)
+    return np.concatenate([ant_obs[..., 2:3], quat, ant_obs[..., 7:15], velocity, ant_obs[..., 17:29]], -1)
 
 
 class _AntWithGoal(gym.Env):
@@ -207,6 +237,24 @@ class _AntWithGoal(gym.Env):
         self.ant.close()
 
 
+def _merge_wall_blocks(xml_path: str, grid: MazeGrid) -> None:
+    """Replace the maze writer's one-cell wall blocks by :meth:`MazeGrid.wall_boxes` (the same solid),
+    each in a static body of its own so that MuJoCo's broad phase, which works on bodies, skips
+    the walls far from the ant (with all walls in the world body every one reached the narrow phase).
+    """
+    tree = ET.parse(xml_path)
+    worldbody = tree.getroot().find("worldbody")
+    blocks = [g for g in worldbody.findall("geom") if g.get("name", "").startswith("block_")]
+    for block in blocks:
+        worldbody.remove(block)
+    height = float(blocks[0].get("size").split()[2])
+    for k, (centre, half) in enumerate(grid.wall_boxes()):
+        body = ET.SubElement(worldbody, "body", dict(name=f"wall_{k}", pos=f"{centre[0]} {centre[1]} {height}"))
+        wall = ET.SubElement(body, "geom", dict(blocks[0].attrib, name=f"wall_{k}", pos="0 0 0"))
+        wall.set("size", f"{half[0]} {half[1]} {height}")
+    tree.write(xml_path)
+
+
 class AntMazeEnv(_AntWithGoal):
     """The large maze's evaluation task: D4RL's start cell and goal, reward 1 and the end of the episode
     on reaching the goal (D4RL's eval mode), observation = ant state (29) + goal (2).
@@ -221,6 +269,7 @@ class AntMazeEnv(_AntWithGoal):
 
         self.grid = MazeGrid(layout=layout)
         _, xml = Maze.make_maze(_ANT_XML, self.grid.writer_map, CELL_SIZE, 0.5)
+        _merge_wall_blocks(xml, self.grid)
         try:
             # the maze never ends an episode for an unhealthy ant (D4RL's generation loop ignores it)
             super().__init__(_ant(xml, terminate_when_unhealthy=False))

@@ -10,9 +10,14 @@ goal), ``terminals`` is never set (the episode goes on past the goal), ``timeout
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import os
+from concurrent.futures import ThreadPoolExecutor
 
+import mujoco
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from hyirl.antmaze import (
     CELL_SIZE,
@@ -23,6 +28,7 @@ from hyirl.antmaze import (
     AntMazeEnv,
     MazeGrid,
     Navigator,
+    goal_input,
 )
 from hyirl.errors import HyirlError
 from hyirl.runs import StepProgress
@@ -43,7 +49,8 @@ DATASETS = {
     "antmaze-large-play": DatasetSpec("antmaze-large-play", PLAY_GOALS),
 }
 
-_FLOAT_KEYS = ("observations", "actions", "next_observations", "rewards", "qpos", "qvel", "goal")
+# Part of the cache key of generated datasets: 2 = merged walls, episodes stepped side by side (0.6.0).
+GENERATOR_VERSION = 2
 
 
 def dataset_spec(name: str) -> DatasetSpec:
@@ -53,36 +60,42 @@ def dataset_spec(name: str) -> DatasetSpec:
 
 
 def generate_dataset(
-    spec: DatasetSpec, policy, transitions: int | None = None, seed: int = 0, progress: bool = True
+    spec: DatasetSpec, policy, transitions: int | None = None, seed: int = 0, progress: bool = True, batch: int = 25
 ) -> tuple[dict[str, np.ndarray], dict]:
-    """Drive the goal-reaching ``policy`` through the maze for ``transitions`` rows (whole episodes,
-    the last one cut short if needed) and return ``(rows, metadata)``."""
+    """Drive the goal-reaching ``policy`` (a batch of goal inputs to a batch of actions) through the
+    maze for ``transitions`` rows (whole episodes, the last one cut short if needed) and return
+    ``(rows, metadata)``. ``batch`` episodes run side by side so that the policy sees one batch."""
     n = spec.transitions if transitions is None else transitions
     if n < 1:
         raise HyirlError(f"transitions {n}: need at least one")
     env = AntMazeEnv(terminate_on_success=False)
-    grid, rng = env.grid, np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)
     rows = _empty_rows(n)
-    reached, row, episode = [], 0, 0
-    with StepProgress(n, "antmaze data", enabled=progress) as bar:
-        while row < n:
-            length = min(HORIZON, n - row)
-            reached.append(_drive_episode(env, policy, spec, rng, seed + episode, rows, row, length))
-            rows["seed"][row : row + length] = seed + episode
-            row, episode = row + length, episode + 1
-            bar.update(row)
-    rows["timeouts"][np.arange(HORIZON - 1, n, HORIZON)] = True
-    rows["timeouts"][-1] = True
+    lengths = np.minimum(HORIZON, n - np.arange(0, n, HORIZON))
+    reached = []
+    threads = len(os.sched_getaffinity(0))
+    # the policy's small matmuls run on this thread alone: BLAS threads would fight MuJoCo's for the cores
+    with (
+        StepProgress(n, "antmaze data", enabled=progress) as bar,
+        threadpool_limits(1, "blas"),
+        ThreadPoolExecutor(threads) as pool,
+    ):
+        for first in range(0, len(lengths), batch):
+            episodes = np.arange(first, min(first + batch, len(lengths)))
+            lengths_now = lengths[episodes]
+            reached += _drive_episodes(env, policy, spec, rng, seed, rows, episodes, lengths_now, pool, threads)
+            bar.update(int(lengths[: episodes[-1] + 1].sum()))
+    rows["timeouts"][np.cumsum(lengths) - 1] = True
     meta = dict(
         env=spec.name,
         protocol="d4rl",
-        layout=grid.layout,
+        layout=env.grid.layout,
         transitions=n,
-        episodes=episode,
+        episodes=len(lengths),
         action_noise=spec.action_noise,
         goal_cells="any free cell" if spec.goal_cells is None else [list(c) for c in spec.goal_cells],
         seed=seed,
-        **dataset_statistics(rows, grid, reached),
+        **dataset_statistics(rows, env.grid, reached),
     )
     return rows, meta
 
@@ -95,24 +108,48 @@ def _empty_rows(n: int) -> dict[str, np.ndarray]:
     return rows
 
 
-def _drive_episode(env, policy, spec, rng, seed, rows, first, length) -> bool:
-    grid = env.grid
-    start = grid.center(grid.free_cells[rng.integers(len(grid.free_cells))]) + rng.uniform(0, 1, 2)
-    cells = spec.goal_cells or grid.free_cells
-    goal = env.sample_goal(rng, cells[rng.integers(len(cells))])
-    obs, _ = env.reset(seed=seed, options=dict(start=start, goal=goal))
-    navigator = Navigator(policy, grid, goal, rng)
-    reached = False
-    for t in range(length):
-        r = first + t
-        rows["qpos"][r], rows["qvel"][r] = env.data.qpos, env.data.qvel
-        action = np.clip(navigator(obs) + rng.normal(0.0, spec.action_noise, 8), -1.0, 1.0)
-        next_obs, reward, _, _, _ = env.step(action)
-        rows["observations"][r], rows["actions"][r], rows["next_observations"][r] = obs, action, next_obs
-        rows["rewards"][r], rows["goal"][r], rows["timestep"][r] = reward, goal, t
-        reached |= reward > 0
-        obs = next_obs
-    return reached
+def _start_episodes(env, policy, spec, rng, seed, episodes) -> tuple[list, list[Navigator]]:
+    """Each episode's start cell and goal drawn as D4RL draws them, its ant reset by the task env
+    (so starts are the task's) onto a MuJoCo data of its own, and its navigator."""
+    grid, datas, navigators = env.grid, [], []
+    for e in episodes:
+        start = grid.center(grid.free_cells[rng.integers(len(grid.free_cells))]) + rng.uniform(0, 1, 2)
+        cells = spec.goal_cells or grid.free_cells
+        goal = env.sample_goal(rng, cells[rng.integers(len(cells))])
+        env.reset(seed=seed + int(e), options=dict(start=start, goal=goal))
+        datas.append(copy.copy(env.data))
+        navigators.append(Navigator(policy, grid, goal, rng))
+    return datas, navigators
+
+
+def _drive_episodes(env, policy, spec, rng, seed, rows, episodes, lengths, pool, threads) -> list[bool]:
+    """Episodes side by side, stepped as the task env steps them; row ``1000 e + t`` is step t of e."""
+    datas, navigators = _start_episodes(env, policy, spec, rng, seed, episodes)
+    goals = np.array([nav.goal for nav in navigators])
+    state = np.array([np.concatenate([d.qpos, d.qvel]) for d in datas])
+
+    def step(ks):  # MuJoCo lets go of the GIL: episodes step on all cores at once
+        for k in ks:
+            mujoco.mj_step(env.ant.model, datas[k], nstep=env.ant.frame_skip)
+            state[k] = np.concatenate([datas[k].qpos, datas[k].qvel])
+
+    reached = np.zeros(len(datas), bool)
+    for t in range(lengths.max()):
+        live = np.flatnonzero(t < lengths)
+        waypoints = np.array([navigators[k].waypoint(state[k, :2]) for k in live])
+        actions = policy(goal_input(state[live], waypoints))
+        actions = np.clip(actions + rng.normal(0.0, spec.action_noise, (len(live), 8)), -1.0, 1.0)
+        r = episodes[live] * HORIZON + t
+        rows["qpos"][r], rows["qvel"][r], rows["seed"][r] = state[live, :15], state[live, 15:], seed + episodes[live]
+        rows["observations"][r] = np.concatenate([state[live], goals[live]], 1)
+        for k, action in zip(live, actions):
+            datas[k].ctrl[:] = action
+        list(pool.map(step, np.array_split(live, threads)))
+        success = np.linalg.norm(state[live, :2] - goals[live], axis=1) <= SUCCESS_RADIUS
+        rows["next_observations"][r] = np.concatenate([state[live], goals[live]], 1)
+        rows["actions"][r], rows["rewards"][r], rows["goal"][r], rows["timestep"][r] = actions, success, goals[live], t
+        reached[live] |= success
+    return reached.tolist()
 
 
 def dataset_statistics(rows: dict[str, np.ndarray], grid: MazeGrid, reached: list[bool]) -> dict:

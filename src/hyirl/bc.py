@@ -1,8 +1,10 @@
-"""Behaviour cloning (spec §1.4): the SAC actor regressed onto expert actions, no interaction.
+"""Behaviour cloning (spec §1.4): the actor regressed onto expert actions, no interaction.
 
-MSE between the actor's *sampled* (reparameterised, squashed) action and the expert action, Adam
-3e-4, batch 256, 300k gradient steps fused 1,000 per call; evaluated with 50 deterministic episodes
-in the trembling eval env (plus 10-episode checks along the way for the progress bar).
+As the reference: on the MuJoCo tasks SB3's SAC actor (``policy="sac"``), MSE between its *sampled*
+(reparameterised, squashed) action and the expert action, Adam; on AntMaze the TD3-BC actor in its
+BC mode (``policy="td3bc"``), MSE of its deterministic action, OAdam. Both lr 3e-4, batch 256, 300k
+gradient steps fused 1,000 per call; evaluated with 50 deterministic episodes in the trembling eval
+env (plus 10-episode checks along the way for the progress bar).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -18,9 +21,11 @@ import optax
 
 from hyirl.demos import expert_buffer, load_expert_data
 from hyirl.envs import get_task, make_env
-from hyirl.errors import HyirlError, check_config, check_widths
+from hyirl.errors import HyirlError, check_choice, check_config, check_widths
+from hyirl.experts import save_policy
 from hyirl.learner import evaluate, evaluation_record
 from hyirl.networks import Actor, sample_tanh_gaussian
+from hyirl.optim import oadam
 from hyirl.runs import RunDir, StepProgress
 from hyirl.sac import NumpyPolicy
 
@@ -41,6 +46,7 @@ class BCConfig:
     eval_every: int = 50_000  # gradient steps between progress evaluations
     eval_episodes: int = 10
     final_eval_episodes: int = 50
+    policy: Literal["sac", "td3bc"] | None = None  # None: the reference's for the task (td3bc on AntMaze)
 
     def __post_init__(self):
         check_config(
@@ -56,6 +62,7 @@ class BCConfig:
             ),
             fractions=("p_tremble",),
             problems=check_widths("hidden", self.hidden)
+            + check_choice("policy", self.policy, ("sac", "td3bc", None))
             + [
                 f"{name}={value} must be a multiple of {STEPS_PER_CALL} (gradient steps fused per call)"
                 for name, value in (("grad_steps", self.grad_steps), ("eval_every", self.eval_every))
@@ -64,16 +71,17 @@ class BCConfig:
         )
 
 
-@partial(jax.jit, static_argnames=("actor", "tx", "batch_size"), donate_argnums=(0, 1))
-def _bc_steps(params, opt_state, key, obs, actions, *, actor, tx, batch_size):
+@partial(jax.jit, static_argnames=("actor", "tx", "batch_size", "sampled"), donate_argnums=(0, 1))
+def _bc_steps(params, opt_state, key, obs, actions, *, actor, tx, batch_size, sampled):
     def step(carry, key):
         params, opt_state = carry
         k_idx, k_noise = jax.random.split(key)
         idx = jax.random.randint(k_idx, (batch_size,), 0, obs.shape[0])
 
         def loss(p):
-            sampled, _ = sample_tanh_gaussian(*actor.apply(p, obs[idx]), k_noise)
-            return jnp.mean((sampled - actions[idx]) ** 2)
+            mean, log_std = actor.apply(p, obs[idx])
+            action = sample_tanh_gaussian(mean, log_std, k_noise)[0] if sampled else jnp.tanh(mean)
+            return jnp.mean((action - actions[idx]) ** 2)
 
         value, grads = jax.value_and_grad(loss)(params)
         updates, opt_state = tx.update(grads, opt_state, params)
@@ -87,11 +95,12 @@ def train_bc(cfg: BCConfig, out: Path, *, progress: bool = True) -> Path:
     task = get_task(cfg.env)
     eval_env = make_env(task, p_tremble=cfg.p_tremble)
     demos = load_expert_data(cfg, eval_env)
+    cfg = dataclasses.replace(cfg, policy=cfg.policy or ("td3bc" if task.success_task else "sac"))
     run = RunDir(out, dataclasses.asdict(cfg))
     expert = expert_buffer(demos)  # float32, actions pulled inside (-1, 1) as for the other methods
     obs, actions = expert.obs, expert.action
     actor = Actor(cfg.hidden, actions.shape[1])
-    tx = optax.adam(cfg.learning_rate)
+    tx = oadam(cfg.learning_rate) if cfg.policy == "td3bc" else optax.adam(cfg.learning_rate)
     key, init_key = jax.random.split(jax.random.PRNGKey(cfg.seed))
     params = actor.init(init_key, obs[:1])
     opt_state = tx.init(params)
@@ -100,7 +109,15 @@ def train_bc(cfg: BCConfig, out: Path, *, progress: bool = True) -> Path:
         for done in range(STEPS_PER_CALL, cfg.grad_steps + 1, STEPS_PER_CALL):
             key, k = jax.random.split(key)
             params, opt_state, loss = _bc_steps(
-                params, opt_state, k, obs, actions, actor=actor, tx=tx, batch_size=cfg.batch_size
+                params,
+                opt_state,
+                k,
+                obs,
+                actions,
+                actor=actor,
+                tx=tx,
+                batch_size=cfg.batch_size,
+                sampled=cfg.policy == "sac",
             )
             final = done == cfg.grad_steps
             if done % cfg.eval_every == 0 or final:
@@ -120,5 +137,6 @@ def train_bc(cfg: BCConfig, out: Path, *, progress: bool = True) -> Path:
                     )
                 )
             bar.update(done, latest)
+    save_policy(run.path / "policy.npz", params, dict(env=task.name, algo="bc", grad_steps=cfg.grad_steps))
     run.finish(grad_steps=cfg.grad_steps)
     return run.path

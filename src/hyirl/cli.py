@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from hyirl.errors import HyirlError
@@ -103,23 +104,24 @@ def _demos(args) -> None:
 
 
 def _antmaze_demos(args) -> None:
-    from hyirl.antmaze_data import DATASETS, generate_dataset
-    from hyirl.demos import save_demos
-    from hyirl.experts import load_policy, shipped_policy_path
+    import shutil
 
-    spec = DATASETS[args.env]
-    transitions = args.transitions or spec.transitions
-    out = Path(args.out or f"runs/demos-{args.env}-{transitions}.npz")
-    if out.exists():
+    from hyirl.demos import antmaze_dataset_file, load_demos
+
+    out = Path(args.out) if args.out else None
+    if out and out.exists():
         raise HyirlError(f"{out} already exists; not overwriting it")
-    instead = "pass --policy GOAL_ANT.npz (train one with `hyirl expert train ant-goal`, docs/antmaze.md)"
-    policy, meta = load_policy(Path(args.policy) if args.policy else shipped_policy_path("ant-goal", instead))
-    rows, data_meta = generate_dataset(spec, policy, transitions, seed=args.seed, progress=not args.no_progress)
-    save_demos(out, rows, dict(data_meta, policy=meta))
+    policy = Path(args.policy) if args.policy else None
+    start = time.perf_counter()
+    path = antmaze_dataset_file(args.env, args.transitions, policy, args.seed, progress=not args.no_progress)
+    _, meta = load_demos(path)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, out)
     print(
-        f"wrote {transitions} transitions in {data_meta['episodes']} episodes to {out}: "
-        f"{100 * data_meta['goal_reached_fraction']:.0f} % reached their goal, "
-        f"{data_meta['cells_visited']} of {data_meta['free_cells']} free cells visited"
+        f"{meta['transitions']} transitions in {meta['episodes']} episodes ({time.perf_counter() - start:.0f} s) "
+        f"at {out or path}: {100 * meta['goal_reached_fraction']:.1f} % reached their goal, "
+        f"{meta['cells_visited']} of {meta['free_cells']} free cells visited"
     )
 
 
@@ -210,14 +212,14 @@ def _train(args) -> None:
 
 def _train_bc(args, env: str, flags: dict, out: Path) -> Path:
     from hyirl.bc import BCConfig, train_bc
+    from hyirl.presets import apply_settings
 
-    if args.set:
-        raise HyirlError("--set applies to the SAC-based methods; bc takes --steps and --demos")
     if args.resume is not None:
         raise HyirlError("bc runs are offline and short; they cannot be resumed")
     # bc counts gradient steps; --eval-episodes sets its progress and final evaluations alike.
     values = dict(flags, grad_steps=flags.pop("steps"), final_eval_episodes=args.eval_episodes)
     values = {k: v for k, v in values.items() if v is not None and k not in ("checkpoint_every", "settings")}
+    values = apply_settings(BCConfig, values, args.set)
     return train_bc(BCConfig(env=env, **values), out, progress=not args.no_progress)
 
 
@@ -447,7 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", help="policy .npz (default: the shipped expert)")
     p.add_argument("--seed", type=int, default=0, help="reset seed of the first episode")
     p.add_argument("--transitions", type=int, help="AntMaze datasets: rows to make (default 1000000)")
-    p.add_argument("--out", help="output file (default runs/demos-ENV-N.npz)")
+    p.add_argument(
+        "--out", help="output file (default runs/demos-ENV-N.npz; AntMaze: the cache, where training finds it)"
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_demos)
     return parser

@@ -201,21 +201,29 @@ def expert_demos(env_name: str, n_trajectories: int = 64, *, truncated_obs: bool
     return demos, meta
 
 
-def antmaze_dataset(name: str, transitions: int | None = None) -> tuple[dict, dict]:
-    """A D4RL-style AntMaze dataset made with the shipped goal-reaching ant, generated on first use
-    and cached like the MuJoCo demos (keyed by the policy file and the size)."""
+def antmaze_dataset(name: str) -> tuple[dict, dict]:
+    """The AntMaze task's D4RL-style dataset made by the shipped goal-reaching ant (cached)."""
+    return load_demos(antmaze_dataset_file(name))
+
+
+def antmaze_dataset_file(
+    name: str, transitions: int | None = None, policy_path: Path | None = None, seed: int = 0, progress: bool = True
+) -> Path:
+    """The cache file of a D4RL-style AntMaze dataset, made on first use (by default with the
+    shipped goal-reaching ant) and keyed by the generator's version, the policy file, size and seed."""
     spec = antmaze_data.dataset_spec(name)
-    policy_path = shipped_policy_path(
+    policy_path = policy_path or shipped_policy_path(
         "ant-goal", "train one (`hyirl expert train ant-goal`, docs/antmaze.md) or pass --demos-file FILE"
     )
     n = spec.transitions if transitions is None else transitions
-    path = cache_dir() / "demos" / f"{name}-{checkpoint.file_digest(policy_path)[:12]}-{n}.npz"
+    digest = checkpoint.file_digest(policy_path)[:12]
+    path = cache_dir() / "demos" / f"{name}-v{antmaze_data.GENERATOR_VERSION}-{digest}-{n}-s{seed}.npz"
     if not path.exists():
         policy, policy_meta = load_policy(policy_path)
-        rows, meta = antmaze_data.generate_dataset(spec, policy, n)
+        rows, meta = antmaze_data.generate_dataset(spec, policy, n, seed=seed, progress=progress)
         path.parent.mkdir(parents=True, exist_ok=True)
         checkpoint.save_npz(path, rows, dict(meta, policy=policy_meta))
-    return load_demos(path)
+    return path
 
 
 def truncated_obs_dim(task) -> int:

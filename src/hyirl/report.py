@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hyirl.envs import get_task
 from hyirl.errors import HyirlError
 
 BOOTSTRAP_REPS = 2000
@@ -43,9 +44,10 @@ def method_label(algo: str, config: dict) -> str:
     return algo + (f" ({', '.join(changed + settings)})" if changed + settings else "")
 
 
-def load_run(path: Path, metric: str = "eval_return_mean") -> dict:
+def load_run(path: Path, metric: str | None = None) -> dict:
     """A run's config and its evaluations: ``returns`` holds ``metric`` of every metrics.jsonl record
-    (e.g. ``eval_return_latest`` or ``eval_return_ema1000`` of a HyPER run with ``policy_averages``)."""
+    (e.g. ``eval_return_latest`` or ``eval_return_ema1000`` of a HyPER run with ``policy_averages``);
+    by default the task's score: the return, or the success rate in % on AntMaze."""
     path = Path(path)
     config_file, metrics_file = path / "config.json", path / "metrics.jsonl"
     if not config_file.is_file() or not metrics_file.is_file():
@@ -57,6 +59,7 @@ def load_run(path: Path, metric: str = "eval_return_mean") -> dict:
     algo = config.get("algo", "bc" if "grad_steps" in config else None)
     if algo is None or "env" not in config:
         raise HyirlError(f"{path} is not an imitation run (its config names no method)")
+    metric = metric or score_metric(config["env"])
     steps = np.array([r["env_steps"] for r in records], float)
     if any(metric not in r for r in records):
         raise HyirlError(f"{path}: not every evaluation in metrics.jsonl has {metric!r}")
@@ -71,6 +74,14 @@ def load_run(path: Path, metric: str = "eval_return_mean") -> dict:
         returns=returns,
         policy_steps=np.array([r.get("policy_steps", r["env_steps"]) for r in records], float),
     )
+
+
+def score_metric(env: str) -> str:
+    return "eval_success_pct" if get_task(env).success_task else "eval_return_mean"
+
+
+def score_name(env: str) -> str:
+    return "success rate (%)" if get_task(env).success_task else "return"
 
 
 def paper_results() -> dict:
@@ -170,10 +181,12 @@ def build_report(
             scores = np.array([np.interp(grid, r[axis], r["returns"]) for r in method_runs])
             iqm, ci = iqm_with_ci(scores)
             curves[method] = dict(grid=grid, iqm=iqm, ci=ci, runs=method_runs)
+        lines += [f"Score: {score_name(env)}.", ""]
         lines += [*_table(env, finals, by_method, at, axis, paper), ""]
         lines += [*_improvement(curves, at, axis), ""]
-        plot = _plot(env, curves, finals, out, axis, paper if overlay_paper else None)
-        lines += [f"![{env}]({link}{plot.name})", ""]
+        if curves:  # BC alone is a table row, not a curve
+            plot = _plot(env, curves, finals, out, axis, paper if overlay_paper else None)
+            lines += [f"![{env}]({link}{plot.name})", ""]
         summary[env] = {
             a: dict(
                 grid=c["grid"].tolist(), iqm=c["iqm"].tolist(), ci=c["ci"].tolist(), runs=[r["path"] for r in c["runs"]]
@@ -282,7 +295,7 @@ def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path
             )
         if ours is not None:
             shared.append(ax.axhline(ours, color="green", lw=1.0, label=f"our expert ({ours:,.0f})"))
-        if paper and env in paper["tasks"]:
+        if paper and paper["tasks"].get(env, {}).get("expert") is not None:
             expert = paper["tasks"][env]["expert"]
             shared.append(ax.axhline(expert, color="green", ls="--", lw=1.0, label=f"paper expert ({expert:,.0f})"))
         ax.set_title(f"{env}: {algo}")
@@ -293,7 +306,7 @@ def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path
     for ax in axes.flat[len(algos) :]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
-        ax.set_ylabel("return (IQM, 95% CI)")
+        ax.set_ylabel(f"{score_name(env)} (IQM, 95% CI)")
     fig.tight_layout()
     if algos and shared:
         fig.legend(handles=shared, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(shared), frameon=False)
