@@ -242,22 +242,24 @@ def test_a_goal_reaching_policy_walks_ant_v5_on_the_truncated_observation(tmp_pa
     assert "policy expects obs 27" in capsys.readouterr().err
 
 
-def test_bc_trains_on_antmaze_data_and_reports_a_success_rate(tmp_path):
-    """BC runs on a (tiny) dataset of the generator's format and logs the success rate in % beside
-    the return; an AntMaze episode's return is 1 exactly when it reached the goal."""
+def test_bc_trains_on_antmaze_data_and_reports_a_success_rate(tmp_path, capsys):
+    """`hyirl train --algo bc` runs on a (tiny) dataset of the generator's format, logs the success
+    rate in % beside the return and prints it; an AntMaze episode's return is 1 exactly when it
+    reached the goal."""
     import json
 
-    from hyirl.bc import BCConfig, train_bc
+    from hyirl.cli import main
     from hyirl.demos import save_demos
     from hyirl.experts import load_policy
     from hyirl.learner import evaluation_record
 
     rows, meta = generate_dataset(DATASETS["antmaze-large-play"], lambda obs: np.zeros(8), 1000, progress=False)
-    demos = tmp_path / "play.npz"
+    demos, run = tmp_path / "play.npz", tmp_path / "bc"
     save_demos(demos, rows, meta)
-    cfg = BCConfig("antmaze-large-play", grad_steps=1000, eval_every=1000, final_eval_episodes=1, demos_file=str(demos))
-    run = train_bc(cfg, tmp_path / "bc", progress=False)
+    args = ["train", "--algo", "bc", "--env", "antmaze-large-play", "--demos-file", str(demos), "--out", str(run)]
+    assert main([*args, "--steps", "1000", "--eval-every", "1000", "--eval-episodes", "1", "--no-progress"]) == 0
     record = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert f"last evaluation: success {record['eval_success_pct']:.1f} % over 1 episodes" in capsys.readouterr().out
     assert json.loads((run / "config.json").read_text())["policy"] == "td3bc"
     policy, meta = load_policy(run / "policy.npz")  # the final actor, for `hyirl expert eval --policy`
     assert meta["algo"] == "bc" and policy(np.zeros(31)).shape == (8,)

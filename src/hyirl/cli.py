@@ -207,7 +207,21 @@ def _train(args) -> None:
         cfg = build_config(IRLConfig, apply_settings(IRLConfig, base, args.set), flags)
         paths = train_irl(cfg, out, resume=resume, progress=progress, seeds=seeds)
     for path in paths:
-        print(f"results in {path} (metrics: {path / 'metrics.jsonl'})")
+        print(f"results in {path} (metrics: {path / 'metrics.jsonl'}); {_last_evaluation(path)}")
+
+
+def _last_evaluation(run: Path) -> str:
+    """The run's last evaluation in words: the success rate on AntMaze, the return elsewhere."""
+    lines = (run / "metrics.jsonl").read_text().splitlines() if (run / "metrics.jsonl").is_file() else []
+    if not lines:
+        return "no evaluation yet"
+    last = json.loads(lines[-1])
+    if "eval_success_pct" in last:
+        words = f"last evaluation: success {last['eval_success_pct']:.1f} %"
+    else:
+        words = f"last evaluation: return {last['eval_return_mean']:.1f}"
+    words += f" over {last['eval_episodes']} episodes" if "eval_episodes" in last else ""
+    return words + (f" at {last['env_steps']:,} env steps" if last["env_steps"] else "")
 
 
 def _train_bc(args, env: str, flags: dict, out: Path) -> Path:
