@@ -183,7 +183,8 @@ def build_report(
             curves[method] = dict(grid=grid, iqm=iqm, ci=ci, runs=method_runs)
         lines += [f"Score: {score_name(env)}.", ""]
         lines += [*_table(env, finals, by_method, at, axis, paper), ""]
-        lines += [*_improvement(curves, at, axis), ""]
+        improvement = _improvement(curves, at, axis)
+        lines += [*improvement, ""] if improvement else []
         if curves:  # BC alone is a table row, not a curve
             plot = _plot(env, curves, finals, out, axis, paper if overlay_paper else None)
             lines += [f"![{env}]({link}{plot.name})", ""]
