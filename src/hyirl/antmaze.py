@@ -245,6 +245,8 @@ def _merge_wall_blocks(xml_path: str, grid: MazeGrid) -> None:
     tree = ET.parse(xml_path)
     worldbody = tree.getroot().find("worldbody")
     blocks = [g for g in worldbody.findall("geom") if g.get("name", "").startswith("block_")]
+    if not blocks:
+        raise HyirlError("gymnasium-robotics' maze writer made no 'block_' wall geoms: an untested version?")
     for block in blocks:
         worldbody.remove(block)
     height = float(blocks[0].get("size").split()[2])

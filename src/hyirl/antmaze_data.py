@@ -73,7 +73,7 @@ def generate_dataset(
     rows = _empty_rows(n)
     lengths = np.minimum(HORIZON, n - np.arange(0, n, HORIZON))
     reached = []
-    threads = len(os.sched_getaffinity(0))
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     # the policy's small matmuls run on this thread alone: BLAS threads would fight MuJoCo's for the cores
     with (
         StepProgress(n, "antmaze data", enabled=progress) as bar,
