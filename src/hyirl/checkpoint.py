@@ -76,14 +76,14 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray], meta: dict | None = None
     os.replace(tmp, path)
 
 
-def load_npz(path: Path, what: str = "file") -> tuple[dict[str, np.ndarray], dict]:
-    """Load arrays and metadata; a missing or corrupt file is a :class:`HyirlError`."""
+def load_npz(path: Path, what: str = "file", keys: tuple[str, ...] | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """Load arrays (all, or only ``keys``) and metadata; a missing or corrupt file is a :class:`HyirlError`."""
     path = Path(path)
     if not path.is_file():
         raise HyirlError(f"{what} not found: {path}")
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+            arrays = {k: data[k] for k in data.files if keys is None or k in keys or k == "__meta__"}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
         # numpy answers a non-.npz file with advice to unpickle it; never pass that on
         reason = "not a .npz archive" if "pickle" in str(err) else str(err)

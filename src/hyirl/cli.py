@@ -106,7 +106,8 @@ def _demos(args) -> None:
 def _antmaze_demos(args) -> None:
     import shutil
 
-    from hyirl.demos import antmaze_dataset_file, load_demos
+    from hyirl.checkpoint import load_npz
+    from hyirl.demos import antmaze_dataset_file
 
     out = Path(args.out) if args.out else None
     if out and out.exists():
@@ -114,7 +115,7 @@ def _antmaze_demos(args) -> None:
     policy = Path(args.policy) if args.policy else None
     start = time.perf_counter()
     path = antmaze_dataset_file(args.env, args.transitions, policy, args.seed, progress=not args.no_progress)
-    _, meta = load_demos(path)
+    _, meta = load_npz(path, "AntMaze dataset", keys=())  # its statistics only, not its 1M rows
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, out)
