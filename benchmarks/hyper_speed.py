@@ -10,7 +10,10 @@ updates, discriminator updates and evaluations (1 episode per record) are all in
 The baseline's source is taken from git (``git archive REV src``) and run with this environment's
 packages. The last line printed is one JSON object.
 
+``--current-set`` changes settings of this checkout only (a candidate preset against the baseline's).
+
     python benchmarks/hyper_speed.py [--baseline b21ae04] [--steps 1000] [--reps 1] [--set KEY=VALUE ...]
+                                     [--current-set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ def checkout_commit() -> str:
     return commit + ("+changes" if dirty else "")
 
 
-def run_pair(source: Path, args: argparse.Namespace, work: Path, label: str) -> list[dict]:
+def run_pair(source: Path, args: argparse.Namespace, work: Path, label: str, settings: list[str]) -> list[dict]:
     """Two identical processes at once; each one's steady real steps/s."""
     first_fit = ["model.first_fit_max_epochs=5"]  # the first fit is outside the timed window anyway
     total = 1_000 + args.warmup + args.steps  # 1,000 exploration steps come first
@@ -76,7 +79,7 @@ def run_pair(source: Path, args: argparse.Namespace, work: Path, label: str) -> 
     procs = []
     for i in range(2):
         spec = dict(
-            steps=total, record_every=args.record_every, settings=first_fit + args.set, out=str(work / f"{label}-{i}")
+            steps=total, record_every=args.record_every, settings=first_fit + settings, out=str(work / f"{label}-{i}")
         )
         procs.append(
             subprocess.Popen(
@@ -106,15 +109,17 @@ def main() -> None:
     parser.add_argument("--record-every", type=int, default=250)
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="for both versions")
+    parser.add_argument("--current-set", action="append", default=[], metavar="KEY=VALUE", help="this checkout only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         sources = dict(current=REPO / "src", baseline=baseline_source(args.baseline, work / "baseline"))
         rates: dict[str, list[float]] = dict(current=[], baseline=[])
         versions = {}
+        settings = dict(current=args.set + args.current_set, baseline=args.set)
         for rep in range(args.reps):
             for label, source in sources.items():
-                pair = run_pair(source, args, work, f"{label}-{rep}")
+                pair = run_pair(source, args, work, f"{label}-{rep}", settings[label])
                 versions[label] = pair[0]["version"]
                 rates[label] += [r["real_steps_per_s"] for r in pair]
                 print(
@@ -135,6 +140,7 @@ def main() -> None:
                 current_commit=checkout_commit(),
                 baseline_rev=args.baseline,
                 settings=args.set,
+                current_settings=args.current_set,
                 steps=args.steps,
                 rates=rates,
                 median=medians,

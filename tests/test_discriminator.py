@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -131,3 +134,19 @@ def test_initialisation_is_the_references():
             assert len(bias) == 1 or np.std(bias) > 0.4 * fan_in**-0.5  # spread as a uniform one is
     lecun = Discriminator(11, 3, DiscriminatorConfig(init="lecun")).init(jax.random.PRNGKey(0)).params
     assert not np.any(np.asarray(lecun["params"]["VmapMLP_0"]["Dense_0"]["bias"]))
+
+
+def test_hypers_seven_member_ensemble_initialises_on_hopper_and_ant_sizes():
+    """Guards against the deadlock of hyirl 0.6.0: jitted, the orthogonal initialisation of a 7-member
+    ensemble (HyPER's) put two batched LAPACK QRs in one program, and jaxlib 0.10 hung on them for
+    ever on a 2-vCPU machine, so HyPER on Hopper or Ant never took its first step. Run in a
+    subprocess with a time limit, so that a hang fails instead of stalling the suite."""
+    script = (
+        "import jax; from hyirl.discriminator import Discriminator, DiscriminatorConfig\n"
+        "for obs, act in ((11, 3), (27, 8)):\n"
+        "    disc = Discriminator(obs, act, DiscriminatorConfig(ensemble_size=7))\n"
+        "    jax.block_until_ready(disc.init(jax.random.PRNGKey(0)))\n"
+        "print('initialised')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
+    assert done.stdout.strip() == "initialised", done.stderr[-2000:]

@@ -78,8 +78,10 @@ class Discriminator:
         self.net = CostEnsemble(cfg.hidden, cfg.ensemble_size, cfg.init)
         self.tx = optax.inject_hyperparams(oadam)(learning_rate=cfg.learning_rate)
         self.update = jax.jit(self._update, donate_argnums=0)
-        # One compiled program: run eagerly, the initialisers compile dozens of small ones (~0.2 s each here).
-        self.init = jax.jit(self._init)
+        # Not jitted: jaxlib 0.10's batched LAPACK calls can deadlock when one compiled program holds two of
+        # them, as the orthogonal kernels of an ensemble do (7 members of 14x256 and 256x256 hung every
+        # time on a 2-vCPU machine); run eagerly, each QR is its own program (a few seconds, once per process).
+        self.init = self._init
 
     def _init(self, key) -> DiscriminatorState:
         params = self.net.init(key, jnp.zeros((1, self.obs_dim + self.act_dim)))
