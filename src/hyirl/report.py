@@ -16,10 +16,12 @@ import numpy as np
 
 from hyirl.envs import get_task
 from hyirl.errors import HyirlError
+from hyirl.presets import model_free_preset
 
 BOOTSTRAP_REPS = 2000
-# Options that make a model-free run a variant of its method: runs that differ from these defaults are
-# reported as separate methods, e.g. "hype (disc_samples=recent)", so a comparison never mixes them.
+# Options that make a model-free run a variant of its method: runs that differ from these defaults (or
+# from the task's preset: AntMaze has no SB3 rounds) are reported as separate methods, e.g.
+# "hype (disc_samples=recent)", so a comparison never mixes them.
 VARIANT_DEFAULTS = {"disc_samples": "fresh", "reset_mode": "state", "reference_rounds": True}
 # HyPER options that are not in the paper, named in every label of a run that uses them.
 HYPER_TAGS = {
@@ -40,7 +42,8 @@ def method_label(algo: str, config: dict) -> str:
         tags += [s for s in settings if s.partition("=")[0] not in HYPER_TAGS]
         tags = [t for t in tags if t]
         return f"hyper {config.get('preset', 'efficient')}" + (f" ({', '.join(tags)})" if tags else "")
-    changed = [f"{k}={config[k]}" for k, default in VARIANT_DEFAULTS.items() if config.get(k, default) != default]
+    paper = {k: model_free_preset(config.get("env", "hopper")).get(k, v) for k, v in VARIANT_DEFAULTS.items()}
+    changed = [f"{k}={config[k]}" for k, default in paper.items() if config.get(k, default) != default]
     return algo + (f" ({', '.join(changed + settings)})" if changed + settings else "")
 
 
@@ -296,10 +299,13 @@ def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path
             shared.append(
                 ax.axhline(np.mean(values), color="gray", ls=":", lw=1.2, label=f"our {method} (n={len(values)})")
             )
+        task = paper["tasks"].get(env, {}) if paper else {}
+        if "bc" in finals and task.get("bc") is not None:
+            shared.append(ax.axhline(task["bc"], color="gray", ls="--", lw=1.2, label=f"paper bc ({task['bc']:,g})"))
         if ours is not None:
             shared.append(ax.axhline(ours, color="green", lw=1.0, label=f"our expert ({ours:,.0f})"))
-        if paper and paper["tasks"].get(env, {}).get("expert") is not None:
-            expert = paper["tasks"][env]["expert"]
+        if task.get("expert") is not None:
+            expert = task["expert"]
             shared.append(ax.axhline(expert, color="green", ls="--", lw=1.0, label=f"paper expert ({expert:,.0f})"))
         ax.set_title(f"{env}: {algo}")
         ax.set_xlabel(axis.replace("_", " "))
