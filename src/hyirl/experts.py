@@ -20,7 +20,7 @@ from hyirl.sac import SAC, NumpyPolicy, SACConfig, actor_flat_params
 SHIPPED_DIR = Path(__file__).parent / "shipped_experts"
 # Expert training and its checkpoints are unchanged since 0.2.0, so its expert runs can be continued
 # (0.5.0 added ``init_from``, which only matters when a run starts).
-EXPERT_RUNS_READABLE_FROM = ("0.2.0", "0.3.0", "0.4.0", "0.5.0")
+EXPERT_RUNS_READABLE_FROM = ("0.2.0", "0.3.0", "0.4.0", "0.5.0", "0.6.0")
 
 
 @dataclasses.dataclass(frozen=True)
