@@ -285,4 +285,5 @@ def test_antmaze_methods_train_td3bc_with_the_references_batches(tmp_path, capsy
     assert config["policy"] == "td3bc" and config["reset_prob"] == 1.0 and config["bc_init_steps"] == 64
     last = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["env_steps"] == 256 and last["eval_success_pct"] in (0.0, 100.0)
+    assert last["expert_fraction"] == 0.5  # half of each batch is dataset rows, and the record says so
     assert np.isfinite(last["critic_loss"]) and np.isfinite(last["actor_loss"])

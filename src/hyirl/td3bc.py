@@ -103,6 +103,8 @@ class TD3BC:
         mode: Mode = "hybrid",
     ):
         self.obs_dim, self.act_dim, self.cfg, self.mode = obs_dim, act_dim, cfg, mode
+        # The share of offline rows in a batch, as SAC's schedule reports it (a fixed half in hybrid mode).
+        self.expert_fraction = (lambda step: 0.5) if mode == "hybrid" else None
         self.actor = Actor(cfg.hidden, act_dim)
         self.critic = TwinCritic(cfg.hidden)
         self.actor_tx = _optimizer(cfg, cfg.actor_weight_decay, None)
