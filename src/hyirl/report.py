@@ -42,7 +42,8 @@ def method_label(algo: str, config: dict) -> str:
         tags += [s for s in settings if s.partition("=")[0] not in HYPER_TAGS]
         tags = [t for t in tags if t]
         return f"hyper {config.get('preset', 'efficient')}" + (f" ({', '.join(tags)})" if tags else "")
-    paper = {k: model_free_preset(config.get("env", "hopper")).get(k, v) for k, v in VARIANT_DEFAULTS.items()}
+    preset = model_free_preset(config.get("env", "hopper"))
+    paper = {k: preset.get(k, default) for k, default in VARIANT_DEFAULTS.items()}
     changed = [f"{k}={config[k]}" for k, default in paper.items() if config.get(k, default) != default]
     return algo + (f" ({', '.join(changed + settings)})" if changed + settings else "")
 
@@ -281,6 +282,7 @@ def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path
     rows = -(-max(len(algos), 1) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.4 * rows), squeeze=False, sharey=True)
     ours = _shipped_expert_return(env)
+    task = paper["tasks"].get(env, {}) if paper else {}
     for ax, algo in zip(axes.flat, algos):
         mine = [(m, c) for m, c in sorted(curves.items()) if c["runs"][0]["algo"] == algo]
         for i, (method, c) in enumerate(mine):
@@ -299,7 +301,6 @@ def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path
             shared.append(
                 ax.axhline(np.mean(values), color="gray", ls=":", lw=1.2, label=f"our {method} (n={len(values)})")
             )
-        task = paper["tasks"].get(env, {}) if paper else {}
         if "bc" in finals and task.get("bc") is not None:
             shared.append(ax.axhline(task["bc"], color="gray", ls="--", lw=1.2, label=f"paper bc ({task['bc']:,g})"))
         if ours is not None:
