@@ -184,6 +184,19 @@ def test_goal_env_pays_for_progress_and_draws_a_new_goal_when_reached():
     assert info["reached"] and reward >= env.REACH_BONUS and not np.array_equal(env.goal, first_goal)
 
 
+def test_goal_env_v1_ends_an_episode_on_the_ants_back_and_v0_does_not():
+    """Guards the tipped-over ending of ``hyirl/AntGoal-v1``: an ant put on its back at a height
+    inside Ant-v5's healthy band ends a v1 episode, not a v0 one, and an upright ant ends neither."""
+    for end_when_tipped in (False, True):
+        env = AntGoalEnv(end_when_tipped=end_when_tipped)
+        env.reset(seed=0)
+        qpos, qvel = env.data.qpos.copy(), np.zeros_like(env.data.qvel)
+        assert not env.step(np.zeros(8))[2]
+        qpos[2], qpos[3:7] = 0.4, (0.0, 1.0, 0.0, 0.0)  # turned half a circle about x, torso 0.4 m up
+        env.set_state(qpos, qvel)
+        assert env.step(np.zeros(8))[2] == end_when_tipped
+
+
 @pytest.mark.parametrize("name", list(DATASETS))
 def test_dataset_follows_d4rls_protocol(name):
     """Rows are consecutive steps of 1000-step episodes: the next observation is the next row's,

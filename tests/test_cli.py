@@ -42,6 +42,7 @@ BAD_INPUT = {
     "bc steps 0": ["train", "--algo", "bc", "--env", "pendulum", "--steps", "0"],
     "expert steps 0": ["expert", "train", "pendulum", "--steps", "0", "--no-progress"],
     "expert eval-every 0": ["expert", "train", "pendulum", "--eval-every", "0", "--no-progress"],
+    "expert confirm-episodes -1": ["expert", "train", "pendulum", "--confirm-episodes", "-1", "--no-progress"],
     "demos 0 trajectories": ["demos", "pendulum", "--trajectories", "0"],
     "sweep reversed seeds": ["sweep", "--algos", "hype", "--envs", "pendulum", "--seeds", "3-1"],
     "sweep steps 0": ["sweep", "--algos", "hype", "--envs", "pendulum", "--steps", "0"],

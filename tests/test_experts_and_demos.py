@@ -9,7 +9,8 @@ from hyirl.envs import make_env
 from hyirl.errors import HyirlError
 from hyirl.experts import SHIPPED_DIR, load_policy
 
-TRAIN = ["expert", "train", "pendulum", "--learning-starts", "256", "--eval-every", "256", "--no-progress"]
+TRAIN = ["expert", "train", "pendulum", "--learning-starts", "256", "--eval-every", "256", "--confirm-episodes", "3"]
+TRAIN += ["--no-progress"]
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +26,20 @@ def test_expert_run_directory(tiny_expert):
     assert all({"env_steps", "eval_return_mean"} <= set(r) for r in records)
     assert (tiny_expert / "config.json").is_file() and (tiny_expert / "best_policy.npz").is_file()
     assert any((tiny_expert / "tb").iterdir())
+
+
+def test_best_policy_is_kept_on_its_second_look(tiny_expert):
+    """Guards the expert's selection: a policy that beats the best on its 5 screening episodes is
+    judged again on ``confirm_episodes`` fresh ones, and the kept policy is the one whose second look
+    scored best (most full-length episodes, then mean return), recorded with that score."""
+    records = [json.loads(line) for line in (tiny_expert / "metrics.jsonl").read_text().splitlines()]
+    looked = [r for r in records if "confirm_return_mean" in r]
+    assert looked and looked[0] is records[0]  # the first evaluation always beats the empty best
+    assert all(r["confirm_return_mean"] != r["eval_return_mean"] for r in looked)  # other episodes
+    kept = max(looked, key=lambda r: (r["confirm_full_length"], r["confirm_return_mean"]))
+    _, meta = load_policy(tiny_expert / "best_policy.npz")
+    assert meta["steps"] == kept["env_steps"]
+    assert meta["selection_return"] == pytest.approx(kept["confirm_return_mean"])
 
 
 def test_resumed_training_matches_uninterrupted(tmp_path):

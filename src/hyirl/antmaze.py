@@ -205,6 +205,12 @@ def goal_input(ant_obs: np.ndarray, goal) -> np.ndarray:
     return np.concatenate([ant_obs[..., 2:3], quat, ant_obs[..., 7:15], velocity, ant_obs[..., 17:29]], -1)
 
 
+def torso_up(qpos) -> float:
+    """The world-z component of the torso's own z axis: 1 upright, 0 on its side, -1 on its back."""
+    _, x, y, _ = qpos[3:7] / np.linalg.norm(qpos[3:7])
+    return float(1.0 - 2.0 * (x * x + y * y))
+
+
 class _AntWithGoal(gym.Env):
     """Shared plumbing: an inner Ant-v5, a goal, exact state access for :class:`hyirl.envs.TaskEnv`."""
 
@@ -306,12 +312,17 @@ class AntGoalEnv(_AntWithGoal):
     Goals are drawn 1–5 m from the torso in a uniform direction; reaching one (within 0.5 m) pays a
     bonus and draws the next. The reward is Ant-v5's with its forward velocity replaced by the
     velocity towards the goal. Observation: :func:`goal_input` (27).
+
+    With ``end_when_tipped`` (``hyirl/AntGoal-v1``) an episode also ends when the torso tips past
+    horizontal. Ant-v5 ends one only when the torso leaves z in [0.2, 1.0], and an ant on its back
+    stays inside that band while still earning the survival reward, so v0 barely penalises flipping.
     """
 
     REACH_BONUS = 10.0
 
-    def __init__(self):
+    def __init__(self, end_when_tipped: bool = False):
         super().__init__(_ant())
+        self.end_when_tipped = end_when_tipped
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (27,), np.float64)
 
     def reset(self, *, seed=None, options=None):
@@ -326,6 +337,7 @@ class AntGoalEnv(_AntWithGoal):
     def step(self, action):
         before = self.distance()
         _, _, terminated, _, info = self.ant.step(action)
+        terminated = terminated or (self.end_when_tipped and torso_up(self.ant.data.qpos) < 0.0)
         after = self.distance()
         reached = after <= SUCCESS_RADIUS
         reward = (before - after) / self.ant.dt + info["reward_survive"] + info["reward_ctrl"] + info["reward_contact"]

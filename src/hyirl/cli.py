@@ -17,7 +17,13 @@ def _expert_train(args) -> None:
 
     saved, _ = _saved_run(args.resume, args.out)
     env = _resolved("env", args.env, saved, "expert train needs ENV (or --resume RUN_DIR)")
-    flags = dict(steps=args.steps, seed=args.seed, eval_every=args.eval_every, checkpoint_every=args.checkpoint_every)
+    flags = dict(
+        steps=args.steps,
+        seed=args.seed,
+        eval_every=args.eval_every,
+        checkpoint_every=args.checkpoint_every,
+        confirm_episodes=args.confirm_episodes,
+    )
     if args.truncated_obs:
         flags["truncated_obs"] = True
     if args.init_from:
@@ -317,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-starts", type=int, help="uniformly random steps before the first update (default 10000)")
     p.add_argument("--eval-every", type=int, help="env steps between evaluations (default 10000)")
     p.add_argument("--checkpoint-every", type=int, help="env steps between full learner checkpoints (default 50000)")
+    p.add_argument(
+        "--confirm-episodes",
+        type=int,
+        help="episodes that judge a new best policy again before it is kept (default 20; 0: keep the 5-episode pick)",
+    )
     p.add_argument("--truncated-obs", action="store_true", help="ant/humanoid: qpos[2:]+qvel observations")
     p.add_argument(
         "--init-from",

@@ -60,6 +60,7 @@ TASKS: dict[str, Task] = {
     "antmaze-large-play": Task("antmaze-large-play", "hyirl/AntMazeLarge-v0", success_task=True),
     # Open-floor goal reaching: the training task of the goal-reaching ant that makes AntMaze data.
     "ant-goal": Task("ant-goal", "hyirl/AntGoal-v0"),
+    "ant-goal-upright": Task("ant-goal-upright", "hyirl/AntGoal-v1"),
     # Cheap task for tests and quick checks: SAC solves it in a few thousand steps.
     "pendulum": Task("pendulum", "Pendulum-v1", horizon=200),
 }
@@ -72,6 +73,12 @@ gym.register(
     kwargs=dict(layout="minari"),
 )
 gym.register("hyirl/AntGoal-v0", entry_point="hyirl.antmaze:AntGoalEnv", max_episode_steps=1000)
+gym.register(
+    "hyirl/AntGoal-v1",
+    entry_point="hyirl.antmaze:AntGoalEnv",
+    max_episode_steps=1000,
+    kwargs=dict(end_when_tipped=True),
+)
 
 
 def get_task(name: str) -> Task:
