@@ -60,7 +60,7 @@ TASKS: dict[str, Task] = {
     "antmaze-large-play": Task("antmaze-large-play", "hyirl/AntMazeLarge-v0", success_task=True),
     # Open-floor goal reaching: the training task of the goal-reaching ant that makes AntMaze data.
     "ant-goal": Task("ant-goal", "hyirl/AntGoal-v0"),
-    "ant-goal-upright": Task("ant-goal-upright", "hyirl/AntGoal-v1"),
+    "ant-goal-upright": Task("ant-goal-upright", "hyirl/AntGoal-v1"),  # the same, also ended by a flip
     # Cheap task for tests and quick checks: SAC solves it in a few thousand steps.
     "pendulum": Task("pendulum", "Pendulum-v1", horizon=200),
 }
