@@ -240,6 +240,8 @@ def test_presets_build_valid_configs(env, preset):
         assert (cfg.start_coin, cfg.learner_start_window, cfg.select_epochs) == ("event", None, 0)  # spec §10.9
     if env == "hopper":  # the reference's +1 nat (spec §3.5); the efficient preset uses SAC's usual -dim(A)
         assert cfg.sac.target_entropy == {"paper": 1.0, "efficient": None}[preset]
+    # the reference's orthogonal f learns slowly at the efficient preset's budget (docs/hyper.md §15)
+    assert cfg.disc.init == {"paper": "torch", "efficient": "lecun"}[preset]
 
 
 def test_invalid_config_fails_before_writing_anything(pendulum_demos, tmp_path):

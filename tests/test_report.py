@@ -159,3 +159,15 @@ def test_hyper_labels_name_the_preset_and_every_non_paper_option(tmp_path):
     )
     assert load_run(paper)["method"] == "hyper paper"
     assert load_run(_fake_run(tmp_path, "hype", 0, slope=1))["method"] == "hype"
+
+
+def test_labels_name_a_discriminator_initialised_unlike_the_reference(tmp_path):
+    """Guards the labels of runs whose discriminator did not start as the reference's: configs written
+    before hyirl 0.3.0 carry no ``disc.init`` and used LeCun's init, and were reported as the paper's
+    method. An explicit ``--set disc.init=...`` is named once."""
+    before_0_3 = _fake_run(tmp_path, "hype", 0, slope=1, disc=dict(hidden=[256, 256]))
+    reference = _fake_run(tmp_path, "hype", 1, slope=1, disc=dict(init="torch"))
+    chosen = _fake_run(tmp_path, "hyper", 2, slope=1, disc=dict(init="lecun"), settings=["disc.init=lecun"])
+    assert load_run(before_0_3)["method"] == "hype (disc.init=lecun)"
+    assert load_run(reference)["method"] == "hype"
+    assert load_run(chosen)["method"] == "hyper efficient (disc.init=lecun)"

@@ -66,6 +66,31 @@ def test_resuming_a_run_killed_before_its_first_checkpoint_starts_it_again(tmp_p
     assert RunDir(tmp_path / "r", config, resume=True).resumed
 
 
+def test_cost_adds_up_across_a_resume_and_drops_with_the_records_after_the_checkpoint(tmp_path, monkeypatch):
+    """Guards cost.jsonl, the per-method cost figures of docs/benchmarks.md: each record's seconds count
+    from the run's start, a resumed process adds its own to those of the last record kept, and the
+    records after the checkpoint go with their metrics. Fails if a resume restarts the count at zero."""
+    clock = {"wall": 100.0, "cpu": 5.0}
+    monkeypatch.setattr("hyirl.runs.time.monotonic", lambda: clock["wall"])
+    monkeypatch.setattr("hyirl.runs.time.process_time", lambda: clock["cpu"])
+    first = RunDir(tmp_path / "r", dict(algo="mm", steps=300))
+    for steps in (100, 200):
+        clock["wall"] += 10.0
+        clock["cpu"] += 8.0
+        first.log(dict(env_steps=steps, eval_return_mean=1.0))
+    first.checkpoint_file.write_bytes(b"")  # the checkpoint is at 100 steps: the 200-step record is dropped
+    first.close()
+    clock.update(wall=50.0, cpu=1.0)  # a new process: its clocks start again
+    again = RunDir(tmp_path / "r", dict(algo="mm", steps=300), resume=True)
+    again.truncate_metrics(100)
+    clock["wall"] += 30.0
+    clock["cpu"] += 20.0
+    again.log(dict(env_steps=300, eval_return_mean=2.0))
+    costs = [json.loads(line) for line in again.cost_file.read_text().splitlines()]
+    assert costs == [dict(env_steps=100, wall_s=10.0, cpu_s=8.0), dict(env_steps=300, wall_s=40.0, cpu_s=28.0)]
+    assert [json.loads(line)["env_steps"] for line in again.metrics_file.read_text().splitlines()] == [100, 300]
+
+
 def test_a_run_directory_is_trained_by_one_process_at_a_time(tmp_path):
     config = dict(algo="mm", steps=100)
     first = RunDir(tmp_path / "r", config)

@@ -53,7 +53,7 @@ from hyirl.td3bc import TD3BC, TD3BCConfig
 # HyPER runs of 0.4.0 continue exactly (0.5.0 added the model's spatial validation split, off by default;
 # 0.6.0 merged AntMaze's wall blocks, the same solid with slightly different contacts; 0.6.1 initialises
 # the discriminator eagerly, which a resumed run never does).
-HYPER_RUNS_READABLE_FROM = ("0.4.0", "0.5.0", "0.6.0", "0.6.1")
+HYPER_RUNS_READABLE_FROM = ("0.4.0", "0.5.0", "0.6.0", "0.6.1", "0.7.0")
 
 
 @dataclasses.dataclass(frozen=True)

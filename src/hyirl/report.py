@@ -33,19 +33,29 @@ HYPER_TAGS = {
 }
 
 
+def discriminator_init(config: dict) -> str | None:
+    """How a run initialised its discriminator (None: it has none). Configs written before hyirl 0.3.0
+    do not record it: that code used flax's LeCun init, not the reference's (docs/methods.md)."""
+    disc = config.get("disc")
+    return disc.get("init", "lecun") if isinstance(disc, dict) else None
+
+
 def method_label(algo: str, config: dict) -> str:
     """What made a run: the method, HyPER's preset and its non-paper options, and every --set override.
     Only a label equal to the bare method name (or ``hyper paper``) is the paper's configuration."""
-    settings = list(config.get("settings", []))  # hyirl train --set KEY=VALUE
+    settings = [s for s in config.get("settings", []) if not s.startswith("disc.init=")]  # hyirl train --set
+    init = discriminator_init(config)
+    own_init = [f"disc.init={init}"] if init not in (None, "torch") else []
     if algo == "hyper":
         tags = [tag(config[k]) for k, tag in HYPER_TAGS.items() if k in config]
-        tags += [s for s in settings if s.partition("=")[0] not in HYPER_TAGS]
+        tags += own_init + [s for s in settings if s.partition("=")[0] not in HYPER_TAGS]
         tags = [t for t in tags if t]
         return f"hyper {config.get('preset', 'efficient')}" + (f" ({', '.join(tags)})" if tags else "")
     preset = model_free_preset(config.get("env", "hopper"))
     paper = {k: preset.get(k, default) for k, default in VARIANT_DEFAULTS.items()}
     changed = [f"{k}={config[k]}" for k, default in paper.items() if config.get(k, default) != default]
-    return algo + (f" ({', '.join(changed + settings)})" if changed + settings else "")
+    changed += own_init + settings
+    return algo + (f" ({', '.join(changed)})" if changed else "")
 
 
 def load_run(path: Path, metric: str | None = None) -> dict:

@@ -1,4 +1,4 @@
-"""Run directories: resolved config, metrics.jsonl, TensorBoard events, checkpoints, live progress."""
+"""Run directories: resolved config, metrics.jsonl, cost.jsonl, TensorBoard events, checkpoints, live progress."""
 
 from __future__ import annotations
 
@@ -103,6 +103,10 @@ class RunDir:
         self.resumed = resume and (self.checkpoint_file.is_file() or self.portable_file.is_file())
         if resume and not self.resumed:
             self.metrics_file.unlink(missing_ok=True)
+            self.cost_file.unlink(missing_ok=True)
+        # What the run has cost so far, carried across resumes (see ``cost_file``).
+        self._cost_offset = {"wall_s": 0.0, "cpu_s": 0.0}
+        self._clock_start = {"wall_s": time.monotonic(), "cpu_s": time.process_time()}
         self._tb: SummaryWriter | None = None
         # TensorBoard hides a killed process's events at or after this step once the new writer starts.
         self._tb_purge_step: int | None = 0 if resume and not self.resumed else None
@@ -136,10 +140,21 @@ class RunDir:
     def metrics_file(self) -> Path:
         return self.path / "metrics.jsonl"
 
+    @property
+    def cost_file(self) -> Path:
+        """Per evaluation: the wall-clock and CPU seconds (all threads) the run's processes have spent
+        since it started, across resumes. Kept apart from metrics.jsonl, which depends on the seed alone."""
+        return self.path / "cost.jsonl"
+
     def log(self, record: dict) -> None:
-        """Append one evaluation record to metrics.jsonl and TensorBoard."""
+        """Append one evaluation record to metrics.jsonl and TensorBoard, and its cost to cost.jsonl."""
         with open(self.metrics_file, "a") as fh:
             fh.write(json.dumps(record) + "\n")
+        now = {"wall_s": time.monotonic(), "cpu_s": time.process_time()}
+        spent = {k: round(self._cost_offset[k] + now[k] - self._clock_start[k], 1) for k in now}
+        with open(self.cost_file, "a") as fh:
+            steps = {k: record[k] for k in ("env_steps", "policy_steps", "grad_steps") if k in record}
+            fh.write(json.dumps({**steps, **spent}) + "\n")
         if self._tb is None:
             self._tb = SummaryWriter(str(self.path / "tb"), purge_step=self._tb_purge_step)
         step = record["env_steps"]
@@ -149,16 +164,16 @@ class RunDir:
         self._tb.flush()
 
     def truncate_metrics(self, env_steps: int) -> None:
-        """On resume, drop records logged after the checkpoint we restart from."""
+        """On resume, drop records logged after the checkpoint we restart from; the cost goes on from
+        the last record kept (the work between that record and the kill is not counted)."""
         self._tb_purge_step = env_steps + 1
-        if not self.metrics_file.exists():
-            return
-        kept = [
-            line
-            for line in self.metrics_file.read_text().splitlines()
-            if line and json.loads(line)["env_steps"] <= env_steps
-        ]
-        self.metrics_file.write_text("".join(line + "\n" for line in kept))
+        for file in (self.metrics_file, self.cost_file):
+            if file.exists():
+                lines = [line for line in file.read_text().splitlines() if line]
+                file.write_text("".join(line + "\n" for line in lines if json.loads(line)["env_steps"] <= env_steps))
+        costs = self.cost_file.read_text().splitlines() if self.cost_file.exists() else []
+        if costs:
+            self._cost_offset = {k: json.loads(costs[-1])[k] for k in self._cost_offset}
 
     def finish(self, **summary) -> None:
         """Mark the run complete (``done.json``); sweeps skip finished runs."""
