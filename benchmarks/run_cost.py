@@ -25,12 +25,12 @@ def run_cost(path: Path) -> dict | None:
     before hyirl 0.8.0 and resumed since has cost records from its resume on only: then the steps and
     seconds are those between its first and last cost record, and ``since`` says from where."""
     cost_file = path / "cost.jsonl"
-    if not cost_file.is_file() or not cost_file.read_text().strip():
+    costs = [json.loads(line) for line in cost_file.read_text().splitlines() if line] if cost_file.is_file() else []
+    if not costs:
         return None
     config = json.loads((path / "config.json").read_text())
     algo = config.get("algo", "bc")
     key = "grad_steps" if algo == "bc" else "env_steps"
-    costs = [json.loads(line) for line in cost_file.read_text().splitlines() if line]
     first_logged = json.loads((path / "metrics.jsonl").read_text().splitlines()[0])[key]
     start = {key: 0, "cpu_s": 0.0, "wall_s": 0.0} if costs[0][key] == first_logged else costs[0]
     return dict(

@@ -167,13 +167,14 @@ class RunDir:
         """On resume, drop records logged after the checkpoint we restart from; the cost goes on from
         the last record kept (the work between that record and the kill is not counted)."""
         self._tb_purge_step = env_steps + 1
+        kept = {}
         for file in (self.metrics_file, self.cost_file):
             if file.exists():
-                lines = [line for line in file.read_text().splitlines() if line]
-                file.write_text("".join(line + "\n" for line in lines if json.loads(line)["env_steps"] <= env_steps))
-        costs = self.cost_file.read_text().splitlines() if self.cost_file.exists() else []
-        if costs:
-            self._cost_offset = {k: json.loads(costs[-1])[k] for k in self._cost_offset}
+                records = [(line, json.loads(line)) for line in file.read_text().splitlines() if line]
+                kept[file] = [(line, r) for line, r in records if r["env_steps"] <= env_steps]
+                file.write_text("".join(line + "\n" for line, _ in kept[file]))  # kept lines verbatim
+        if kept.get(self.cost_file):
+            self._cost_offset = {k: kept[self.cost_file][-1][1][k] for k in self._cost_offset}
 
     def finish(self, **summary) -> None:
         """Mark the run complete (``done.json``); sweeps skip finished runs."""
