@@ -140,31 +140,49 @@ def test_start_states_come_from_the_flipped_buffer_and_window():
 
 
 @pytest.mark.parametrize("penalty", [0.0, 0.5])
-def test_stored_model_rewards_follow_every_discriminator_update(pendulum_demos, tmp_path, penalty):
-    """Guards the reward cache: SAC reads the model transitions' stored rewards, so they must equal
-    -f of the current discriminator (plus the transition's own uncertainty penalty) after every
-    rollout and every discriminator update. Dropping the recomputation after an update fails here."""
+def test_sac_reads_rewards_of_the_current_discriminator_and_only_surviving_rows_are_recomputed(
+    pendulum_demos, tmp_path, penalty
+):
+    """Guards the reward cache: SAC reads the model transitions' stored rewards, so whenever it samples
+    they must equal -f of the current discriminator (plus each transition's own uncertainty penalty),
+    although the recomputation after a discriminator update is deferred past the next model event.
+    Fails with the deferred recomputation dropped, with it one row short, and with the old rows'
+    penalties lost; the stale count fails if the rows a model event overwrites are not subtracted."""
     loop = _HyPERLoop(_cfg(pendulum_demos, uncertainty_penalty=penalty), tmp_path / "run", resume=False)
     # real states to start rollouts from and to train the discriminator on
     loop.learner.buffer = buffers.insert(loop.learner.buffer, loop.learner.rollout_chunk(200))
+    penalties = np.zeros(loop.model_buffer.capacity)  # by buffer position
 
-    def learned_and_stored():
-        rows = loop.model_buffer.batch(jnp.arange(int(loop.model_buffer.size)))
-        return np.asarray(loop.disc.reward(loop.disc_state.params, rows)), np.asarray(rows["reward"])
+    def learned(buffer):
+        return np.asarray(loop.disc.reward(loop.disc_state.params, buffer.batch(jnp.arange(buffer.capacity))))
 
-    loop.refit_model_and_roll_out()
-    learned, stored = learned_and_stored()
-    penalties = stored - learned
-    if penalty == 0.0:
-        np.testing.assert_allclose(penalties, 0.0, atol=1e-5)
-    else:
-        assert penalties.min() < -1e-3
+    def refit():  # records the penalties of the rows the event adds (their rewards are fresh)
+        ptr = int(loop.model_buffer.ptr)
+        loop.refit_model_and_roll_out()
+        added = (ptr + np.arange(loop.info["rollout_rows"])) % loop.model_buffer.capacity
+        penalties[added] = (np.asarray(loop.model_buffer.reward) - learned(loop.model_buffer))[added]
+
+    read, train_chunk = [], loop.agent.train_chunk
+
+    def reading_train_chunk(state, buffer, *args, **kw):  # keeps the buffer SAC samples from
+        read.append(buffer)
+        return train_chunk(state, buffer, *args, **kw)
+
+    loop.agent.train_chunk = reading_train_chunk
+    refit(), refit()  # the buffer is full: the next event overwrites its older half
+    assert (np.abs(penalties).min() > 1e-3) == bool(penalty)
     for _ in range(2):
+        before = learned(loop.model_buffer)
         loop.update_discriminator()
-        new_learned, stored = learned_and_stored()
-        assert np.abs(new_learned - learned).max() > 1e-3  # the update changed the reward ...
-        np.testing.assert_allclose(stored, new_learned + penalties, atol=1e-4)  # ... and the stored one with it
-        learned = new_learned
+        refit()
+        size = int(loop.model_buffer.size)
+        assert loop.counters["stale_rows"] == size - loop.info["rollout_rows"]
+        loop.update_policy()
+        buffer = read[-1]
+        live = (int(buffer.ptr) - 1 - np.arange(size)) % buffer.capacity
+        now = learned(buffer)
+        assert np.abs(now - before)[live].max() > 1e-3  # the update changed the reward ...
+        np.testing.assert_allclose(np.asarray(buffer.reward)[live], (now + penalties)[live], atol=1e-4)  # ... and SAC's
 
 
 def test_loop_runs_counts_every_step_and_resumes_exactly(pendulum_demos, tmp_path):

@@ -8,9 +8,10 @@ Per real step (in chunks of ``act_chunk`` steps):
    stochastic policy out in the model for L steps from a batch of start states that come, by one coin
    flip per event, all from the expert's states or all from the learner's real states;
 3. ``updates_per_step`` SAC updates on model transitions only, with the reward r = -f of the current
-   discriminator. It is stored with each model transition when the transition is generated and
-   recomputed for the whole model buffer after every discriminator update: the same rewards as
-   relabelling every sampled batch, computed ~2.5x less often (each row is sampled ~2.5 times);
+   discriminator. It is stored with each model transition when the transition is generated, and after
+   a discriminator update the rows labelled before it are recomputed when SAC next reads the buffer:
+   the same rewards as relabelling every sampled batch, computed ~2.5x less often (each row is sampled
+   ~2.5 times), and never for the rows that a model event due at once overwrites;
 4. every ``disc_every`` steps: one discriminator update on the latest real learner transitions vs
    expert pairs. They were collected already, so the discriminator costs no extra interaction (the
    reference draws 4 fresh, uncounted trajectories per update, spec §10.1).
@@ -234,6 +235,32 @@ def make_learned_rewards(disc: Discriminator, rows_per_call: int = 4096):
     return rewards
 
 
+def make_relabel(disc: Discriminator, block: int = 4096):
+    """``relabel(buffer, disc_params, count, old_params=None)``: the stored rewards of the ``count`` oldest
+    rows set to r = -f(s, a) of ``disc_params``, ``block`` rows at a time (one compiled loop for any
+    count). With ``old_params``, the discriminator they were labelled with, each row keeps what its
+    reward held besides -f (the uncertainty penalty)."""
+
+    @partial(jax.jit, donate_argnums=0)
+    def relabel(buffer: buffers.Buffer, disc_params, count, old_params=None) -> buffers.Buffer:
+        size = min(block, buffer.capacity)  # a block never holds one row twice
+        oldest = buffer.ptr - buffer.size
+
+        def body(i, reward):
+            age = i * size + jnp.arange(size)
+            rows = (oldest + age) % buffer.capacity
+            pairs = dict(obs=buffer.obs[rows], action=buffer.action[rows])
+            new = disc.reward(disc_params, pairs)
+            if old_params is not None:
+                new = new + reward[rows] - disc.reward(old_params, pairs)
+            return reward.at[rows].set(jnp.where(age < count, new, reward[rows]))
+
+        reward = jax.lax.fori_loop(0, (count + size - 1) // size, body, buffer.reward)
+        return buffer.replace(reward=reward)
+
+    return relabel
+
+
 def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
     """HyPER's outer loop: chunks of ``act_chunk`` real steps, each followed by the phases that are due."""
     loop = _HyPERLoop(cfg, out, resume)
@@ -281,6 +308,8 @@ class _HyPERLoop:
         self.hybrid = buffers.insert(buffers.empty(cfg.real_capacity, obs_dim, act_dim), self.expert.batch(first_rows))
         self.disc = Discriminator(obs_dim, act_dim, cfg.disc)
         self.learned_rewards = make_learned_rewards(self.disc)
+        self.relabel = make_relabel(self.disc)
+        self.stale_params = None  # with the uncertainty penalty: the discriminator that labelled the stale rows
         if cfg.policy == "td3bc":  # every batch relabelled (half of it is dataset rows, spec §3.4)
             self.agent = TD3BC(obs_dim, act_dim, cfg.td3, reward_fn=self.disc.reward, mode="hybrid")
         else:
@@ -299,7 +328,8 @@ class _HyPERLoop:
         self.model_state = self.dynamics.init(jax.random.PRNGKey(cfg.seed + 20_000))
         self.rng = np.random.default_rng(cfg.seed + 30_000)  # coin flips, expert rows for the hybrid buffer, splits
         self.deployment = Deployment(self.learner.state.actor_params, cfg.select_epochs, cfg.policy_averages)
-        self.counters = dict(updates_since_disc=0, disc_updates=0, fits=0, eval_return=None)
+        # stale_rows: the oldest model transitions, labelled before the latest discriminator update
+        self.counters = dict(updates_since_disc=0, disc_updates=0, fits=0, eval_return=None, stale_rows=0)
         self.info: dict[str, float] = {}  # the latest model fit's and discriminator update's diagnostics
         self.run = RunDir(  # only now: set-up errors leave nothing
             out,
@@ -340,7 +370,7 @@ class _HyPERLoop:
         if (acting := self.deployment.restore(restored)) is not None:
             learner.policy = NumpyPolicy(acting)
         self.hybrid, self.model_buffer = restored["hybrid"], restored["model_buffer"]
-        self.counters = meta["counters"]
+        self.counters = {"stale_rows": 0, **meta["counters"]}  # checkpoints hold no stale rows
         self.rng.bit_generator.state = meta["loop_rng"]
         self.run.truncate_metrics(learner.env_steps)
 
@@ -361,11 +391,15 @@ class _HyPERLoop:
             )
         else:
             expert_rows = lambda n, key: buffers.sample_indices(self.expert, key, n)  # noqa: E731
+        size_before = int(self.model_buffer.size)
         self.model_state, self.model_buffer, fit_info = _refit_and_roll_out(
             cfg, self.dynamics, self.rollout, label, self.model_state, self.model_buffer, self.hybrid,
             self.learner, self.expert, expert_rows, self.rng, self.counters["fits"],
         )  # fmt: skip
         self.counters["fits"] += 1
+        # the new rows push out the oldest, stale ones first (a resize only grows the buffer)
+        overwritten = max(0, size_before + int(fit_info["rollout_rows"]) - self.model_buffer.capacity)
+        self.counters["stale_rows"] = max(0, self.counters["stale_rows"] - overwritten)
         self.info.update(fit_info)
 
     def act(self) -> None:
@@ -389,6 +423,7 @@ class _HyPERLoop:
                 learner.state, self.model_buffer, self.expert, self.disc_state.params, num_updates=num_updates
             )
         else:
+            self._relabel_stale_rows()
             learner.state, metrics = self.agent.train_chunk(
                 learner.state, self.model_buffer, None, None, lr, actor_lr, num_updates=num_updates
             )
@@ -398,21 +433,17 @@ class _HyPERLoop:
         learner.record_update(metrics, learner.state.actor_params if act_now else None)
 
     def update_discriminator(self) -> None:
-        """One update on the newest real learner transitions vs expert pairs (no extra interaction), then
-        the model transitions' stored rewards are recomputed with it."""
-        cfg, learner, model_buffer = self.cfg, self.learner, self.model_buffer
+        """One update on the newest real learner transitions vs expert pairs (no extra interaction); the
+        model transitions' stored rewards become stale, to be recomputed before SAC reads them."""
+        cfg, learner = self.cfg, self.learner
         learner_pairs = buffers.recent_pairs(learner.buffer, min(cfg.disc_pairs, int(learner.buffer.size)))
         key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), self.counters["disc_updates"])
-        penalty = 0.0  # what the stored rewards hold besides -f
-        if cfg.uncertainty_penalty:
-            penalty = model_buffer.reward - self.learned_rewards(
-                self.disc_state.params, model_buffer.obs, model_buffer.action
-            )
+        self._relabel_stale_rows()  # so that stale rows are never two updates behind
+        if cfg.uncertainty_penalty:  # the update donates its state: keep what the penalty's relabel needs
+            self.stale_params = jax.tree.map(jnp.copy, self.disc_state.params)
         self.disc_state, metrics = self.disc.update(self.disc_state, self.expert_pairs, learner_pairs, key)
         if cfg.policy == "sac":  # TD3-BC relabels every batch instead
-            self.model_buffer = model_buffer.replace(
-                reward=penalty + self.learned_rewards(self.disc_state.params, model_buffer.obs, model_buffer.action)
-            )
+            self.counters["stale_rows"] = int(self.model_buffer.size)
         self.info.update({f"disc_{k}": float(v) for k, v in jax.device_get(metrics).items()})
         if not all(map(math.isfinite, self.info.values())):
             raise HyirlError(f"non-finite discriminator loss at env step {learner.env_steps}: {self.info}")
@@ -451,7 +482,18 @@ class _HyPERLoop:
             )
         )
 
+    def _relabel_stale_rows(self) -> None:
+        """Recompute the rewards of the rows labelled before the latest discriminator update. Deferred to
+        here (SAC's next read, a checkpoint) because a model event due right after the update overwrites
+        the oldest rows first: with the efficient preset's timing, half of them."""
+        if self.counters["stale_rows"]:
+            self.model_buffer = self.relabel(
+                self.model_buffer, self.disc_state.params, self.counters["stale_rows"], self.stale_params
+            )
+            self.counters["stale_rows"] = 0
+
     def checkpoint(self) -> None:
+        self._relabel_stale_rows()  # a checkpoint holds current rewards only
         save_learner(
             self.learner,
             self.run.checkpoint_file,
@@ -538,5 +580,9 @@ def _refit_and_roll_out(
     if cfg.model_window(length) > model_buffer.capacity:  # L grew: keep more transitions (spec §5.2)
         model_buffer = buffers.resize(model_buffer, cfg.model_window(length))
     model_buffer = buffers.insert(model_buffer, transitions, valid)
-    info.update(rollout_from_expert=float(jnp.mean(from_expert)), rollout_kept=float(valid.mean()))
+    info.update(
+        rollout_from_expert=float(jnp.mean(from_expert)),
+        rollout_kept=float(valid.mean()),
+        rollout_rows=int(valid.sum()),
+    )
     return model_state, model_buffer, info
