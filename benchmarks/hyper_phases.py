@@ -2,8 +2,10 @@
 
 Trains the `efficient` preset on Hopper for ``--steps`` real steps (the first 1,000 explore) and
 times every phase of ``hyirl.hyper._HyPERLoop`` (acting, model refit + rollouts, SAC updates,
-discriminator update, evaluation, checkpoints), waiting for the device to finish each one. The
-first model fit is cut to ``--first-fit-epochs`` epochs so that the table shows the steady loop.
+discriminator update, evaluation, checkpoints), waiting for the device to finish each one, and the
+pieces inside them (model fit, model rollouts, learned rewards of new model rows, recomputing the
+stale ones). The first model fit is cut to ``--first-fit-epochs`` epochs so that the table shows the
+steady loop.
 
     python benchmarks/hyper_phases.py [--steps 2500] [--eval-every 1000] [--set KEY=VALUE ...]
 """
@@ -19,10 +21,16 @@ from pathlib import Path
 
 import jax
 
-from hyirl import hyper
+from hyirl import dynamics, hyper
 from hyirl.presets import apply_settings, build_config, hyper_preset
 
 PHASES = ("start_epoch", "refit_model_and_roll_out", "act", "update_policy", "update_discriminator", "evaluate")
+# pieces inside the phases: the compiled functions the loop makes, and the model fit
+PIECES = dict(
+    make_model_rollout="  model rollouts",
+    make_learned_rewards="  learned rewards of new model rows",
+    make_relabel="  recomputing stale stored rewards",
+)
 
 
 def timed(method, seconds: dict):
@@ -34,6 +42,20 @@ def timed(method, seconds: dict):
         return out
 
     return run
+
+
+def timed_call(function, name: str, seconds: dict):
+    def run(*args, **kwargs):
+        t0 = time.perf_counter()
+        out = jax.block_until_ready(function(*args, **kwargs))
+        seconds[name] += time.perf_counter() - t0
+        return out
+
+    return run
+
+
+def timed_factory(factory, name: str, seconds: dict):
+    return lambda *args, **kwargs: timed_call(factory(*args, **kwargs), name, seconds)
 
 
 def main() -> None:
@@ -50,13 +72,21 @@ def main() -> None:
     seconds: dict[str, float] = collections.defaultdict(float)
     for name in PHASES:
         setattr(hyper._HyPERLoop, name, timed(getattr(hyper._HyPERLoop, name), seconds))
+    for factory, name in PIECES.items():
+        setattr(hyper, factory, timed_factory(getattr(hyper, factory), name, seconds))
+    dynamics.Dynamics.fit = timed_call(dynamics.Dynamics.fit, "  model fit", seconds)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         hyper.train_hyper(cfg, Path(tmp) / "run", progress=False)
         total = time.perf_counter() - t0
     print(f"{args.steps} real steps in {total:.1f} s ({args.steps / total:.2f} real steps/s), settings {settings}")
-    for name, s in sorted(seconds.items(), key=lambda item: -item[1]):
-        print(f"  {name:26s} {s:7.1f} s  {100 * s / total:5.1f} %")
+    by_time = sorted(seconds.items(), key=lambda item: -item[1])
+    for title, pieces in (("phases", False), ("pieces inside them", True)):
+        print(f"{title}:")
+        for name, s in by_time:
+            if name.startswith(" ") == pieces:
+                print(f"  {name.strip():34s} {s:7.1f} s  {100 * s / total:5.1f} %")
+    print("(the stale stored rewards are recomputed in update_policy or before a checkpoint)")
     print(json.dumps(dict(steps=args.steps, settings=settings, total_s=total, phase_s=seconds)))
 
 

@@ -6,6 +6,7 @@ from rliable import metrics
 
 from hyirl.cli import main
 from hyirl.errors import HyirlError
+from hyirl.presets import hyper_preset
 from hyirl.report import _iqm_per_column, load_run
 
 
@@ -126,7 +127,9 @@ def test_column_iqm_is_rliables_iqm(runs):
 
 def test_hyper_labels_name_the_preset_and_every_non_paper_option(tmp_path):
     """Guards honest labels: an ``efficient`` HyPER run that deploys the best of 10 snapshots used to be
-    reported as plain "hyper" beside the paper's curve."""
+    reported as plain "hyper" beside the paper's curve; and a setting unlike today's preset (a --set, or
+    a preset value that has changed since the run) is named with the run's value, while a --set equal
+    to it, or SAC's -dim(A) written out, is not. Fails with the comparison dropped or inverted."""
     efficient = _fake_run(
         tmp_path,
         "hyper",
@@ -139,6 +142,9 @@ def test_hyper_labels_name_the_preset_and_every_non_paper_option(tmp_path):
         learner_start_window=5000,
         policy_averages=[],
         uncertainty_penalty=0.0,
+        updates_per_step=20,
+        model_every=2 * hyper_preset("hopper", "efficient")["model_every"],
+        sac=dict(target_entropy=-3.0),
         settings=["updates_per_step=20", "select_epochs=10"],
     )
     paper = _fake_run(
@@ -154,9 +160,16 @@ def test_hyper_labels_name_the_preset_and_every_non_paper_option(tmp_path):
         policy_averages=[],
         uncertainty_penalty=0.0,
     )
+    today = hyper_preset("hopper", "efficient")
+    assert today["sac"]["target_entropy"] is None
     assert load_run(efficient)["method"] == (
-        "hyper efficient (best of 10 snapshots, starts mixed per state, learner starts <= 5k old, updates_per_step=20)"
+        "hyper efficient (best of 10 snapshots, starts mixed per state, learner starts <= 5k old, "
+        f"updates_per_step=20, model_every={2 * today['model_every']})"
     )
+    set_as_today = _fake_run(
+        tmp_path, "hyper", 3, slope=1, model_every=today["model_every"], settings=["model_every=X"]
+    )
+    assert load_run(set_as_today)["method"] == "hyper efficient"
     assert load_run(paper)["method"] == "hyper paper"
     assert load_run(_fake_run(tmp_path, "hype", 0, slope=1))["method"] == "hype"
 

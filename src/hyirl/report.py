@@ -7,6 +7,8 @@ then rliable gives the interquartile mean with 95 % stratified-bootstrap confide
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 from collections import defaultdict
 from importlib import resources
@@ -14,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hyirl.envs import get_task
+from hyirl.envs import get_task, make_env
 from hyirl.errors import HyirlError
-from hyirl.presets import model_free_preset
+from hyirl.hyper import HyPERConfig
+from hyirl.presets import build_config, hyper_preset, model_free_preset
 
 BOOTSTRAP_REPS = 2000
 # Options that make a model-free run a variant of its method: runs that differ from these defaults (or
@@ -47,15 +50,60 @@ def method_label(algo: str, config: dict) -> str:
     init = discriminator_init(config)
     own_init = [f"disc.init={init}"] if init not in (None, "torch") else []
     if algo == "hyper":
+        preset = config.get("preset", "efficient")
         tags = [tag(config[k]) for k, tag in HYPER_TAGS.items() if k in config]
-        tags += own_init + [s for s in settings if s.partition("=")[0] not in HYPER_TAGS]
-        tags = [t for t in tags if t]
-        return f"hyper {config.get('preset', 'efficient')}" + (f" ({', '.join(tags)})" if tags else "")
+        tags = [t for t in tags if t] + own_init + unlike_hyper_preset(config, preset)
+        return f"hyper {preset}" + (f" ({', '.join(tags)})" if tags else "")
     preset = model_free_preset(config.get("env", "hopper"))
     paper = {k: preset.get(k, default) for k, default in VARIANT_DEFAULTS.items()}
     changed = [f"{k}={config[k]}" for k, default in paper.items() if config.get(k, default) != default]
     changed += own_init + settings
     return algo + (f" ({', '.join(changed)})" if changed else "")
+
+
+# What a HyPER config holds besides the method's settings: never part of a label.
+HYPER_RUN_FIELDS = {"env", "algo", "seed", "preset", "steps", "eval_every", "eval_episodes", "demos", "demos_file"}
+HYPER_RUN_FIELDS |= {"settings", "checkpoint_every", "truncated_obs", "p_tremble", "disc.init"}
+
+
+def _flat(config: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+@functools.cache
+def _action_dim(env: str) -> int:
+    return make_env(get_task(env)).action_space.shape[0]
+
+
+def _resolved(flat: dict, env: str) -> dict:
+    """SAC's target entropy None is -dim(A), which older presets wrote out."""
+    if flat.get("sac.target_entropy", 0) is None:
+        flat["sac.target_entropy"] = -float(_action_dim(env))
+    return flat
+
+
+def unlike_hyper_preset(config: dict, preset: str) -> list[str]:
+    """``key=value`` for each setting of a HyPER run that differs from its preset as it is today: a
+    preset's values change between versions (the efficient preset's Hopper entropy target did), and a
+    run's label says what made it. Fields a config lacks (written before they
+    existed) and the non-paper options of ``HYPER_TAGS`` are left out."""
+    env = config.get("env", "hopper")
+    try:
+        today = dataclasses.asdict(build_config(HyPERConfig, hyper_preset(env, preset), {}, env=env, preset=preset))
+    except HyirlError:  # a preset that does not cover the task (a config of before the check)
+        return []
+    today, config = (_resolved(_flat(json.loads(json.dumps(c))), env) for c in (today, config))
+    return [
+        f"{key}={json.dumps(value, separators=(',', ':'))}"
+        for key, value in config.items()
+        if key in today and key not in HYPER_RUN_FIELDS and key not in HYPER_TAGS and value != today[key]
+    ]
 
 
 def load_run(path: Path, metric: str | None = None) -> dict:
