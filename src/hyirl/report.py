@@ -7,7 +7,6 @@ then rliable gives the interquartile mean with 95 % stratified-bootstrap confide
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 from collections import defaultdict
@@ -20,6 +19,7 @@ from hyirl.envs import get_task, make_env
 from hyirl.errors import HyirlError
 from hyirl.hyper import HyPERConfig
 from hyirl.presets import build_config, hyper_preset, model_free_preset
+from hyirl.runs import to_jsonable
 
 BOOTSTRAP_REPS = 2000
 # Options that make a model-free run a variant of its method: runs that differ from these defaults (or
@@ -46,7 +46,6 @@ def discriminator_init(config: dict) -> str | None:
 def method_label(algo: str, config: dict) -> str:
     """What made a run: the method, HyPER's preset and its non-paper options, and every --set override.
     Only a label equal to the bare method name (or ``hyper paper``) is the paper's configuration."""
-    settings = [s for s in config.get("settings", []) if not s.startswith("disc.init=")]  # hyirl train --set
     init = discriminator_init(config)
     own_init = [f"disc.init={init}"] if init not in (None, "torch") else []
     if algo == "hyper":
@@ -57,6 +56,7 @@ def method_label(algo: str, config: dict) -> str:
     preset = model_free_preset(config.get("env", "hopper"))
     paper = {k: preset.get(k, default) for k, default in VARIANT_DEFAULTS.items()}
     changed = [f"{k}={config[k]}" for k, default in paper.items() if config.get(k, default) != default]
+    settings = [s for s in config.get("settings", []) if not s.startswith("disc.init=")]  # hyirl train --set
     changed += own_init + settings
     return algo + (f" ({', '.join(changed)})" if changed else "")
 
@@ -95,10 +95,10 @@ def unlike_hyper_preset(config: dict, preset: str) -> list[str]:
     existed) and the non-paper options of ``HYPER_TAGS`` are left out."""
     env = config.get("env", "hopper")
     try:
-        today = dataclasses.asdict(build_config(HyPERConfig, hyper_preset(env, preset), {}, env=env, preset=preset))
+        today = to_jsonable(build_config(HyPERConfig, hyper_preset(env, preset), {}, env=env, preset=preset))
     except HyirlError:  # a preset that does not cover the task (a config of before the check)
         return []
-    today, config = (_resolved(_flat(json.loads(json.dumps(c))), env) for c in (today, config))
+    today, config = (_resolved(_flat(c), env) for c in (today, config))
     return [
         f"{key}={json.dumps(value, separators=(',', ':'))}"
         for key, value in config.items()
