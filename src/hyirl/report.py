@@ -333,6 +333,7 @@ def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.transforms import ScaledTranslation
 
     order = lambda a: (PANEL_ORDER.index(a) if a in PANEL_ORDER else len(PANEL_ORDER), a)  # noqa: E731
     algos = sorted({c["runs"][0]["algo"] for c in curves.values()}, key=order)
@@ -353,7 +354,9 @@ def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path
             xs, values, offset = ref
             keep = xs + offset <= 1.05 * right
             ax.plot(xs[keep] + offset, values[keep], "kx", ms=6, mew=1.5, label=f"paper {algo} (measured x)")
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
+        # Below the x label, whatever the panel's height: tick labels and x label take about 32 points.
+        below_label = ax.transAxes + ScaledTranslation(0, -34 / 72, fig.dpi_scale_trans)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=below_label, frameon=False)
         shared = []  # the same reference lines in every panel, named once in the figure's legend
         for method, values in finals.items():
             shared.append(
