@@ -19,6 +19,7 @@ from hyirl.antmaze import (
     AntMazeEnv,
     MazeGrid,
     Navigator,
+    ant_model_xml,
     goal_input,
 )
 from hyirl.antmaze_data import DATASETS, generate_dataset
@@ -184,6 +185,44 @@ def test_goal_env_pays_for_progress_and_draws_a_new_goal_when_reached():
     assert info["reached"] and reward >= env.REACH_BONUS and not np.array_equal(env.goal, first_goal)
 
 
+def test_d4rl_ant_differs_from_gymnasiums_only_in_time_step_torque_and_contact_softness():
+    """D4RL's AntMaze ant (d4rl/locomotion/assets/ant.xml behind its action-scaling wrapper): a 0.02 s
+    time step, torques up to 30 for actions in [-1, 1] (gymnasium's gear is 150) and contacts with
+    solimp (0.8, 0.8, 0.01); every body, joint, mass and other contact setting is gymnasium's. Guards
+    the model the D4RL-ant tasks build (each change dropped, or another field touched, fails it)."""
+    with ant_model_xml("gymnasium") as path:
+        gym_ant = mujoco.MjModel.from_xml_path(path)
+    with ant_model_xml("d4rl") as path:
+        d4rl_ant = mujoco.MjModel.from_xml_path(path)
+    assert not os.path.exists(path)
+    assert (gym_ant.opt.timestep, d4rl_ant.opt.timestep) == (0.01, 0.02)
+    np.testing.assert_array_equal(d4rl_ant.actuator_gear[:, 0], np.full(8, 30.0))
+    np.testing.assert_array_equal(d4rl_ant.actuator_ctrlrange, gym_ant.actuator_ctrlrange)
+    np.testing.assert_allclose(d4rl_ant.geom_solimp[:, :3], np.tile([0.8, 0.8, 0.01], (gym_ant.ngeom, 1)))
+    changed = {"actuator_gear", "geom_solimp"}
+    for name in (
+        "body_mass",
+        "body_pos",
+        "body_inertia",
+        "dof_armature",
+        "dof_damping",
+        "jnt_range",
+        "geom_size",
+        "geom_friction",
+        "geom_solref",
+        "geom_margin",
+        "geom_solimp",
+        "qpos0",
+        "actuator_gear",
+    ):
+        same = np.array_equal(getattr(gym_ant, name), getattr(d4rl_ant, name))
+        assert same != (name in changed), name
+    assert gym_ant.opt.integrator == d4rl_ant.opt.integrator == mujoco.mjtIntegrator.mjINT_RK4
+    assert AntGoalEnv(ant="d4rl").ant.dt == pytest.approx(0.1)
+    with pytest.raises(HyirlError, match="unknown ant model"):
+        AntMazeEnv(ant="mujoco-py")
+
+
 def test_goal_env_v1_ends_an_episode_on_the_ants_back_and_v0_does_not():
     """Guards the tipped-over ending of ``hyirl/AntGoal-v1``: an ant put on its back at a height
     inside Ant-v5's healthy band ends a v1 episode, not a v0 one, and an upright ant ends neither."""
@@ -300,6 +339,35 @@ def test_demos_command_makes_the_dataset_once_and_copies_it(tmp_path, monkeypatc
     assert out.read_bytes() == cached.read_bytes()
     assert main([*args, "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_data_are_made_on_the_ant_the_policy_learnt_and_only_used_with_that_ant(tmp_path, monkeypatch):
+    """A goal-reaching policy trained on D4RL's ant (task ``ant-goal-d4rl``) makes its dataset on
+    D4RL's ant: a row's next observation is D4RL's ant's step, not gymnasium's; the file says so,
+    and training with it on the gymnasium-ant task is refused with the task to use, while the
+    D4RL-ant task takes it. Guards against data made on one ant and judged on the other."""
+    import jax
+
+    from hyirl.demos import antmaze_dataset_file, load_demos
+    from hyirl.experts import save_policy
+    from hyirl.sac import SAC
+
+    monkeypatch.setenv("HYIRL_CACHE", str(tmp_path / "cache"))
+    policy = tmp_path / "d4rl_goal_ant.npz"
+    actor = SAC(27, 8).init(jax.random.PRNGKey(0)).actor_params
+    save_policy(policy, actor, dict(env="ant-goal-d4rl", gym_id="hyirl/AntGoalD4RLAnt-v0", truncated_obs=False))
+    path = antmaze_dataset_file("antmaze-large-diverse", 200, policy, progress=False)
+    with pytest.raises(HyirlError, match="made on the 'd4rl' ant .* use --env hyirl/AntMazeLargeD4RLAnt-v0"):
+        load_demos(path, make_env("antmaze-large-diverse"))
+    rows, meta = load_demos(path, make_env("hyirl/AntMazeLargeD4RLAnt-v0"))
+    assert meta["ant"] == "d4rl"
+    for ant, matches in (("d4rl", True), ("gymnasium", False)):
+        env = AntMazeEnv(terminate_on_success=False, ant=ant)
+        env.reset(seed=0)
+        env.set_state(rows["qpos"][50], rows["qvel"][50])
+        env.set_goal(rows["goal"][50])
+        obs = env.step(rows["actions"][50])[0]
+        assert np.allclose(obs, rows["next_observations"][50], atol=1e-4) == matches
 
 
 def test_antmaze_bc_regresses_the_deterministic_action():

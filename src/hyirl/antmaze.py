@@ -22,6 +22,7 @@ import dataclasses
 import functools
 import io
 import os
+import tempfile
 import xml.etree.ElementTree as ET
 
 import gymnasium as gym
@@ -167,6 +168,45 @@ class MazeGrid:
 
 
 _ANT_XML = os.path.join(os.path.dirname(gym.__file__), "envs", "mujoco", "assets", "ant.xml")
+ANT_MODELS = ("gymnasium", "d4rl")
+
+
+@contextlib.contextmanager
+def ant_model_xml(model: str):
+    """The path of the ant's MJCF file: gymnasium's Ant-v5, or D4RL's AntMaze ant written from it.
+
+    D4RL's ant (``d4rl/locomotion/assets/ant.xml``) has the same bodies, joints and masses, but a
+    0.02 s time step (0.1 s per env step with frame skip 5, against 0.05 s), torques of at most 30
+    (its motors span ±30 and D4RL's wrapper scales actions in [-1, 1] onto them; gymnasium's gear is
+    150) and softer contacts (solimp 0.8 0.8 0.01). Under the same random actions it does not flip
+    where gymnasium's does (docs/antmaze.md)."""
+    if model not in ANT_MODELS:
+        raise HyirlError(f"unknown ant model {model!r}: use one of {', '.join(ANT_MODELS)}")
+    if model == "gymnasium":
+        yield _ANT_XML
+        return
+    tree = ET.parse(_ANT_XML)
+    root = tree.getroot()
+    root.find("option").set("timestep", "0.02")
+    root.find("default").find("geom").set("solimp", ".8 .8 .01")
+    for motor in root.iter("motor"):
+        motor.set("gear", "30")
+    fd, path = tempfile.mkstemp(suffix=".xml", prefix="hyirl-d4rl-ant-")
+    os.close(fd)
+    try:
+        tree.write(path)
+        yield path
+    finally:
+        os.unlink(path)
+
+
+def policy_ant_model(policy_meta: dict) -> str:
+    """The ant model (:data:`ANT_MODELS`) a goal-reaching policy was trained on, from its metadata
+    (policies of before hyirl 0.10.0 name only their task)."""
+    from hyirl.envs import get_task
+
+    gym_id = policy_meta.get("gym_id") or get_task(policy_meta.get("env", "ant-goal")).gym_id
+    return gym.spec(gym_id).kwargs.get("ant", "gymnasium")
 
 
 def _ant(xml_file: str = _ANT_XML, **kwargs):
@@ -216,8 +256,8 @@ class _AntWithGoal(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, ant):
-        self.ant = ant
+    def __init__(self, ant, ant_model: str):
+        self.ant, self.ant_model = ant, ant_model
         self.action_space = ant.action_space
         self.goal = np.zeros(2)
 
@@ -268,19 +308,21 @@ class AntMazeEnv(_AntWithGoal):
     on reaching the goal (D4RL's eval mode), observation = ant state (29) + goal (2).
 
     ``reset(options={"start": xy, "goal": xy})`` starts elsewhere (dataset generation); with
-    ``terminate_on_success=False`` the episode goes on past the goal, as in D4RL's data.
+    ``terminate_on_success=False`` the episode goes on past the goal, as in D4RL's data. ``ant`` is
+    one of :data:`ANT_MODELS` (:func:`ant_model_xml`).
     """
 
-    def __init__(self, layout: str = "d4rl", terminate_on_success: bool = True):
+    def __init__(self, layout: str = "d4rl", terminate_on_success: bool = True, ant: str = "gymnasium"):
         with contextlib.redirect_stderr(io.StringIO()):  # its import prints a notice about its Adroit tasks
             from gymnasium_robotics.envs.maze.maze_v4 import Maze
 
         self.grid = MazeGrid(layout=layout)
-        _, xml = Maze.make_maze(_ANT_XML, self.grid.writer_map, CELL_SIZE, 0.5)
+        with ant_model_xml(ant) as ant_xml:
+            _, xml = Maze.make_maze(ant_xml, self.grid.writer_map, CELL_SIZE, 0.5)
         _merge_wall_blocks(xml, self.grid)
         try:
             # the maze never ends an episode for an unhealthy ant (D4RL's generation loop ignores it)
-            super().__init__(_ant(xml, terminate_when_unhealthy=False))
+            super().__init__(_ant(xml, terminate_when_unhealthy=False), ant)
         finally:
             os.unlink(xml)
         self.terminate_on_success = terminate_on_success
@@ -316,12 +358,14 @@ class AntGoalEnv(_AntWithGoal):
     With ``end_when_tipped`` (``hyirl/AntGoal-v1``) an episode also ends when the torso tips past
     horizontal. Ant-v5 ends one only when the torso leaves z in [0.2, 1.0], and an ant on its back
     stays inside that band while still earning the survival reward, so v0 barely penalises flipping.
+    ``hyirl/AntGoalD4RLAnt-v0`` is v1 on D4RL's ant (:func:`ant_model_xml`).
     """
 
     REACH_BONUS = 10.0
 
-    def __init__(self, end_when_tipped: bool = False):
-        super().__init__(_ant())
+    def __init__(self, end_when_tipped: bool = False, ant: str = "gymnasium"):
+        with ant_model_xml(ant) as xml:
+            super().__init__(_ant(xml), ant)
         self.end_when_tipped = end_when_tipped
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (27,), np.float64)
 

@@ -60,15 +60,22 @@ def dataset_spec(name: str) -> DatasetSpec:
 
 
 def generate_dataset(
-    spec: DatasetSpec, policy, transitions: int | None = None, seed: int = 0, progress: bool = True, batch: int = 25
+    spec: DatasetSpec,
+    policy,
+    transitions: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    batch: int = 25,
+    ant: str = "gymnasium",
 ) -> tuple[dict[str, np.ndarray], dict]:
     """Drive the goal-reaching ``policy`` (a batch of goal inputs to a batch of actions) through the
-    maze for ``transitions`` rows (whole episodes, the last one cut short if needed) and return
-    ``(rows, metadata)``. ``batch`` episodes run side by side so that the policy sees one batch."""
+    maze, built on the ``ant`` model it was trained on, for ``transitions`` rows (whole episodes, the
+    last one cut short if needed) and return ``(rows, metadata)``. ``batch`` episodes run side by side
+    so that the policy sees one batch."""
     n = spec.transitions if transitions is None else transitions
     if n < 1:
         raise HyirlError(f"transitions {n}: need at least one")
-    env = AntMazeEnv(terminate_on_success=False)
+    env = AntMazeEnv(terminate_on_success=False, ant=ant)
     rng = np.random.default_rng(seed)
     rows = _empty_rows(n)
     lengths = np.minimum(HORIZON, n - np.arange(0, n, HORIZON))
@@ -90,6 +97,7 @@ def generate_dataset(
         env=spec.name,
         protocol="d4rl",
         layout=env.grid.layout,
+        ant=ant,
         transitions=n,
         episodes=len(lengths),
         action_noise=spec.action_noise,
@@ -164,16 +172,21 @@ def dataset_statistics(rows: dict[str, np.ndarray], grid: MazeGrid, reached: lis
 
 
 def navigation_success(
-    policy, pairs: int = 100, seed: int = 0, evaluation_task: bool = False, progress: bool = True
+    policy,
+    pairs: int = 100,
+    seed: int = 0,
+    evaluation_task: bool = False,
+    progress: bool = True,
+    ant: str = "gymnasium",
 ) -> tuple[float, list[dict]]:
     """The planner + goal-reaching ant without action noise: the share of episodes reaching their goal
     within 1000 steps, and each episode's start, goal, outcome and torso path.
 
     ``evaluation_task=False``: ``pairs`` random (start cell, other goal cell) pairs from the cell
     centres; ``True``: the task's own evaluation start and goal (its reset and goal noise), the
-    success rate a policy trained on the data could at best copy.
+    success rate a policy trained on the data could at best copy. ``ant``: the model the policy walks.
     """
-    env = AntMazeEnv(terminate_on_success=True)
+    env = AntMazeEnv(terminate_on_success=True, ant=ant)
     grid, rng = env.grid, np.random.default_rng(seed)
     outcomes = []
     with StepProgress(pairs, "navigation (episodes)", enabled=progress) as bar:
@@ -189,10 +202,10 @@ def navigation_success(
     return float(np.mean([o["success"] for o in outcomes])), outcomes
 
 
-def goal_reaching_success(policy, episodes: int = 100, seed: int = 0) -> float:
-    """The goal-reaching ant alone on the open floor: the share of episodes in which it reaches its
-    first goal (1–5 m away in a random direction) before the episode ends."""
-    env = AntGoalEnv()
+def goal_reaching_success(policy, episodes: int = 100, seed: int = 0, ant: str = "gymnasium") -> float:
+    """The goal-reaching ant (on the ``ant`` model) alone on the open floor: the share of episodes in
+    which it reaches its first goal (1–5 m away in a random direction) before the episode ends."""
+    env = AntGoalEnv(ant=ant)
     reached = 0
     for k in range(episodes):
         obs, _ = env.reset(seed=seed + k)

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from hyirl import antmaze_data, buffers, checkpoint, datasets
+from hyirl.antmaze import policy_ant_model
 from hyirl.envs import TaskEnv, make_env
 from hyirl.errors import HyirlError
 from hyirl.experts import check_policy_fits, load_policy, shipped_policy_path
@@ -132,7 +133,8 @@ def load_demos(path: Path, env: TaskEnv | None = None) -> tuple[dict[str, np.nda
 
 
 def _check_layout(path: Path, meta: dict, env: TaskEnv) -> None:
-    """AntMaze data must come from the same of the maze's two mirror-image layouts as the env."""
+    """AntMaze data must come from the same of the maze's two mirror-image layouts as the env, and
+    hyirl's own data from the same ant model."""
     grid = getattr(env.env, "grid", None)
     layout = meta.get("layout")
     if grid is not None and layout is not None and layout != grid.layout:
@@ -140,6 +142,13 @@ def _check_layout(path: Path, meta: dict, env: TaskEnv) -> None:
         raise HyirlError(
             f"{path} lies in the {layout!r} maze layout but env {env.task.name} uses {grid.layout!r} "
             f"(mirror images of each other, docs/antmaze.md); use {fix}"
+        )
+    ant = meta.get("ant")
+    if grid is not None and ant is not None and ant != env.env.ant_model:
+        fix = "hyirl/AntMazeLargeD4RLAnt-v0" if ant == "d4rl" else "antmaze-large-diverse"
+        raise HyirlError(
+            f"{path} was made on the {ant!r} ant but env {env.task.name} has the {env.env.ant_model!r} ant "
+            f"(docs/antmaze.md); use --env {fix}"
         )
 
 
@@ -220,7 +229,8 @@ def antmaze_dataset_file(
     path = cache_dir() / "demos" / f"{name}-v{antmaze_data.GENERATOR_VERSION}-{digest}-{n}-s{seed}.npz"
     if not path.exists():
         policy, policy_meta = load_policy(policy_path)
-        rows, meta = antmaze_data.generate_dataset(spec, policy, n, seed=seed, progress=progress)
+        ant = policy_ant_model(policy_meta)  # the ant the policy learnt to walk
+        rows, meta = antmaze_data.generate_dataset(spec, policy, n, seed=seed, progress=progress, ant=ant)
         path.parent.mkdir(parents=True, exist_ok=True)
         checkpoint.save_npz(path, rows, dict(meta, policy=policy_meta))
     return path

@@ -61,6 +61,7 @@ TASKS: dict[str, Task] = {
     # Open-floor goal reaching: the training task of the goal-reaching ant that makes AntMaze data.
     "ant-goal": Task("ant-goal", "hyirl/AntGoal-v0"),
     "ant-goal-upright": Task("ant-goal-upright", "hyirl/AntGoal-v1"),  # the same, also ended by a flip
+    "ant-goal-d4rl": Task("ant-goal-d4rl", "hyirl/AntGoalD4RLAnt-v0"),  # the same on D4RL's ant (hyirl.antmaze)
     # Cheap task for tests and quick checks: SAC solves it in a few thousand steps.
     "pendulum": Task("pendulum", "Pendulum-v1", horizon=200),
 }
@@ -72,12 +73,24 @@ gym.register(
     max_episode_steps=1000,
     kwargs=dict(layout="minari"),
 )
+gym.register(
+    "hyirl/AntMazeLargeD4RLAnt-v0",  # on D4RL's ant instead of gymnasium's (hyirl.antmaze.ant_model_xml)
+    entry_point="hyirl.antmaze:AntMazeEnv",
+    max_episode_steps=1000,
+    kwargs=dict(ant="d4rl"),
+)
 gym.register("hyirl/AntGoal-v0", entry_point="hyirl.antmaze:AntGoalEnv", max_episode_steps=1000)
 gym.register(
     "hyirl/AntGoal-v1",
     entry_point="hyirl.antmaze:AntGoalEnv",
     max_episode_steps=1000,
     kwargs=dict(end_when_tipped=True),
+)
+gym.register(
+    "hyirl/AntGoalD4RLAnt-v0",
+    entry_point="hyirl.antmaze:AntGoalEnv",
+    max_episode_steps=1000,
+    kwargs=dict(end_when_tipped=True, ant="d4rl"),
 )
 
 
