@@ -1,7 +1,8 @@
 """AntMaze: D4RL's large maze on gymnasium's Ant, its cell grid, and a shortest-path planner.
 
 The maze is D4RL's ``HARDEST_MAZE`` (9 × 12 cells of 4 m; gymnasium-robotics' ``LARGE_MAZE`` has the
-same walls), built with gymnasium-robotics' maze model writer around gymnasium's ``Ant-v5``. Two
+same walls), built with gymnasium-robotics' maze model writer around gymnasium's ``Ant-v5`` or around
+D4RL's ant (:func:`ant_model_xml`: the same body, a fifth of the torque, a longer time step). Two
 layouts of the same map exist in the wild and they are mirror images of each other:
 
 * ``d4rl``: row ``i`` lies at y = 4·(i − 1) in D4RL's coordinates (the paper's data and evaluation);

@@ -128,7 +128,8 @@ def _antmaze_demos(args) -> None:
         shutil.copyfile(path, out)
     print(
         f"{meta['transitions']} transitions in {meta['episodes']} episodes ({time.perf_counter() - start:.0f} s) "
-        f"at {out or path}: {100 * meta['goal_reached_fraction']:.1f} % reached their goal, "
+        f"at {out or path} ({meta.get('ant', 'gymnasium')}'s ant): {100 * meta['goal_reached_fraction']:.1f} % "
+        "reached their goal, "
         f"{meta['cells_visited']} of {meta['free_cells']} free cells visited"
     )
 

@@ -1,7 +1,9 @@
 """What a BC policy does in AntMaze's evaluation episodes: how far along the shortest cell path to
 the goal it gets, how close to the goal, and whether it ends on its back.
 
-    python results/tried/antmaze-bc/episodes.py POLICY.npz EPISODES
+    python results/tried/antmaze-bc/episodes.py POLICY.npz EPISODES [ANT]
+
+ANT: the ant model, gymnasium (default) or d4rl (hyirl.antmaze.ant_model_xml).
 
 Episodes use the evaluation seeds of `hyirl train --algo bc --seed 0` (1,000,000 + k).
 """
@@ -14,7 +16,7 @@ from hyirl.antmaze import EVAL_GOAL, EVAL_START, AntMazeEnv
 from hyirl.experts import load_policy
 
 policy, _ = load_policy(sys.argv[1])
-env = AntMazeEnv()
+env = AntMazeEnv(ant=sys.argv[3] if len(sys.argv) > 3 else "gymnasium")
 cells_to_goal = env.grid.distances_to(EVAL_GOAL)
 print(f"start cell {EVAL_START} is {cells_to_goal[EVAL_START]} cells from the goal cell {EVAL_GOAL}")
 for k in range(int(sys.argv[2])):
