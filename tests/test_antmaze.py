@@ -223,6 +223,25 @@ def test_d4rl_ant_differs_from_gymnasiums_only_in_time_step_torque_and_contact_s
         AntMazeEnv(ant="mujoco-py")
 
 
+def test_facing_goal_env_charges_for_the_angle_between_torso_and_goal():
+    """``facing_weight`` charges ``w (1 - cos a)`` per step, ``a`` between the torso's x axis and the
+    goal's direction: nothing facing the goal, 2w facing away, compared with the same step without it.
+    Guards the facing task of the data-making ant (the term dropped or its angle mismeasured fails)."""
+    envs = {w: AntGoalEnv(ant="d4rl", facing_weight=w) for w in (0.0, 1.0)}
+    goal_direction = 2.0  # radians: neither axis, so that both angles must enter
+    for offset, charge in ((0.0, 0.0), (np.pi / 2, 1.0), (np.pi, 2.0)):
+        heading = goal_direction + offset
+        rewards = {}
+        for w, env in envs.items():
+            env.reset(seed=0)
+            qpos, qvel = env.data.qpos.copy(), np.zeros_like(env.data.qvel)
+            qpos[3:7] = (np.cos(heading / 2), 0.0, 0.0, np.sin(heading / 2))
+            env.set_state(qpos, qvel)
+            env.set_goal(qpos[:2] + 3.0 * np.array([np.cos(goal_direction), np.sin(goal_direction)]))
+            rewards[w] = env.step(np.zeros(8))[1]
+        assert rewards[0.0] - rewards[1.0] == pytest.approx(charge, abs=0.05)
+
+
 def test_goal_env_v1_ends_an_episode_on_the_ants_back_and_v0_does_not():
     """Guards the tipped-over ending of ``hyirl/AntGoal-v1``: an ant put on its back at a height
     inside Ant-v5's healthy band ends a v1 episode, not a v0 one, and an upright ant ends neither."""

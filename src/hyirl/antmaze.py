@@ -252,6 +252,12 @@ def torso_up(qpos) -> float:
     return float(1.0 - 2.0 * (x * x + y * y))
 
 
+def torso_heading(qpos) -> float:
+    """The planar direction (radians) of the torso's own x axis."""
+    w, x, y, z = qpos[3:7] / np.linalg.norm(qpos[3:7])
+    return float(np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)))
+
+
 class _AntWithGoal(gym.Env):
     """Shared plumbing: an inner Ant-v5, a goal, exact state access for :class:`hyirl.envs.TaskEnv`."""
 
@@ -360,14 +366,18 @@ class AntGoalEnv(_AntWithGoal):
     horizontal. Ant-v5 ends one only when the torso leaves z in [0.2, 1.0], and an ant on its back
     stays inside that band while still earning the survival reward, so v0 barely penalises flipping.
     ``hyirl/AntGoalD4RLAnt-v0`` is v1 on D4RL's ant (:func:`ant_model_xml`).
+
+    ``facing_weight`` > 0 charges ``facing_weight * (1 - cos a)`` per step, ``a`` the angle between
+    the torso's x axis and the goal's direction: an ant that walks facing its goal, so that a clone
+    of its data meets one gait, not one per heading (``hyirl/AntGoalD4RLAntFacing-v0``, weight 1).
     """
 
     REACH_BONUS = 10.0
 
-    def __init__(self, end_when_tipped: bool = False, ant: str = "gymnasium"):
+    def __init__(self, end_when_tipped: bool = False, ant: str = "gymnasium", facing_weight: float = 0.0):
         with ant_model_xml(ant) as xml:
             super().__init__(_ant(xml), ant)
-        self.end_when_tipped = end_when_tipped
+        self.end_when_tipped, self.facing_weight = end_when_tipped, facing_weight
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (27,), np.float64)
 
     def reset(self, *, seed=None, options=None):
@@ -386,10 +396,15 @@ class AntGoalEnv(_AntWithGoal):
         after = self.distance()
         reached = after <= SUCCESS_RADIUS
         reward = (before - after) / self.ant.dt + info["reward_survive"] + info["reward_ctrl"] + info["reward_contact"]
+        reward -= self.facing_weight * (1.0 - np.cos(torso_heading(self.ant.data.qpos) - self._goal_direction()))
         if reached:
             reward += self.REACH_BONUS
             self._new_goal()
         return self._get_obs(), reward, terminated, False, {"reached": reached}
+
+    def _goal_direction(self) -> float:
+        rel = self.goal - self.ant.data.qpos[:2]
+        return float(np.arctan2(rel[1], rel[0]))
 
     def _get_obs(self) -> np.ndarray:
         return goal_input(self.ant._get_obs(), self.goal)
