@@ -29,8 +29,8 @@ def run_cost(path: Path) -> dict | None:
     if not costs:
         return None
     config = json.loads((path / "config.json").read_text())
-    algo = config.get("algo", "bc")
-    key = "grad_steps" if algo == "bc" else "env_steps"
+    key = "grad_steps" if "grad_steps" in costs[0] else "env_steps"
+    algo = config.get("algo", "bc" if key == "grad_steps" else "expert")  # BC and expert configs name no algo
     first_logged = json.loads((path / "metrics.jsonl").read_text().splitlines()[0])[key]
     start = {key: 0, "cpu_s": 0.0, "wall_s": 0.0} if costs[0][key] == first_logged else costs[0]
     return dict(
