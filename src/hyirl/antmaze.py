@@ -246,16 +246,23 @@ def goal_input(ant_obs: np.ndarray, goal) -> np.ndarray:
     return np.concatenate([ant_obs[..., 2:3], quat, ant_obs[..., 7:15], velocity, ant_obs[..., 17:29]], -1)
 
 
-def torso_up(qpos) -> float:
-    """The world-z component of the torso's own z axis: 1 upright, 0 on its side, -1 on its back."""
-    _, x, y, _ = qpos[3:7] / np.linalg.norm(qpos[3:7])
-    return float(1.0 - 2.0 * (x * x + y * y))
+def _torso_quaternion(qpos) -> np.ndarray:
+    """The torso's unit quaternion (w, x, y, z) along the last axis of ``qpos`` (one state or rows)."""
+    quat = np.asarray(qpos, np.float64)[..., 3:7]
+    return np.moveaxis(quat / np.linalg.norm(quat, axis=-1, keepdims=True), -1, 0)
 
 
-def torso_heading(qpos) -> float:
-    """The planar direction (radians) of the torso's own x axis."""
-    w, x, y, z = qpos[3:7] / np.linalg.norm(qpos[3:7])
-    return float(np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)))
+def torso_up(qpos):
+    """The world-z component of the torso's own z axis: 1 upright, 0 on its side, -1 on its back
+    (a number for one state, an array for rows of states)."""
+    _, x, y, _ = _torso_quaternion(qpos)
+    return 1.0 - 2.0 * (x * x + y * y)
+
+
+def torso_heading(qpos):
+    """The planar direction (radians) of the torso's own x axis (a number, or an array for rows)."""
+    w, x, y, z = _torso_quaternion(qpos)
+    return np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
 class _AntWithGoal(gym.Env):
@@ -392,11 +399,12 @@ class AntGoalEnv(_AntWithGoal):
     def step(self, action):
         before = self.distance()
         _, _, terminated, _, info = self.ant.step(action)
-        terminated = terminated or (self.end_when_tipped and torso_up(self.ant.data.qpos) < 0.0)
+        terminated = terminated or (self.end_when_tipped and bool(torso_up(self.ant.data.qpos) < 0.0))
         after = self.distance()
         reached = after <= SUCCESS_RADIUS
         reward = (before - after) / self.ant.dt + info["reward_survive"] + info["reward_ctrl"] + info["reward_contact"]
-        reward -= self.facing_weight * (1.0 - np.cos(torso_heading(self.ant.data.qpos) - self._goal_direction()))
+        if self.facing_weight:  # off in every task but the facing one: no heading to compute
+            reward -= self.facing_weight * (1.0 - np.cos(torso_heading(self.ant.data.qpos) - self._goal_direction()))
         if reached:
             reward += self.REACH_BONUS
             self._new_goal()

@@ -128,11 +128,11 @@ def load_demos(path: Path, env: TaskEnv | None = None) -> tuple[dict[str, np.nda
                 f"demo file {path} has obs {demos['observations'].shape[1]} / act "
                 f"{demos['actions'].shape[1]} but env {env.task.name} has obs {obs_dim} / act {act_dim}"
             )
-        _check_layout(path, meta, env)
+        _check_maze_data(path, meta, env)
     return demos, meta
 
 
-def _check_layout(path: Path, meta: dict, env: TaskEnv) -> None:
+def _check_maze_data(path: Path, meta: dict, env: TaskEnv) -> None:
     """AntMaze data must come from the same of the maze's two mirror-image layouts as the env, and
     hyirl's own data from the same ant model."""
     grid = getattr(env.env, "grid", None)

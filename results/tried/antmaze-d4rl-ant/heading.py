@@ -8,12 +8,12 @@ import sys
 
 import numpy as np
 
+from hyirl.antmaze import torso_heading
 from hyirl.checkpoint import load_npz
 
 rows, _ = load_npz(sys.argv[1], "dataset", keys=("observations",))
 obs = rows["observations"]
-w, x, y, z = (obs[:, 3:7] / np.linalg.norm(obs[:, 3:7], axis=1, keepdims=True)).T
-yaw = np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))  # the torso x axis' heading in the plane
+yaw = torso_heading(obs)  # observation columns 0:15 are qpos
 moving = np.linalg.norm(obs[:, 15:17], axis=1) > 0.3
 course = np.arctan2(obs[moving, 16], obs[moving, 15])
 offset = np.degrees(np.angle(np.exp(1j * (course - yaw[moving]))))

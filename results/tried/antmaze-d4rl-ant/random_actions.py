@@ -11,7 +11,7 @@ import sys
 import mujoco
 import numpy as np
 
-from hyirl.antmaze import ant_model_xml
+from hyirl.antmaze import ant_model_xml, torso_up
 
 EPISODES = int(sys.argv[1]) if len(sys.argv) > 1 else 10
 for model_name in ("gymnasium", "d4rl"):
@@ -27,8 +27,7 @@ for model_name in ("gymnasium", "d4rl"):
             for _ in range(1000):
                 data.ctrl[:] = np.clip(rng.normal(0, sigma, 8), -1, 1)
                 mujoco.mj_step(model, data, nstep=5)
-                _, x, y, _ = data.qpos[3:7] / np.linalg.norm(data.qpos[3:7])
-                was_tipped |= 1 - 2 * (x * x + y * y) < 0
+                was_tipped |= torso_up(data.qpos) < 0
             tipped += was_tipped
             speeds.append(np.linalg.norm(data.qpos[:2] - start) / (1000 * 5 * model.opt.timestep))
         print(

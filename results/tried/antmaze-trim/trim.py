@@ -11,13 +11,13 @@ import sys
 
 import numpy as np
 
+from hyirl.antmaze import torso_up
 from hyirl.checkpoint import load_npz, save_npz
 
 EPISODE = 1000
 rows, meta = load_npz(sys.argv[1], "dataset")
 obs = rows["observations"]
-quat = rows["qpos"][:, 3:7] / np.linalg.norm(rows["qpos"][:, 3:7], axis=1, keepdims=True)
-up = (1 - 2 * (quat[:, 1] ** 2 + quat[:, 2] ** 2)).reshape(-1, EPISODE)  # hyirl.antmaze.torso_up, per row
+up = torso_up(rows["qpos"]).reshape(-1, EPISODE)
 reached = (np.linalg.norm(obs[:, -2:] - obs[:, :2], axis=1) <= 0.5).reshape(-1, EPISODE)
 steps = np.arange(EPISODE)
 first_reach = np.where(reached.any(1), reached.argmax(1), EPISODE - 1)

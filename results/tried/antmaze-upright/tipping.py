@@ -9,14 +9,14 @@ import sys
 
 import numpy as np
 
+from hyirl.antmaze import torso_up
 from hyirl.checkpoint import load_npz
 
 NEVER = 10**6
 for path in sys.argv[1:]:
     rows, _ = load_npz(path, "dataset")
     obs = rows["observations"]
-    quat = obs[:, 3:7] / np.linalg.norm(obs[:, 3:7], axis=1, keepdims=True)
-    up = (1 - 2 * (quat[:, 1] ** 2 + quat[:, 2] ** 2)).reshape(-1, 1000)
+    up = torso_up(obs).reshape(-1, 1000)  # observation columns 0:15 are qpos
     reached = (np.linalg.norm(obs[:, -2:] - obs[:, :2], axis=1) <= 0.5).reshape(-1, 1000)
     first_reach = np.where(reached.any(1), reached.argmax(1), NEVER)
     first_tip = np.where((up < 0).any(1), (up < 0).argmax(1), NEVER)
