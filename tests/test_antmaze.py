@@ -17,6 +17,7 @@ from hyirl.antmaze import (
     PLAY_GOALS,
     AntGoalEnv,
     AntMazeEnv,
+    GoalReacher,
     MazeGrid,
     Navigator,
     ant_model_xml,
@@ -91,7 +92,7 @@ def test_navigator_heads_for_the_next_cell_then_the_goal():
     that cell stays next, and are the goal itself in the goal's cell."""
     grid = MazeGrid()
     goal = grid.center(EVAL_GOAL) + 0.3
-    nav = Navigator(lambda x: x, grid, goal, np.random.default_rng(0), jitter=0.5)
+    nav = Navigator(GoalReacher(lambda x: x), grid, goal, np.random.default_rng(0), jitter=0.5)
     path = grid.path(EVAL_START, EVAL_GOAL)
     for here, nxt in zip(path[:-1], path[1:]):
         first = nav.waypoint(grid.center(here))
@@ -223,23 +224,52 @@ def test_d4rl_ant_differs_from_gymnasiums_only_in_time_step_torque_and_contact_s
         AntMazeEnv(ant="mujoco-py")
 
 
-def test_facing_goal_env_charges_for_the_angle_between_torso_and_goal():
-    """``facing_weight`` charges ``w (1 - cos a)`` per step, ``a`` between the torso's x axis and the
-    goal's direction: nothing facing the goal, 2w facing away, compared with the same step without it.
-    Guards the facing task of the data-making ant (the term dropped or its angle mismeasured fails)."""
-    envs = {w: AntGoalEnv(ant="d4rl", facing_weight=w) for w in (0.0, 1.0)}
+@pytest.mark.parametrize("face", ["goal", "start"])
+def test_goal_env_charges_for_the_angle_between_torso_and_the_direction_to_face(face):
+    """``face`` charges ``1 - cos a`` per step, ``a`` between the torso's x axis and the goal's
+    direction (``goal``) or the start's +x (``start``): nothing facing it, 2 facing away, compared with
+    the same step without the charge. Guards the facing and steady tasks of the data-making ant (the
+    term dropped, its angle mismeasured or the two directions swapped fails)."""
+    envs = {f: AntGoalEnv(ant="d4rl", frame="world", face=f) for f in (None, face)}
     goal_direction = 2.0  # radians: neither axis, so that both angles must enter
+    target = goal_direction if face == "goal" else 0.0
     for offset, charge in ((0.0, 0.0), (np.pi / 2, 1.0), (np.pi, 2.0)):
-        heading = goal_direction + offset
+        heading = target + offset
         rewards = {}
-        for w, env in envs.items():
+        for f, env in envs.items():
             env.reset(seed=0)
             qpos, qvel = env.data.qpos.copy(), np.zeros_like(env.data.qvel)
             qpos[3:7] = (np.cos(heading / 2), 0.0, 0.0, np.sin(heading / 2))
             env.set_state(qpos, qvel)
             env.set_goal(qpos[:2] + 3.0 * np.array([np.cos(goal_direction), np.sin(goal_direction)]))
-            rewards[w] = env.step(np.zeros(8))[1]
-        assert rewards[0.0] - rewards[1.0] == pytest.approx(charge, abs=0.05)
+            rewards[f] = env.step(np.zeros(8))[1]
+        assert rewards[None] - rewards[face] == pytest.approx(charge, abs=0.05)
+
+
+def test_world_frame_input_is_d4rls_the_ants_state_and_the_goals_direction():
+    """The world-frame goal input (D4RL's generator's) is qpos[2:15] + qvel as they are and the unit
+    direction to the goal, and a policy of the steady task is driven with it by the data generator and
+    the navigator (a policy fed the goal-frame input, or the direction unnormalised, fails here)."""
+    from hyirl.antmaze import world_goal_input
+
+    env = AntGoalEnv(ant="d4rl", frame="world")
+    obs, _ = env.reset(seed=3)
+    ant_obs = env.ant._get_obs()
+    direction = (env.goal - ant_obs[:2]) / np.linalg.norm(env.goal - ant_obs[:2])
+    assert obs.shape == (29,) and np.allclose(obs, np.concatenate([ant_obs[2:29], direction]))
+    assert np.allclose(world_goal_input(np.stack([ant_obs] * 2), [env.goal] * 2), obs)
+    seen = []
+    reacher = GoalReacher.of(
+        lambda x: seen.append(np.array(x)) or np.zeros((np.shape(x)[0], 8)), dict(env="ant-goal-d4rl-steady")
+    )
+    assert (reacher.ant, reacher.frame) == ("d4rl", "world")
+    rows, meta = generate_dataset(DATASETS["antmaze-large-diverse"], reacher, 3, seed=0, progress=False)
+    assert meta["ant"] == "d4rl" and meta["policy_frame"] == "world"
+    state = rows["observations"][0, :29]
+    assert np.allclose(seen[0][0, :27], state[2:29]) and np.linalg.norm(seen[0][0, 27:]) == pytest.approx(1.0)
+    navigator = Navigator(reacher, MazeGrid(), rows["goal"][0], np.random.default_rng(0))
+    navigator(rows["observations"][0])
+    assert np.allclose(seen[-1], world_goal_input(state, navigator.waypoint(state[:2])))
 
 
 def test_goal_env_v1_ends_an_episode_on_the_ants_back_and_v0_does_not():
@@ -261,7 +291,9 @@ def test_dataset_follows_d4rls_protocol(name):
     observations are qpos[:15] + qvel[:14] + goal, executed actions carry N(0, 0.2²) noise around the
     policy's, goals are the dataset's kind (play: D4RL's goal cells)."""
     spec = DATASETS[name]
-    rows, meta = generate_dataset(spec, lambda x: np.full((len(x), 8), 0.5), transitions=2300, seed=1, progress=False)
+    rows, meta = generate_dataset(
+        spec, GoalReacher(lambda x: np.full((len(x), 8), 0.5)), transitions=2300, seed=1, progress=False
+    )
     assert meta["episodes"] == 3 and len(rows["actions"]) == 2300
     assert np.flatnonzero(rows["timeouts"]).tolist() == [999, 1999, 2299]
     assert rows["timestep"][1000] == 0 and rows["timestep"][2299] == 299
@@ -285,7 +317,9 @@ def test_dataset_rows_are_the_task_envs_steps():
     applied or an episode's data stepped twice fails it)."""
     rng = np.random.default_rng(0)
     policy = lambda x: rng.uniform(-1, 1, (len(x), 8))  # noqa: E731
-    rows, _ = generate_dataset(DATASETS["antmaze-large-diverse"], policy, 2500, seed=2, progress=False, batch=2)
+    rows, _ = generate_dataset(
+        DATASETS["antmaze-large-diverse"], GoalReacher(policy), 2500, seed=2, progress=False, batch=2
+    )
     env = AntMazeEnv(terminate_on_success=False)
     env.reset(seed=0)
     for r in (0, 1, 999, 1000, 1800, 2499):
@@ -324,7 +358,9 @@ def test_bc_trains_on_antmaze_data_and_reports_a_success_rate(tmp_path, capsys):
     from hyirl.experts import load_policy
     from hyirl.learner import evaluation_record
 
-    rows, meta = generate_dataset(DATASETS["antmaze-large-play"], lambda obs: np.zeros(8), 1000, progress=False)
+    rows, meta = generate_dataset(
+        DATASETS["antmaze-large-play"], GoalReacher(lambda obs: np.zeros(8)), 1000, progress=False
+    )
     demos, run = tmp_path / "play.npz", tmp_path / "bc"
     save_demos(demos, rows, meta)
     args = ["train", "--algo", "bc", "--env", "antmaze-large-play", "--demos-file", str(demos), "--out", str(run)]

@@ -25,6 +25,7 @@ import io
 import os
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -201,15 +202,6 @@ def ant_model_xml(model: str):
         os.unlink(path)
 
 
-def policy_ant_model(policy_meta: dict) -> str:
-    """The ant model (:data:`ANT_MODELS`) a goal-reaching policy was trained on, from its metadata
-    (policies of before hyirl 0.10.0 name only their task)."""
-    from hyirl.envs import get_task
-
-    gym_id = policy_meta.get("gym_id") or get_task(policy_meta.get("env", "ant-goal")).gym_id
-    return gym.spec(gym_id).kwargs.get("ant", "gymnasium")
-
-
 def _ant(xml_file: str = _ANT_XML, **kwargs):
     """gymnasium's Ant-v5 reporting qpos[:15] + qvel[:14] (D4RL's 29 numbers, x and y included)."""
     from gymnasium.envs.mujoco.ant_v5 import AntEnv
@@ -244,6 +236,42 @@ def goal_input(ant_obs: np.ndarray, goal) -> np.ndarray:
     vx, vy = ant_obs[..., 15], ant_obs[..., 16]
     velocity = np.stack([cos * vx + sin * vy, -sin * vx + cos * vy], -1)
     return np.concatenate([ant_obs[..., 2:3], quat, ant_obs[..., 7:15], velocity, ant_obs[..., 17:29]], -1)
+
+
+def world_goal_input(ant_obs: np.ndarray, goal) -> np.ndarray:
+    """What a world-frame goal-reaching ant sees, D4RL's form: its qpos[2:15] + qvel as they are and
+    the unit direction to the goal in world axes (29 numbers; D4RL's generator scales it to 10 m)."""
+    ant_obs = np.asarray(ant_obs, np.float64)
+    rel = np.asarray(goal, np.float64) - ant_obs[..., :2]
+    direction = rel / np.maximum(np.linalg.norm(rel, axis=-1, keepdims=True), 1e-9)
+    return np.concatenate([ant_obs[..., 2:29], direction], -1)
+
+
+GOAL_INPUTS = {"goal": goal_input, "world": world_goal_input}
+
+
+@dataclasses.dataclass(frozen=True)
+class GoalReacher:
+    """A goal-reaching policy together with what it learnt on: the ant model (:data:`ANT_MODELS`) and
+    the frame of its input (:data:`GOAL_INPUTS`). Called with ant states (qpos[:15] + qvel, one or
+    rows) and goals, it returns the policy's actions."""
+
+    policy: Callable
+    ant: str = "gymnasium"
+    frame: str = "goal"
+
+    def __call__(self, ant_obs: np.ndarray, goal) -> np.ndarray:
+        return self.policy(GOAL_INPUTS[self.frame](ant_obs, goal))
+
+    @classmethod
+    def of(cls, policy, policy_meta: dict) -> "GoalReacher":
+        """``policy`` with the ant and frame of the task in its metadata (policies of before hyirl
+        0.10.0 name only their task)."""
+        from hyirl.envs import get_task
+
+        gym_id = policy_meta.get("gym_id") or get_task(policy_meta.get("env", "ant-goal")).gym_id
+        kwargs = gym.spec(gym_id).kwargs
+        return cls(policy, kwargs.get("ant", "gymnasium"), kwargs.get("frame", "goal"))
 
 
 def _torso_quaternion(qpos) -> np.ndarray:
@@ -374,18 +402,23 @@ class AntGoalEnv(_AntWithGoal):
     stays inside that band while still earning the survival reward, so v0 barely penalises flipping.
     ``hyirl/AntGoalD4RLAnt-v0`` is v1 on D4RL's ant (:func:`ant_model_xml`).
 
-    ``facing_weight`` > 0 charges ``facing_weight * (1 - cos a)`` per step, ``a`` the angle between
-    the torso's x axis and the goal's direction: an ant that walks facing its goal, so that a clone
-    of its data meets one gait, not one per heading (``hyirl/AntGoalD4RLAntFacing-v0``, weight 1).
+    ``frame``: the input's frame (:data:`GOAL_INPUTS`): ``goal`` (27 numbers) or D4RL's ``world`` (29).
+    ``face`` charges ``1 - cos a`` per step, ``a`` the angle between the torso's x axis and a
+    direction: the goal's (``face="goal"``, ``hyirl/AntGoalD4RLAntFacing-v0``) or the start's +x
+    (``face="start"``, ``hyirl/AntGoalD4RLAntSteady-v0``, world frame), so that a clone of its data
+    meets one gait, not one per heading.
     """
 
     REACH_BONUS = 10.0
+    FACES = (None, "goal", "start")
 
-    def __init__(self, end_when_tipped: bool = False, ant: str = "gymnasium", facing_weight: float = 0.0):
+    def __init__(self, end_when_tipped: bool = False, ant: str = "gymnasium", frame: str = "goal", face=None):
+        if frame not in GOAL_INPUTS or face not in self.FACES:
+            raise HyirlError(f"AntGoalEnv: frame {frame!r} or face {face!r} unknown (frames {list(GOAL_INPUTS)})")
         with ant_model_xml(ant) as xml:
             super().__init__(_ant(xml), ant)
-        self.end_when_tipped, self.facing_weight = end_when_tipped, facing_weight
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (27,), np.float64)
+        self.end_when_tipped, self.frame, self.face = end_when_tipped, frame, face
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (27 if frame == "goal" else 29,), np.float64)
 
     def reset(self, *, seed=None, options=None):
         self._reset_ant(seed, np.zeros(2))
@@ -403,8 +436,9 @@ class AntGoalEnv(_AntWithGoal):
         after = self.distance()
         reached = after <= SUCCESS_RADIUS
         reward = (before - after) / self.ant.dt + info["reward_survive"] + info["reward_ctrl"] + info["reward_contact"]
-        if self.facing_weight:  # off in every task but the facing one: no heading to compute
-            reward -= self.facing_weight * (1.0 - np.cos(torso_heading(self.ant.data.qpos) - self._goal_direction()))
+        if self.face:  # off in most tasks: no heading to compute
+            facing = self._goal_direction() if self.face == "goal" else 0.0
+            reward -= 1.0 - np.cos(torso_heading(self.ant.data.qpos) - facing)
         if reached:
             reward += self.REACH_BONUS
             self._new_goal()
@@ -415,7 +449,7 @@ class AntGoalEnv(_AntWithGoal):
         return float(np.arctan2(rel[1], rel[0]))
 
     def _get_obs(self) -> np.ndarray:
-        return goal_input(self.ant._get_obs(), self.goal)
+        return GOAL_INPUTS[self.frame](self.ant._get_obs(), self.goal)
 
 
 class Navigator:
@@ -427,8 +461,8 @@ class Navigator:
     in the ant's cell to the next centre stays clear of walls.
     """
 
-    def __init__(self, policy, grid: MazeGrid, goal, rng: np.random.Generator, jitter: float = 0.5):
-        self.policy, self.grid, self.rng, self.jitter = policy, grid, rng, jitter
+    def __init__(self, reacher: GoalReacher, grid: MazeGrid, goal, rng: np.random.Generator, jitter: float = 0.5):
+        self.reacher, self.grid, self.rng, self.jitter = reacher, grid, rng, jitter
         self.goal = np.asarray(goal, np.float64)
         self.goal_cell = grid.cell_of(self.goal)
         self.dist = grid.distances_to(self.goal_cell)
@@ -445,4 +479,4 @@ class Navigator:
         return self._waypoint
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
-        return self.policy(goal_input(obs[:29], self.waypoint(obs[:2])))
+        return self.reacher(obs[:29], self.waypoint(obs[:2]))

@@ -26,9 +26,9 @@ from hyirl.antmaze import (
     SUCCESS_RADIUS,
     AntGoalEnv,
     AntMazeEnv,
+    GoalReacher,
     MazeGrid,
     Navigator,
-    goal_input,
 )
 from hyirl.errors import HyirlError
 from hyirl.runs import StepProgress
@@ -61,21 +61,19 @@ def dataset_spec(name: str) -> DatasetSpec:
 
 def generate_dataset(
     spec: DatasetSpec,
-    policy,
+    reacher: GoalReacher,
     transitions: int | None = None,
     seed: int = 0,
     progress: bool = True,
     batch: int = 25,
-    ant: str = "gymnasium",
 ) -> tuple[dict[str, np.ndarray], dict]:
-    """Drive the goal-reaching ``policy`` (a batch of goal inputs to a batch of actions) through the
-    maze, built on the ``ant`` model it was trained on, for ``transitions`` rows (whole episodes, the
-    last one cut short if needed) and return ``(rows, metadata)``. ``batch`` episodes run side by side
-    so that the policy sees one batch."""
+    """Drive the goal-reaching ant ``reacher`` through the maze, built on the ant model it was trained
+    on, for ``transitions`` rows (whole episodes, the last one cut short if needed) and return
+    ``(rows, metadata)``. ``batch`` episodes run side by side so that the policy sees one batch."""
     n = spec.transitions if transitions is None else transitions
     if n < 1:
         raise HyirlError(f"transitions {n}: need at least one")
-    env = AntMazeEnv(terminate_on_success=False, ant=ant)
+    env = AntMazeEnv(terminate_on_success=False, ant=reacher.ant)
     rng = np.random.default_rng(seed)
     rows = _empty_rows(n)
     lengths = np.minimum(HORIZON, n - np.arange(0, n, HORIZON))
@@ -90,14 +88,15 @@ def generate_dataset(
         for first in range(0, len(lengths), batch):
             episodes = np.arange(first, min(first + batch, len(lengths)))
             lengths_now = lengths[episodes]
-            reached += _drive_episodes(env, policy, spec, rng, seed, rows, episodes, lengths_now, pool, threads)
+            reached += _drive_episodes(env, reacher, spec, rng, seed, rows, episodes, lengths_now, pool, threads)
             bar.update(int(lengths[: episodes[-1] + 1].sum()))
     rows["timeouts"][np.cumsum(lengths) - 1] = True
     meta = dict(
         env=spec.name,
         protocol="d4rl",
         layout=env.grid.layout,
-        ant=ant,
+        ant=reacher.ant,
+        policy_frame=reacher.frame,
         transitions=n,
         episodes=len(lengths),
         action_noise=spec.action_noise,
@@ -116,7 +115,7 @@ def _empty_rows(n: int) -> dict[str, np.ndarray]:
     return rows
 
 
-def _start_episodes(env, policy, spec, rng, seed, episodes) -> tuple[list, list[Navigator]]:
+def _start_episodes(env, reacher, spec, rng, seed, episodes) -> tuple[list, list[Navigator]]:
     """Each episode's start cell and goal drawn as D4RL draws them, its ant reset by the task env
     (so starts are the task's) onto a MuJoCo data of its own, and its navigator."""
     grid, datas, navigators = env.grid, [], []
@@ -126,13 +125,13 @@ def _start_episodes(env, policy, spec, rng, seed, episodes) -> tuple[list, list[
         goal = env.sample_goal(rng, cells[rng.integers(len(cells))])
         env.reset(seed=seed + int(e), options=dict(start=start, goal=goal))
         datas.append(copy.copy(env.data))
-        navigators.append(Navigator(policy, grid, goal, rng))
+        navigators.append(Navigator(reacher, grid, goal, rng))
     return datas, navigators
 
 
-def _drive_episodes(env, policy, spec, rng, seed, rows, episodes, lengths, pool, threads) -> list[bool]:
+def _drive_episodes(env, reacher, spec, rng, seed, rows, episodes, lengths, pool, threads) -> list[bool]:
     """Episodes side by side, stepped as the task env steps them; row ``1000 e + t`` is step t of e."""
-    datas, navigators = _start_episodes(env, policy, spec, rng, seed, episodes)
+    datas, navigators = _start_episodes(env, reacher, spec, rng, seed, episodes)
     goals = np.array([nav.goal for nav in navigators])
     state = np.array([np.concatenate([d.qpos, d.qvel]) for d in datas])
 
@@ -145,7 +144,7 @@ def _drive_episodes(env, policy, spec, rng, seed, rows, episodes, lengths, pool,
     for t in range(lengths.max()):
         live = np.flatnonzero(t < lengths)
         waypoints = np.array([navigators[k].waypoint(state[k, :2]) for k in live])
-        actions = policy(goal_input(state[live], waypoints))
+        actions = reacher(state[live], waypoints)
         actions = np.clip(actions + rng.normal(0.0, spec.action_noise, (len(live), 8)), -1.0, 1.0)
         r = episodes[live] * HORIZON + t
         rows["qpos"][r], rows["qvel"][r], rows["seed"][r] = state[live, :15], state[live, 15:], seed + episodes[live]
@@ -172,21 +171,20 @@ def dataset_statistics(rows: dict[str, np.ndarray], grid: MazeGrid, reached: lis
 
 
 def navigation_success(
-    policy,
+    reacher: GoalReacher,
     pairs: int = 100,
     seed: int = 0,
     evaluation_task: bool = False,
     progress: bool = True,
-    ant: str = "gymnasium",
 ) -> tuple[float, list[dict]]:
     """The planner + goal-reaching ant without action noise: the share of episodes reaching their goal
     within 1000 steps, and each episode's start, goal, outcome and torso path.
 
     ``evaluation_task=False``: ``pairs`` random (start cell, other goal cell) pairs from the cell
     centres; ``True``: the task's own evaluation start and goal (its reset and goal noise), the
-    success rate a policy trained on the data could at best copy. ``ant``: the model the policy walks.
+    success rate a policy trained on the data could at best copy.
     """
-    env = AntMazeEnv(terminate_on_success=True, ant=ant)
+    env = AntMazeEnv(terminate_on_success=True, ant=reacher.ant)
     grid, rng = env.grid, np.random.default_rng(seed)
     outcomes = []
     with StepProgress(pairs, "navigation (episodes)", enabled=progress) as bar:
@@ -197,20 +195,20 @@ def navigation_success(
                 start, goal_cell = (grid.free_cells[i] for i in rng.choice(len(grid.free_cells), 2, replace=False))
                 options = dict(start=grid.center(start), goal=env.sample_goal(rng, goal_cell))
                 obs, _ = env.reset(seed=seed + k, options=options)
-            outcomes.append(_navigate(env, Navigator(policy, grid, env.goal, rng), obs))
+            outcomes.append(_navigate(env, Navigator(reacher, grid, env.goal, rng), obs))
             bar.update(k + 1)
     return float(np.mean([o["success"] for o in outcomes])), outcomes
 
 
-def goal_reaching_success(policy, episodes: int = 100, seed: int = 0, ant: str = "gymnasium") -> float:
-    """The goal-reaching ant (on the ``ant`` model) alone on the open floor: the share of episodes in
-    which it reaches its first goal (1–5 m away in a random direction) before the episode ends."""
-    env = AntGoalEnv(ant=ant)
+def goal_reaching_success(reacher: GoalReacher, episodes: int = 100, seed: int = 0) -> float:
+    """The goal-reaching ant alone on the open floor: the share of episodes in which it reaches its
+    first goal (1–5 m away in a random direction) before the episode ends."""
+    env = AntGoalEnv(ant=reacher.ant)
     reached = 0
     for k in range(episodes):
-        obs, _ = env.reset(seed=seed + k)
+        env.reset(seed=seed + k)
         for _ in range(HORIZON):
-            obs, _, terminated, _, info = env.step(policy(obs))
+            _, _, terminated, _, info = env.step(reacher(env.ant._get_obs(), env.goal))
             if info["reached"] or terminated:
                 reached += info["reached"]
                 break

@@ -55,20 +55,19 @@ def _expert_eval(args) -> None:
 
 
 def _navigate(args) -> None:
-    from hyirl.antmaze import MazeGrid, policy_ant_model
+    from hyirl.antmaze import GoalReacher, MazeGrid
     from hyirl.antmaze_data import goal_reaching_success, navigation_success, plot_paths
     from hyirl.experts import load_policy, shipped_policy_path
 
     if args.episodes < 1:
         raise HyirlError(f"--episodes {args.episodes}: need at least one episode")
-    policy, meta = load_policy(Path(args.policy) if args.policy else shipped_policy_path("ant-goal"))
-    ant = policy_ant_model(meta)
+    reacher = GoalReacher.of(*load_policy(Path(args.policy) if args.policy else shipped_policy_path("ant-goal")))
     if args.mode == "open-floor":
-        success = goal_reaching_success(policy, args.episodes, ant=ant)
+        success = goal_reaching_success(reacher, args.episodes)
         result = dict(mode=args.mode, episodes=args.episodes, success=success)
     else:
-        mode = dict(evaluation_task=args.mode == "evaluation", progress=not args.no_progress, ant=ant)
-        success, outcomes = navigation_success(policy, args.episodes, args.seed, **mode)
+        mode = dict(evaluation_task=args.mode == "evaluation", progress=not args.no_progress)
+        success, outcomes = navigation_success(reacher, args.episodes, args.seed, **mode)
         result = dict(mode=args.mode, episodes=args.episodes, seed=args.seed, success=success)
         if args.plot:
             title = f"planner + goal-reaching ant, {args.mode}: {100 * success:.0f} % of {args.episodes} reached"

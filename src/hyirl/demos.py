@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from hyirl import antmaze_data, buffers, checkpoint, datasets
-from hyirl.antmaze import policy_ant_model
+from hyirl.antmaze import GoalReacher
 from hyirl.envs import TaskEnv, make_env
 from hyirl.errors import HyirlError
 from hyirl.experts import check_policy_fits, load_policy, shipped_policy_path
@@ -229,8 +229,8 @@ def antmaze_dataset_file(
     path = cache_dir() / "demos" / f"{name}-v{antmaze_data.GENERATOR_VERSION}-{digest}-{n}-s{seed}.npz"
     if not path.exists():
         policy, policy_meta = load_policy(policy_path)
-        ant = policy_ant_model(policy_meta)  # the ant the policy learnt to walk
-        rows, meta = antmaze_data.generate_dataset(spec, policy, n, seed=seed, progress=progress, ant=ant)
+        reacher = GoalReacher.of(policy, policy_meta)  # on the ant the policy learnt to walk
+        rows, meta = antmaze_data.generate_dataset(spec, reacher, n, seed=seed, progress=progress)
         path.parent.mkdir(parents=True, exist_ok=True)
         checkpoint.save_npz(path, rows, dict(meta, policy=policy_meta))
     return path

@@ -63,6 +63,8 @@ TASKS: dict[str, Task] = {
     "ant-goal-upright": Task("ant-goal-upright", "hyirl/AntGoal-v1"),  # the same, also ended by a flip
     "ant-goal-d4rl": Task("ant-goal-d4rl", "hyirl/AntGoalD4RLAnt-v0"),  # the same on D4RL's ant (hyirl.antmaze)
     "ant-goal-d4rl-facing": Task("ant-goal-d4rl-facing", "hyirl/AntGoalD4RLAntFacing-v0"),  # and facing its goal
+    # D4RL's form of input (world frame) and the start's heading kept: the ant walks any way facing +x
+    "ant-goal-d4rl-steady": Task("ant-goal-d4rl-steady", "hyirl/AntGoalD4RLAntSteady-v0"),
     # Cheap task for tests and quick checks: SAC solves it in a few thousand steps.
     "pendulum": Task("pendulum", "Pendulum-v1", horizon=200),
 }
@@ -97,7 +99,13 @@ gym.register(
     "hyirl/AntGoalD4RLAntFacing-v0",
     entry_point="hyirl.antmaze:AntGoalEnv",
     max_episode_steps=1000,
-    kwargs=dict(end_when_tipped=True, ant="d4rl", facing_weight=1.0),
+    kwargs=dict(end_when_tipped=True, ant="d4rl", face="goal"),
+)
+gym.register(
+    "hyirl/AntGoalD4RLAntSteady-v0",
+    entry_point="hyirl.antmaze:AntGoalEnv",
+    max_episode_steps=1000,
+    kwargs=dict(end_when_tipped=True, ant="d4rl", frame="world", face="start"),
 )
 
 
