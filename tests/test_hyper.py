@@ -260,6 +260,7 @@ def test_presets_build_valid_configs(env, preset):
         assert cfg.sac.target_entropy == {"paper": 1.0, "efficient": None}[preset]
     # the reference's orthogonal f learns slowly at the efficient preset's budget (docs/hyper.md §15)
     assert cfg.disc.init == {"paper": "torch", "efficient": "lecun"}[preset]
+    assert cfg.truncated_obs == (env in ("ant", "humanoid"))  # the paper's observations there (spec §7)
 
 
 def test_invalid_config_fails_before_writing_anything(pendulum_demos, tmp_path):

@@ -171,6 +171,9 @@ def test_hyper_labels_name_the_preset_and_every_non_paper_option(tmp_path):
     )
     assert load_run(set_as_today)["method"] == "hyper efficient"
     assert load_run(paper)["method"] == "hyper paper"
+    for truncated, label in ((True, "hyper efficient"), (False, "hyper efficient (truncated_obs=false)")):
+        ant = _fake_run(tmp_path, "hyper", 4, slope=1, env="ant", preset="efficient", truncated_obs=truncated)
+        assert load_run(ant)["method"] == label  # the paper's Ant observations are the truncated ones
     assert load_run(_fake_run(tmp_path, "hype", 0, slope=1))["method"] == "hype"
 
 

@@ -401,7 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["efficient", "paper"],
         help="hyper: efficient (CPU default, docs/hyper.md) or paper (the reference's settings, for a GPU)",
     )
-    p.add_argument("--truncated-obs", action="store_true", help="hyper on ant/humanoid: qpos[2:]+qvel observations")
+    p.add_argument(
+        "--truncated-obs",
+        action="store_true",
+        help="ant/humanoid: qpos[2:]+qvel observations (HyPER's presets use them there, as the paper)",
+    )
     p.add_argument(
         "--set",
         action="append",

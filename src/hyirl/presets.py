@@ -120,8 +120,10 @@ HYPER_PRESETS: dict[str, dict[str, dict]] = {
             model=dict(hidden=(200,) * 4, cosine_lr_period=30_000, **_CLIPPED["model"]),
             disc=_CLIPPED["disc"],
         ),
-        "ant": dict(updates_per_step=30, disc_every=200, sac=dict(hidden=(1024, 1024)), **_CLIPPED),
+        # Ant and Humanoid: the paper's truncated qpos[2:] + qvel observations (spec §7, §10.12)
+        "ant": dict(updates_per_step=30, disc_every=200, truncated_obs=True, sac=dict(hidden=(1024, 1024)), **_CLIPPED),
         "humanoid": dict(
+            truncated_obs=True,
             updates_per_step=20,
             update_every=2,
             actor_lr_decay=10_000,
@@ -177,8 +179,8 @@ HYPER_PRESETS: dict[str, dict[str, dict]] = {
         # stochastically while only its mean action was deployed (docs/hyper.md §5).
         "hopper": dict(sac=dict(target_entropy=None)),
         "walker2d": _CLIPPED,
-        "ant": dict(disc_every=200, **_CLIPPED),
-        "humanoid": {},
+        "ant": dict(disc_every=200, truncated_obs=True, **_CLIPPED),
+        "humanoid": dict(truncated_obs=True),
     },
 }
 

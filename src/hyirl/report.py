@@ -63,7 +63,7 @@ def method_label(algo: str, config: dict) -> str:
 
 # What a HyPER config holds besides the method's settings: never part of a label.
 HYPER_RUN_FIELDS = {"env", "algo", "seed", "preset", "steps", "eval_every", "eval_episodes", "demos", "demos_file"}
-HYPER_RUN_FIELDS |= {"settings", "checkpoint_every", "truncated_obs", "p_tremble", "disc.init"}
+HYPER_RUN_FIELDS |= {"settings", "checkpoint_every", "p_tremble", "disc.init"}
 
 
 def _flat(config: dict, prefix: str = "") -> dict:
