@@ -186,6 +186,18 @@ def test_goal_env_pays_for_progress_and_draws_a_new_goal_when_reached():
     assert info["reached"] and reward >= env.REACH_BONUS and not np.array_equal(env.goal, first_goal)
 
 
+def test_goal_env_without_costs_pays_progress_and_survival_only():
+    """``costs=False`` (the steady task, as D4RL's goal reward) leaves out Ant-v5's control cost and
+    (and the contact cost, nil on this step): a full-throttle step pays that cost more than with costs.
+    Guards the flag (ignored, or dropping the survival or progress terms too, fails)."""
+    rewards = {}
+    for costs in (True, False):
+        env = AntGoalEnv(ant="d4rl", costs=costs)
+        env.reset(seed=1)
+        rewards[costs] = env.step(np.ones(8))[1]
+    assert rewards[False] - rewards[True] == pytest.approx(env.ant._ctrl_cost_weight * 8, rel=1e-6)
+
+
 def test_d4rl_ant_differs_from_gymnasiums_only_in_time_step_torque_and_contact_softness():
     """D4RL's AntMaze ant (d4rl/locomotion/assets/ant.xml behind its action-scaling wrapper): a 0.02 s
     time step, torques up to 30 for actions in [-1, 1] (gymnasium's gear is 150) and contacts with

@@ -105,7 +105,7 @@ gym.register(
     "hyirl/AntGoalD4RLAntSteady-v0",
     entry_point="hyirl.antmaze:AntGoalEnv",
     max_episode_steps=1000,
-    kwargs=dict(end_when_tipped=True, ant="d4rl", frame="world", face="start"),
+    kwargs=dict(end_when_tipped=True, ant="d4rl", frame="world", face="start", costs=False),
 )
 
 
