@@ -29,10 +29,8 @@ for k in range(int(sys.argv[2])):
             break
 headings = np.degrees(np.abs(headings))
 print(f"{reacher.ant} ant, {reacher.frame}-frame input: reached {reached} of {sys.argv[2]} first goals")
-print(
-    f"|heading| over {len(headings)} steps: median {np.median(headings):.0f} deg, within 30 deg {np.mean(headings < 30):.2f}"
-)
+within = np.mean(headings < 30)
+print(f"|heading| over {len(headings)} steps: median {np.median(headings):.0f} deg, within 30 deg {within:.2f}")
 if offsets:
-    print(
-        f"walking direction - heading, moving steps ({len(offsets)}): |median| {np.degrees(np.median(np.abs(offsets))):.0f} deg"
-    )
+    median = np.degrees(np.median(np.abs(offsets)))
+    print(f"walking direction - heading, moving steps ({len(offsets)}): |median| {median:.0f} deg")
