@@ -187,8 +187,8 @@ def test_goal_env_pays_for_progress_and_draws_a_new_goal_when_reached():
 
 
 def test_goal_env_without_costs_pays_progress_and_survival_only():
-    """``costs=False`` (the steady task, as D4RL's goal reward) leaves out Ant-v5's control cost and
-    (and the contact cost, nil on this step): a full-throttle step pays that cost more than with costs.
+    """``costs=False`` (the steady task, as D4RL's goal reward) leaves out Ant-v5's control and contact
+    costs and nothing else: a full-throttle step (no contact force yet) pays its control cost more.
     Guards the flag (ignored, or dropping the survival or progress terms too, fails)."""
     rewards = {}
     for costs in (True, False):

@@ -120,10 +120,8 @@ HYPER_PRESETS: dict[str, dict[str, dict]] = {
             model=dict(hidden=(200,) * 4, cosine_lr_period=30_000, **_CLIPPED["model"]),
             disc=_CLIPPED["disc"],
         ),
-        # Ant and Humanoid: the paper's truncated qpos[2:] + qvel observations (spec §7, §10.12)
-        "ant": dict(updates_per_step=30, disc_every=200, truncated_obs=True, sac=dict(hidden=(1024, 1024)), **_CLIPPED),
+        "ant": dict(updates_per_step=30, disc_every=200, sac=dict(hidden=(1024, 1024)), **_CLIPPED),
         "humanoid": dict(
-            truncated_obs=True,
             updates_per_step=20,
             update_every=2,
             actor_lr_decay=10_000,
@@ -179,10 +177,14 @@ HYPER_PRESETS: dict[str, dict[str, dict]] = {
         # stochastically while only its mean action was deployed (docs/hyper.md §5).
         "hopper": dict(sac=dict(target_entropy=None)),
         "walker2d": _CLIPPED,
-        "ant": dict(disc_every=200, truncated_obs=True, **_CLIPPED),
-        "humanoid": dict(truncated_obs=True),
+        "ant": dict(disc_every=200, **_CLIPPED),
+        "humanoid": {},
     },
 }
+
+
+# The paper's HyPER acts on the truncated qpos[2:] + qvel there (spec §7, §10.12), whatever the preset.
+HYPER_TRUNCATED_OBS = ("ant", "humanoid")
 
 
 def hyper_preset(env: str, preset: str) -> dict:
@@ -193,7 +195,8 @@ def hyper_preset(env: str, preset: str) -> dict:
     if env in ANTMAZE_CRITIC_WD and env not in table:
         raise HyirlError(f"the {preset!r} HyPER preset covers the MuJoCo tasks; use --preset paper on {env}")
     name = env if env in table else "hopper"
-    merged = {**table["shared"], **{k: v for k, v in table[name].items() if not isinstance(v, dict)}}
+    merged = {"truncated_obs": name in HYPER_TRUNCATED_OBS, **table["shared"]}
+    merged.update({k: v for k, v in table[name].items() if not isinstance(v, dict)})
     base = {"sac": _ENTROPY.get(name, {})}  # the reference's entropy settings, unless the preset says otherwise
     for part in ("sac", "model", "disc", "td3"):
         merged[part] = {**base.get(part, {}), **table["shared"].get(part, {}), **table[name].get(part, {})}
