@@ -3,7 +3,7 @@
 Measures, in one run: the fp32 matmul peak (2048², jitted JAX, one thread as the runs use it) and
 hyirl TD3-BC critic updates/s (with the actor every second update, as TD3 does) for the AntMaze size
 (obs 31 / act 8, 2×256, batch 256, 64 updates fused per call) in each batch mode, with FLOPs per
-update from XLA's cost analysis. Rewards are relabelled by a 256-wide MLP standing in for the
+update from XLA's cost analysis of its pieces. Rewards are relabelled by a 256-wide MLP standing in for the
 discriminator, as in the IRL loops. Median of ``--reps`` timings; the last line is one JSON object.
 
     python benchmarks/td3bc_throughput.py [--reps 3]
@@ -50,6 +50,25 @@ def peak_gflops(reps: int) -> float:
     return statistics.median(rates)
 
 
+def _flop(fn, *args) -> float:
+    cost = jax.jit(fn).lower(*args).compile().cost_analysis()
+    return (cost[0] if isinstance(cost, list) else cost)["flops"]
+
+
+def update_flop(agent: TD3BC, state, learner, offline, reward, reward_params, mode: str) -> float:
+    """FLOPs of one critic update: the reward relabel, the critic step and 1/policy_delay of the actor
+    step, each counted on its own (XLA counts a scan's body once, and a cond's branch whether taken
+    or not, so the fused chunk's count says neither how many updates nor how many actor steps)."""
+    key = jax.random.PRNGKey(0)
+    batch = agent._sample_batch(learner, offline, key, mode)
+    rewards = reward(reward_params, batch)
+    return (
+        _flop(reward, reward_params, batch)
+        + _flop(lambda s, b, r: agent._critic_step(s, b, r, key), state, batch, rewards)
+        + _flop(lambda s, b: agent._actor_step(s, b, mode), state, batch) / agent.cfg.policy_delay
+    )
+
+
 def td3bc_rate(mode: str, reps: int, chunks: int = 10) -> dict:
     disc = MLP((256, 256), 1)
     disc_params = disc.init(jax.random.PRNGKey(1), jnp.zeros((1, 2 * OBS)))
@@ -60,11 +79,7 @@ def td3bc_rate(mode: str, reps: int, chunks: int = 10) -> dict:
     agent = TD3BC(OBS, ACT, reward_fn=reward)
     state = agent.init(jax.random.PRNGKey(0))
     learner, offline = _buffer(100_000, 0), _buffer(100_000, 1)
-    lowered = jax.jit(agent._train_chunk, static_argnames=("num_updates", "mode")).lower(
-        state, learner, offline, disc_params, num_updates=2, mode=mode
-    )
-    cost = lowered.compile().cost_analysis()
-    flop = (cost[0] if isinstance(cost, list) else cost)["flops"] / 2  # one critic update, half an actor update
+    flop = update_flop(agent, state, learner, offline, reward, disc_params, mode)
     state, _ = agent.train_chunk(state, learner, offline, disc_params, num_updates=CHUNK, mode=mode)
     rates = []
     for _ in range(reps):

@@ -146,13 +146,9 @@ class TD3BC:
         )
         return {f: jnp.concatenate([p[f] for p in parts]) for f in parts[0]}
 
-    def _update(self, state: TD3BCState, learner, offline, reward_params, mode: Mode):
+    def _critic_step(self, state: TD3BCState, batch: dict, rewards, k_noise):
+        """One critic update towards r + gamma (1 - terminal) min Q'(s', clip(pi'(s') + clipped noise))."""
         cfg = self.cfg
-        key, k_batch, k_noise = jax.random.split(state.key, 3)
-        batch = self._sample_batch(learner, offline, k_batch, mode)
-        rewards = jax.lax.stop_gradient(self.reward_fn(reward_params, batch))
-
-        # Critic: y = r + gamma (1 - terminal) min Q'(s', clip(pi'(s') + clipped noise))
         noise = jnp.clip(
             cfg.policy_noise * jax.random.normal(k_noise, batch["action"].shape), -cfg.noise_clip, cfg.noise_clip
         )
@@ -166,7 +162,12 @@ class TD3BC:
 
         (c_loss, q), grads = jax.value_and_grad(critic_loss, has_aux=True)(state.critic_params)
         updates, critic_opt = self.critic_tx.update(grads, state.critic_opt, state.critic_params)
-        state = state.replace(critic_params=optax.apply_updates(state.critic_params, updates), critic_opt=critic_opt)
+        critic_params = optax.apply_updates(state.critic_params, updates)
+        return state.replace(critic_params=critic_params, critic_opt=critic_opt), c_loss, q
+
+    def _actor_step(self, state: TD3BCState, batch: dict, mode: Mode):
+        """The delayed update: the actor on −λ·Q1(s, π(s)) and/or the BC term, then both targets."""
+        cfg = self.cfg
 
         def actor_loss(params):
             action = self.act(params, batch["obs"])
@@ -177,19 +178,25 @@ class TD3BC:
             lam = jax.lax.stop_gradient(cfg.alpha / jnp.abs(q1).mean())
             return -lam * q1.mean() + (bc if mode == "hybrid" else 0.0)
 
-        def actor_step(state):
-            a_loss, grads = jax.value_and_grad(actor_loss)(state.actor_params)
-            updates, actor_opt = self.actor_tx.update(grads, state.actor_opt, state.actor_params)
-            actor_params = optax.apply_updates(state.actor_params, updates)
-            return state.replace(
-                actor_params=actor_params,
-                actor_opt=actor_opt,
-                actor_target=optax.incremental_update(actor_params, state.actor_target, cfg.tau),
-                critic_target=optax.incremental_update(state.critic_params, state.critic_target, cfg.tau),
-            ), a_loss
+        a_loss, grads = jax.value_and_grad(actor_loss)(state.actor_params)
+        updates, actor_opt = self.actor_tx.update(grads, state.actor_opt, state.actor_params)
+        actor_params = optax.apply_updates(state.actor_params, updates)
+        return state.replace(
+            actor_params=actor_params,
+            actor_opt=actor_opt,
+            actor_target=optax.incremental_update(actor_params, state.actor_target, cfg.tau),
+            critic_target=optax.incremental_update(state.critic_params, state.critic_target, cfg.tau),
+        ), a_loss
 
-        due = state.step % cfg.policy_delay == cfg.policy_delay - 1
-        state, a_loss = jax.lax.cond(due, actor_step, lambda s: (s, jnp.float32(jnp.nan)), state)
+    def _update(self, state: TD3BCState, learner, offline, reward_params, mode: Mode):
+        key, k_batch, k_noise = jax.random.split(state.key, 3)
+        batch = self._sample_batch(learner, offline, k_batch, mode)
+        rewards = jax.lax.stop_gradient(self.reward_fn(reward_params, batch))
+        state, c_loss, q = self._critic_step(state, batch, rewards, k_noise)
+        due = state.step % self.cfg.policy_delay == self.cfg.policy_delay - 1
+        state, a_loss = jax.lax.cond(
+            due, lambda s: self._actor_step(s, batch, mode), lambda s: (s, jnp.float32(jnp.nan)), state
+        )
         metrics = dict(critic_loss=c_loss, actor_loss=a_loss, q_mean=q.mean(), reward_mean=rewards.mean())
         return state.replace(step=state.step + 1, key=key), metrics
 
