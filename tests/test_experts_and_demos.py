@@ -204,3 +204,23 @@ def test_a_run_started_from_another_acts_with_its_networks_until_its_buffer_is_f
     for name, value in final.items():
         assert np.array_equal(value, source[f"state/actor_params/params/{name}"]), name
     assert json.loads((out / "config.json").read_text())["init_from"] == str(tiny_expert)
+
+
+@pytest.mark.parametrize("source", ["run directory", "policy file"])
+def test_ship_copies_the_chosen_policy_with_its_manifest(tiny_expert, tmp_path, monkeypatch, source):
+    """Guards `hyirl expert ship SOURCE`: a run directory ships its best policy, a policy file (e.g. a
+    later actor the selection did not keep) ships that file; the packaged arrays are the source's and
+    the manifest names its training steps and how it was chosen."""
+    import hyirl.experts
+
+    monkeypatch.setattr(hyirl.experts, "SHIPPED_DIR", tmp_path / "shipped")
+    path = tiny_expert if source == "run directory" else tiny_expert / "final_policy.npz"
+    assert main(["expert", "ship", str(path), "--episodes", "2"]) == 0
+    chosen = tiny_expert / ("best_policy.npz" if source == "run directory" else "final_policy.npz")
+    shipped = tmp_path / "shipped" / "pendulum"
+    manifest = json.loads((shipped / "manifest.json").read_text())
+    assert manifest["training_steps"] == load_policy(chosen)[1]["steps"]
+    assert ("final_policy.npz" in manifest["command"]) == (source == "policy file")
+    with np.load(shipped / "policy.npz") as got, np.load(chosen) as want:
+        assert sorted(got.files) == sorted(want.files)
+        assert all(np.array_equal(got[k], want[k]) for k in want.files)

@@ -81,7 +81,7 @@ def _navigate(args) -> None:
 def _expert_ship(args) -> None:
     from hyirl.experts import ship_expert
 
-    print(f"shipped expert to {ship_expert(Path(args.run_dir), args.episodes)}")
+    print(f"shipped expert to {ship_expert(Path(args.source), args.episodes)}")
 
 
 def _demos(args) -> None:
@@ -359,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_expert_eval)
 
     p = expert.add_parser("ship", help="copy a run's best policy into the package with a manifest")
-    p.add_argument("run_dir")
+    p.add_argument("source", help="an expert run directory (its best_policy.npz) or a policy .npz")
     p.add_argument("--episodes", type=int, default=20)
     p.set_defaults(func=_expert_ship)
 

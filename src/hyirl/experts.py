@@ -207,9 +207,11 @@ def evaluate_policy(
     )
 
 
-def ship_expert(run_dir: Path, episodes: int = 20) -> Path:
-    """Copy a trained run's best policy into the package with a manifest of its measured quality."""
-    source = Path(run_dir) / "best_policy.npz"
+def ship_expert(source: Path, episodes: int = 20) -> Path:
+    """Copy a trained run's best policy (``source`` a run directory) or a policy file (e.g. a later
+    actor the run's selection did not keep) into the package with a manifest of its measured quality."""
+    chosen = Path(source).is_file()
+    source = Path(source) if chosen else Path(source) / "best_policy.npz"
     arrays, meta = checkpoint.load_npz(source, "expert policy")
     result = evaluate_policy(meta["env"], source, episodes)  # also checks the policy loads and fits its env
     dest = SHIPPED_DIR / meta["env"]
@@ -235,8 +237,12 @@ def ship_expert(run_dir: Path, episodes: int = 20) -> Path:
             p_tremble=0.0,
         ),
         command=f"hyirl expert train {meta['env']} --seed {meta['seed']} --steps {meta['steps']}, then "
-        "hyirl expert ship RUN_DIR (of the 5-episode evaluations during training, the policy with the most "
-        "full-length episodes, then the highest return)",
+        + (
+            f"hyirl expert ship {source.name} (the run's actor at {meta['steps']} steps)"
+            if chosen
+            else "hyirl expert ship RUN_DIR (of the 5-episode evaluations during training, the policy with the "
+            "most full-length episodes, then the highest return)"
+        ),
         versions=versions,
     )
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
