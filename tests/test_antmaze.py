@@ -371,7 +371,7 @@ def test_bc_trains_on_antmaze_data_and_reports_a_success_rate(tmp_path, capsys):
     from hyirl.learner import evaluation_record
 
     rows, meta = generate_dataset(
-        DATASETS["antmaze-large-play"], GoalReacher(lambda obs: np.zeros(8)), 1000, progress=False
+        DATASETS["antmaze-large-play"], GoalReacher(lambda obs: np.zeros(8), ant="d4rl"), 1000, progress=False
     )
     demos, run = tmp_path / "play.npz", tmp_path / "bc"
     save_demos(demos, rows, meta)
@@ -409,10 +409,11 @@ def test_demos_command_makes_the_dataset_once_and_copies_it(tmp_path, monkeypatc
 
 
 def test_data_are_made_on_the_ant_the_policy_learnt_and_only_used_with_that_ant(tmp_path, monkeypatch):
-    """A goal-reaching policy trained on D4RL's ant (task ``ant-goal-d4rl``) makes its dataset on
-    D4RL's ant: a row's next observation is D4RL's ant's step, not gymnasium's; the file says so,
-    and training with it on the gymnasium-ant task is refused with the task to use, while the
-    D4RL-ant task takes it. Guards against data made on one ant and judged on the other."""
+    """A goal-reaching policy trained on gymnasium's ant (task ``ant-goal``) makes its dataset on
+    gymnasium's ant: a row's next observation is that ant's step, not D4RL's; the file says so, and
+    training with it on the AntMaze tasks (D4RL's ant since 0.12.0) is refused with the task to
+    use, while the gymnasium-ant task takes it. Guards against data made on one ant and judged on
+    the other."""
     import jax
 
     from hyirl.demos import antmaze_dataset_file, load_demos
@@ -420,15 +421,15 @@ def test_data_are_made_on_the_ant_the_policy_learnt_and_only_used_with_that_ant(
     from hyirl.sac import SAC
 
     monkeypatch.setenv("HYIRL_CACHE", str(tmp_path / "cache"))
-    policy = tmp_path / "d4rl_goal_ant.npz"
+    policy = tmp_path / "gymnasium_goal_ant.npz"
     actor = SAC(27, 8).init(jax.random.PRNGKey(0)).actor_params
-    save_policy(policy, actor, dict(env="ant-goal-d4rl", gym_id="hyirl/AntGoalD4RLAnt-v0", truncated_obs=False))
+    save_policy(policy, actor, dict(env="ant-goal", gym_id="hyirl/AntGoal-v0", truncated_obs=False))
     path = antmaze_dataset_file("antmaze-large-diverse", 200, policy, progress=False)
-    with pytest.raises(HyirlError, match="made on the 'd4rl' ant .* use --env hyirl/AntMazeLargeD4RLAnt-v0"):
+    with pytest.raises(HyirlError, match="made on the 'gymnasium' ant .* use --env hyirl/AntMazeLarge-v0"):
         load_demos(path, make_env("antmaze-large-diverse"))
-    rows, meta = load_demos(path, make_env("hyirl/AntMazeLargeD4RLAnt-v0"))
-    assert meta["ant"] == "d4rl"
-    for ant, matches in (("d4rl", True), ("gymnasium", False)):
+    rows, meta = load_demos(path, make_env("hyirl/AntMazeLarge-v0"))
+    assert meta["ant"] == "gymnasium"
+    for ant, matches in (("gymnasium", True), ("d4rl", False)):
         env = AntMazeEnv(terminate_on_success=False, ant=ant)
         env.reset(seed=0)
         env.set_state(rows["qpos"][50], rows["qvel"][50])

@@ -16,7 +16,11 @@ from hyirl.errors import HyirlError
 def rows():
     """Two episodes (1000 + 300 rows) made by the dataset generator with a constant policy."""
     data, _ = generate_dataset(
-        DATASETS["antmaze-large-diverse"], GoalReacher(lambda obs: np.zeros(8)), 1300, seed=2, progress=False
+        DATASETS["antmaze-large-diverse"],
+        GoalReacher(lambda obs: np.zeros(8), ant="d4rl"),
+        1300,
+        seed=2,
+        progress=False,
     )
     return data
 

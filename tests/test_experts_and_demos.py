@@ -210,10 +210,16 @@ def test_a_run_started_from_another_acts_with_its_networks_until_its_buffer_is_f
 def test_ship_copies_the_chosen_policy_with_its_manifest(tiny_expert, tmp_path, monkeypatch, source):
     """Guards `hyirl expert ship SOURCE`: a run directory ships its best policy, a policy file (e.g. a
     later actor the selection did not keep) ships that file; the packaged arrays are the source's and
-    the manifest names its training steps and how it was chosen."""
+    the manifest names its training steps, how it was chosen and the source's hyirl version (an
+    editable install's metadata keeps the version it was installed at: faked stale here)."""
+    import importlib.metadata
+
+    import hyirl
     import hyirl.experts
 
     monkeypatch.setattr(hyirl.experts, "SHIPPED_DIR", tmp_path / "shipped")
+    installed = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda p: "0.0.1" if p == "hyirl" else installed(p))
     path = tiny_expert if source == "run directory" else tiny_expert / "final_policy.npz"
     assert main(["expert", "ship", str(path), "--episodes", "2"]) == 0
     chosen = tiny_expert / ("best_policy.npz" if source == "run directory" else "final_policy.npz")
@@ -221,6 +227,7 @@ def test_ship_copies_the_chosen_policy_with_its_manifest(tiny_expert, tmp_path, 
     manifest = json.loads((shipped / "manifest.json").read_text())
     assert manifest["training_steps"] == load_policy(chosen)[1]["steps"]
     assert ("final_policy.npz" in manifest["command"]) == (source == "policy file")
+    assert manifest["versions"]["hyirl"] == hyirl.__version__
     with np.load(shipped / "policy.npz") as got, np.load(chosen) as want:
         assert sorted(got.files) == sorted(want.files)
         assert all(np.array_equal(got[k], want[k]) for k in want.files)

@@ -296,7 +296,7 @@ def test_hyper_on_antmaze_runs_td3bc_from_a_cached_pretrained_model(tmp_path):
     from hyirl.hyper import pretrained_model
 
     rows, meta = generate_dataset(
-        DATASETS["antmaze-large-play"], GoalReacher(lambda obs: np.zeros(8)), 2000, progress=False
+        DATASETS["antmaze-large-play"], GoalReacher(lambda obs: np.zeros(8), ant="d4rl"), 2000, progress=False
     )
     demos = tmp_path / "play.npz"
     save_demos(demos, rows, meta)

@@ -275,7 +275,7 @@ def test_antmaze_methods_train_td3bc_with_the_references_batches(tmp_path, capsy
     assert _policy_optimiser(cfg, METHODS["hype"], 31, 8, disc)[0].mode == "hybrid"
 
     rows, meta = generate_dataset(
-        DATASETS["antmaze-large-diverse"], GoalReacher(lambda obs: np.zeros(8)), 2000, progress=False
+        DATASETS["antmaze-large-diverse"], GoalReacher(lambda obs: np.zeros(8), ant="d4rl"), 2000, progress=False
     )
     demos = tmp_path / "diverse.npz"
     save_demos(demos, rows, meta)

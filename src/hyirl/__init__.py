@@ -2,5 +2,5 @@
 
 from hyirl.errors import HyirlError
 
-__version__ = "0.11.0"
+__version__ = "0.12.0"
 __all__ = ["HyirlError", "__version__"]

@@ -49,6 +49,9 @@ DATASETS = {
     "antmaze-large-play": DatasetSpec("antmaze-large-play", PLAY_GOALS),
 }
 
+# The shipped goal-reaching ant that makes the datasets (docs/antmaze.md): D4RL's ant and input.
+DATA_ANT = "ant-goal-d4rl-steady"
+
 # Part of the cache key of generated datasets: 2 = merged walls, episodes stepped side by side (0.6.0).
 GENERATOR_VERSION = 2
 

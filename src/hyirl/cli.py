@@ -56,12 +56,12 @@ def _expert_eval(args) -> None:
 
 def _navigate(args) -> None:
     from hyirl.antmaze import GoalReacher, MazeGrid
-    from hyirl.antmaze_data import goal_reaching_success, navigation_success, plot_paths
+    from hyirl.antmaze_data import DATA_ANT, goal_reaching_success, navigation_success, plot_paths
     from hyirl.experts import load_policy, shipped_policy_path
 
     if args.episodes < 1:
         raise HyirlError(f"--episodes {args.episodes}: need at least one episode")
-    reacher = GoalReacher.of(*load_policy(Path(args.policy) if args.policy else shipped_policy_path("ant-goal")))
+    reacher = GoalReacher.of(*load_policy(Path(args.policy) if args.policy else shipped_policy_path(DATA_ANT)))
     if args.mode == "open-floor":
         success = goal_reaching_success(reacher, args.episodes)
         result = dict(mode=args.mode, episodes=args.episodes, success=success)
@@ -464,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
         "on an open floor",
     )
     p.add_argument("--episodes", type=int, default=100)
-    p.add_argument("--policy", help="goal-reaching policy .npz (default: the shipped ant-goal expert)")
+    p.add_argument("--policy", help="goal-reaching policy .npz (default: the shipped ant that makes the datasets)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", help="PNG of the first --plot-paths driven paths over the maze")
     p.add_argument("--plot-paths", type=int, default=6)

@@ -145,7 +145,7 @@ def _check_maze_data(path: Path, meta: dict, env: TaskEnv) -> None:
         )
     ant = meta.get("ant")
     if grid is not None and ant is not None and ant != env.env.ant_model:
-        fix = "hyirl/AntMazeLargeD4RLAnt-v0" if ant == "d4rl" else "antmaze-large-diverse"
+        fix = "antmaze-large-diverse" if ant == "d4rl" else "hyirl/AntMazeLarge-v0"
         raise HyirlError(
             f"{path} was made on the {ant!r} ant but env {env.task.name} has the {env.env.ant_model!r} ant "
             f"(docs/antmaze.md); use --env {fix}"
@@ -222,7 +222,8 @@ def antmaze_dataset_file(
     shipped goal-reaching ant) and keyed by the generator's version, the policy file, size and seed."""
     spec = antmaze_data.dataset_spec(name)
     policy_path = policy_path or shipped_policy_path(
-        "ant-goal", "train one (`hyirl expert train ant-goal`, docs/antmaze.md) or pass --demos-file FILE"
+        antmaze_data.DATA_ANT,
+        f"train one (`hyirl expert train {antmaze_data.DATA_ANT}`, docs/antmaze.md) or pass --demos-file FILE",
     )
     n = spec.transitions if transitions is None else transitions
     digest = checkpoint.file_digest(policy_path)[:12]

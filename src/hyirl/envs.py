@@ -55,9 +55,9 @@ TASKS: dict[str, Task] = {
         truncated_obs_kwargs=dict(include_cfrc_ext_in_observation=False),
     ),
     "humanoid": Task("humanoid", "Humanoid-v5", p_tremble=0.025, truncated_obs_kwargs=_HUMANOID_TRUNCATED),
-    # D4RL's large maze (hyirl.antmaze): the evaluation start and goal; the two differ in their data.
-    "antmaze-large-diverse": Task("antmaze-large-diverse", "hyirl/AntMazeLarge-v0", success_task=True),
-    "antmaze-large-play": Task("antmaze-large-play", "hyirl/AntMazeLarge-v0", success_task=True),
+    # D4RL's large maze on D4RL's ant (hyirl.antmaze): the evaluation start and goal; the two differ in their data.
+    "antmaze-large-diverse": Task("antmaze-large-diverse", "hyirl/AntMazeLargeD4RLAnt-v0", success_task=True),
+    "antmaze-large-play": Task("antmaze-large-play", "hyirl/AntMazeLargeD4RLAnt-v0", success_task=True),
     # Open-floor goal reaching: the training task of the goal-reaching ant that makes AntMaze data.
     "ant-goal": Task("ant-goal", "hyirl/AntGoal-v0"),
     "ant-goal-upright": Task("ant-goal-upright", "hyirl/AntGoal-v1"),  # the same, also ended by a flip
@@ -69,6 +69,7 @@ TASKS: dict[str, Task] = {
     "pendulum": Task("pendulum", "Pendulum-v1", horizon=200),
 }
 
+# on gymnasium's Ant-v5 (5x D4RL's torque): the maze tasks' env until hyirl 0.11.0
 gym.register("hyirl/AntMazeLarge-v0", entry_point="hyirl.antmaze:AntMazeEnv", max_episode_steps=1000)
 gym.register(
     "hyirl/AntMazeLargeMinari-v0",

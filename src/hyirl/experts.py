@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hyirl import checkpoint
+from hyirl import __version__, checkpoint
 from hyirl.envs import get_task, make_env
 from hyirl.errors import HyirlError, check_config
 from hyirl.learner import LoopConfig, OnlineSAC, episode, evaluate_with_lengths, restore_learner, save_learner
@@ -21,7 +21,19 @@ SHIPPED_DIR = Path(__file__).parent / "shipped_experts"
 # Expert training and its checkpoints are unchanged since 0.2.0, so its expert runs can be continued
 # (0.5.0 added ``init_from``, which only matters when a run starts; 0.7.0 the second look at a new
 # best policy, which a resumed older run first gives the policy it kept).
-EXPERT_RUNS_READABLE_FROM = ("0.2.0", "0.3.0", "0.4.0", "0.5.0", "0.6.0", "0.6.1", "0.7.0", "0.8.0", "0.9.0", "0.10.0")
+EXPERT_RUNS_READABLE_FROM = (
+    "0.2.0",
+    "0.3.0",
+    "0.4.0",
+    "0.5.0",
+    "0.6.0",
+    "0.6.1",
+    "0.7.0",
+    "0.8.0",
+    "0.9.0",
+    "0.10.0",
+    "0.11.0",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,8 +229,9 @@ def ship_expert(source: Path, episodes: int = 20) -> Path:
     dest = SHIPPED_DIR / meta["env"]
     dest.mkdir(parents=True, exist_ok=True)
     checkpoint.save_npz(dest / "policy.npz", arrays, meta)
-    versions = {
-        p: importlib.metadata.version(p) for p in ("hyirl", "jax", "flax", "optax", "gymnasium", "mujoco", "numpy")
+    # hyirl's own version from the source: an editable install's metadata keeps the version it was installed at
+    versions = dict(hyirl=__version__) | {
+        p: importlib.metadata.version(p) for p in ("jax", "flax", "optax", "gymnasium", "mujoco", "numpy")
     }
     manifest = dict(
         env=meta["env"],
