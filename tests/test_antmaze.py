@@ -460,3 +460,16 @@ def test_antmaze_bc_regresses_the_deterministic_action():
         )
     assert float(losses[False]) == pytest.approx(expected, rel=1e-5)
     assert abs(float(losses[True]) - expected) > 1e-3
+
+
+@pytest.mark.parametrize("task", list(DATASETS))
+def test_the_shipped_data_ant_walks_the_tasks_ant(task):
+    """Guards the pairing of 0.12.0: the shipped ant that makes a task's dataset learnt on the ant
+    model the task runs on, and reads the input frame it was trained with (data made on one ant and
+    judged on the other are refused at load time, so a mismatch here would fail every default run)."""
+    from hyirl.antmaze_data import DATA_ANT
+    from hyirl.experts import load_policy, shipped_policy_path
+
+    reacher = GoalReacher.of(*load_policy(shipped_policy_path(DATA_ANT)))
+    assert reacher.ant == make_env(task).env.ant_model
+    assert reacher.frame == "world"
