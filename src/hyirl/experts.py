@@ -21,19 +21,7 @@ SHIPPED_DIR = Path(__file__).parent / "shipped_experts"
 # Expert training and its checkpoints are unchanged since 0.2.0, so its expert runs can be continued
 # (0.5.0 added ``init_from``, which only matters when a run starts; 0.7.0 the second look at a new
 # best policy, which a resumed older run first gives the policy it kept).
-EXPERT_RUNS_READABLE_FROM = (
-    "0.2.0",
-    "0.3.0",
-    "0.4.0",
-    "0.5.0",
-    "0.6.0",
-    "0.6.1",
-    "0.7.0",
-    "0.8.0",
-    "0.9.0",
-    "0.10.0",
-    "0.11.0",
-)
+EXPERT_RUNS_READABLE_FROM = tuple("0.2.0 0.3.0 0.4.0 0.5.0 0.6.0 0.6.1 0.7.0 0.8.0 0.9.0 0.10.0 0.11.0".split())
 
 
 @dataclasses.dataclass(frozen=True)
