@@ -53,3 +53,15 @@ def pytest_configure(config):
     for name, value in settings.items():
         os.environ[name.upper()] = str(value)  # inherited by xdist workers and the CLI runs tests start
         jax.config.update(name, value)
+
+
+@pytest.fixture(scope="session")
+def still_maze_ant():
+    """A goal-reaching policy that always outputs zero actions, on the ant model of the AntMaze tasks
+    (data for a task must be made on the ant it runs on; both tasks share one)."""
+    import numpy as np
+
+    from hyirl.antmaze import GoalReacher
+    from hyirl.envs import make_env
+
+    return GoalReacher(lambda obs: np.zeros(8), ant=make_env("antmaze-large-diverse").env.ant_model)

@@ -359,7 +359,7 @@ def test_a_goal_reaching_policy_walks_ant_v5_on_the_truncated_observation(tmp_pa
     assert "policy expects obs 27" in capsys.readouterr().err
 
 
-def test_bc_trains_on_antmaze_data_and_reports_a_success_rate(tmp_path, capsys):
+def test_bc_trains_on_antmaze_data_and_reports_a_success_rate(tmp_path, capsys, still_maze_ant):
     """`hyirl train --algo bc` runs on a (tiny) dataset of the generator's format, logs the success
     rate in % beside the return and prints it; an AntMaze episode's return is 1 exactly when it
     reached the goal."""
@@ -370,9 +370,7 @@ def test_bc_trains_on_antmaze_data_and_reports_a_success_rate(tmp_path, capsys):
     from hyirl.experts import load_policy
     from hyirl.learner import evaluation_record
 
-    rows, meta = generate_dataset(
-        DATASETS["antmaze-large-play"], GoalReacher(lambda obs: np.zeros(8), ant="d4rl"), 1000, progress=False
-    )
+    rows, meta = generate_dataset(DATASETS["antmaze-large-play"], still_maze_ant, 1000, progress=False)
     demos, run = tmp_path / "play.npz", tmp_path / "bc"
     save_demos(demos, rows, meta)
     args = ["train", "--algo", "bc", "--env", "antmaze-large-play", "--demos-file", str(demos), "--out", str(run)]

@@ -4,7 +4,7 @@ import h5py
 import numpy as np
 import pytest
 
-from hyirl.antmaze import GoalReacher, MazeGrid
+from hyirl.antmaze import MazeGrid
 from hyirl.antmaze_data import DATASETS, generate_dataset
 from hyirl.cli import main
 from hyirl.demos import load_demos
@@ -13,15 +13,9 @@ from hyirl.errors import HyirlError
 
 
 @pytest.fixture(scope="module")
-def rows():
+def rows(still_maze_ant):
     """Two episodes (1000 + 300 rows) made by the dataset generator with a constant policy."""
-    data, _ = generate_dataset(
-        DATASETS["antmaze-large-diverse"],
-        GoalReacher(lambda obs: np.zeros(8), ant="d4rl"),
-        1300,
-        seed=2,
-        progress=False,
-    )
+    data, _ = generate_dataset(DATASETS["antmaze-large-diverse"], still_maze_ant, 1300, seed=2, progress=False)
     return data
 
 

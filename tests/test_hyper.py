@@ -285,19 +285,16 @@ def test_sliding_window_starts_move_from_the_goals_back_to_the_starts():
         assert lo * 500 <= second.min() and second.max() < max(hi * 500, 1)
 
 
-def test_hyper_on_antmaze_runs_td3bc_from_a_cached_pretrained_model(tmp_path):
+def test_hyper_on_antmaze_runs_td3bc_from_a_cached_pretrained_model(tmp_path, still_maze_ant):
     """AntMaze's HyPER from the CLI with the paper preset on tiny budgets: TD3-BC on hybrid batches,
     the model pretrained on the dataset before the loop and cached (a second request is served from
     the cache), rollouts from the dataset's sliding window; the run logs the success rate."""
-    from hyirl.antmaze import GoalReacher
     from hyirl.antmaze_data import DATASETS, generate_dataset
     from hyirl.cli import main
     from hyirl.demos import expert_buffer, load_demos, save_demos
     from hyirl.hyper import pretrained_model
 
-    rows, meta = generate_dataset(
-        DATASETS["antmaze-large-play"], GoalReacher(lambda obs: np.zeros(8), ant="d4rl"), 2000, progress=False
-    )
+    rows, meta = generate_dataset(DATASETS["antmaze-large-play"], still_maze_ant, 2000, progress=False)
     demos = tmp_path / "play.npz"
     save_demos(demos, rows, meta)
     tiny = dict(

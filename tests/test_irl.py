@@ -250,12 +250,11 @@ def test_rounds_follow_sb3_0_8(pendulum_demos, tmp_path, monkeypatch):
     assert json.loads((path / "metrics.jsonl").read_text().splitlines()[-1])["policy_steps"] == 300
 
 
-def test_antmaze_methods_train_td3bc_with_the_references_batches(tmp_path, capsys):
+def test_antmaze_methods_train_td3bc_with_the_references_batches(tmp_path, capsys, still_maze_ant):
     """On AntMaze the family trains TD3-BC (spec §3.4): hype-filter's batches are half dataset rows,
     while the reference gives plain batches to HyPE, so it is MM there (spec §10.6; the preset's
     ``td3_hybrid_methods``). A hype-filter run from the CLI (BC initialisation, resets to dataset
     states with their goals, deterministic acting) logs the success rate."""
-    from hyirl.antmaze import GoalReacher
     from hyirl.antmaze_data import DATASETS, generate_dataset
     from hyirl.cli import main
     from hyirl.demos import save_demos
@@ -274,9 +273,7 @@ def test_antmaze_methods_train_td3bc_with_the_references_batches(tmp_path, capsy
     )
     assert _policy_optimiser(cfg, METHODS["hype"], 31, 8, disc)[0].mode == "hybrid"
 
-    rows, meta = generate_dataset(
-        DATASETS["antmaze-large-diverse"], GoalReacher(lambda obs: np.zeros(8), ant="d4rl"), 2000, progress=False
-    )
+    rows, meta = generate_dataset(DATASETS["antmaze-large-diverse"], still_maze_ant, 2000, progress=False)
     demos = tmp_path / "diverse.npz"
     save_demos(demos, rows, meta)
     small = ["--set=td3.hidden=[32,32]", "--set=disc.hidden=[32,32]", "--set=disc.batch_size=256"]
