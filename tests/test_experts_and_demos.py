@@ -7,7 +7,7 @@ from hyirl.cli import main
 from hyirl.demos import expert_demos, load_demos
 from hyirl.envs import make_env
 from hyirl.errors import HyirlError
-from hyirl.experts import SHIPPED_DIR, load_policy
+from hyirl.experts import SHIPPED_DIR, ExpertConfig, load_policy
 
 TRAIN = ["expert", "train", "pendulum", "--learning-starts", "256", "--eval-every", "256", "--confirm-episodes", "3"]
 TRAIN += ["--no-progress"]
@@ -204,6 +204,27 @@ def test_a_run_started_from_another_acts_with_its_networks_until_its_buffer_is_f
     for name, value in final.items():
         assert np.array_equal(value, source[f"state/actor_params/params/{name}"]), name
     assert json.loads((out / "config.json").read_text())["init_from"] == str(tiny_expert)
+
+
+def test_a_linear_schedule_anneals_every_update_chunk_to_zero(tmp_path, monkeypatch):
+    """``--lr-schedule linear`` (for continuing a swinging expert run): each chunk of updates gets
+    sac.learning_rate * (1 - env_steps / steps), so the rate falls to 0 by the run's end; the default
+    stays the paper's constant rate. Guards that the loop passes the schedule to the updates."""
+    from hyirl.learner import OnlineSAC
+
+    seen = []
+    collect = OnlineSAC.collect
+    monkeypatch.setattr(
+        OnlineSAC, "collect", lambda self, n, **kw: (seen.append(kw["learning_rate"]), collect(self, n, **kw))[1]
+    )
+    base = ["expert", "train", "pendulum", "--steps", "512", "--learning-starts", "128", "--eval-every", "512"]
+    assert main([*base, "--lr-schedule", "linear", "--out", str(tmp_path / "linear"), "--no-progress"]) == 0
+    assert np.allclose(seen, [3e-4 * (1 - 64 * i / 512) for i in range(8)])
+    seen.clear()
+    assert main([*base, "--out", str(tmp_path / "constant"), "--no-progress"]) == 0
+    assert seen == [3e-4] * 8
+    with pytest.raises(HyirlError, match="lr_schedule='cosine' must be one of"):
+        ExpertConfig("pendulum", lr_schedule="cosine")
 
 
 @pytest.mark.parametrize("source", ["run directory", "policy file"])

@@ -7,7 +7,7 @@ from rliable import metrics
 from hyirl.cli import main
 from hyirl.errors import HyirlError
 from hyirl.presets import hyper_preset
-from hyirl.report import _iqm_per_column, load_run
+from hyirl.report import _iqm_per_column, load_run, method_label
 
 
 def _fake_run(root, algo, seed, slope, env="hopper", steps=(50_000, 100_000, 150_000, 200_000), **options):
@@ -79,7 +79,8 @@ def test_load_run_reads_the_named_evaluation_metric(tmp_path):
 
 def test_antmaze_is_scored_by_its_success_rate(tmp_path):
     """On AntMaze the report's score is the success rate in % (the return is its fraction), beside the
-    paper's BC (29.5 % on diverse); BC alone is a table row without a plot."""
+    paper's BC (29.5 % on diverse); BC alone is a table row without a plot. Its label says the data
+    are hyirl's, not the paper's D4RL files."""
     runs = []
     for seed, success in enumerate((20.0, 40.0, 60.0)):
         path = tmp_path / f"bc-{seed}"
@@ -91,7 +92,7 @@ def test_antmaze_is_scored_by_its_success_rate(tmp_path):
     out = tmp_path / "report"
     assert main(["report", *map(str, runs), "--out", str(out), "--at", "100000"]) == 0
     text = (out / "report.md").read_text()
-    assert "Score: success rate (%)." in text and "| bc | 3 | 40 [20, 60] | 30 |" in text
+    assert "Score: success rate (%)." in text and "| bc (hyirl data) | 3 | 40 [20, 60] | 30 |" in text
     assert not (out / "antmaze-large-diverse.png").exists()
 
 
@@ -114,8 +115,8 @@ def test_antmaze_paper_curves_sit_on_their_own_grid(tmp_path):
     out = tmp_path / "report"
     assert main(["report", *map(str, runs), "--out", str(out), "--at", "20000,100000"]) == 0
     text = (out / "report.md").read_text()
-    assert "| hype-filter | 3 | – | 26 | 11 [10, 12] | 39 |" in text
-    assert "| hyper efficient | 3 | 11 [10, 12] | 49 | – | 41 |" in text
+    assert "| hype-filter (hyirl data) | 3 | – | 26 | 11 [10, 12] | 39 |" in text
+    assert "| hyper efficient (hyirl data) | 3 | 11 [10, 12] | 49 | – | 41 |" in text
 
 
 @pytest.mark.parametrize("runs", [1, 2, 3, 4, 5, 8, 10])
@@ -187,3 +188,13 @@ def test_labels_name_a_discriminator_initialised_unlike_the_reference(tmp_path):
     assert load_run(before_0_3)["method"] == "hype (disc.init=lecun)"
     assert load_run(reference)["method"] == "hype"
     assert load_run(chosen)["method"] == "hyper efficient (disc.init=lecun)"
+
+
+def test_labels_name_demonstrations_unlike_the_papers():
+    """Guards the labels of runs on other data than the paper's: a ``--demos-file`` is named (the
+    paper's demos come from its experts, as hyirl's shipped ones), and so is a HyPER run on hyirl's
+    own AntMaze data."""
+    assert method_label("mm", dict(env="walker2d", demos_file="/data/hand-made.npz")) == "mm (demos hand-made.npz)"
+    assert method_label("mm", dict(env="walker2d", demos_file=None)) == "mm"
+    maze = dict(env="antmaze-large-play", preset="paper", demos_file=None)
+    assert method_label("hyper", maze) == "hyper paper (hyirl data)"

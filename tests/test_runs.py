@@ -38,20 +38,28 @@ def test_resume_refuses_a_run_made_by_another_code_version(tmp_path):
 
 
 def test_resume_continues_a_run_of_a_version_declared_readable(tmp_path):
-    """Guards the expert runs' continuation across versions: an old run is continued only where the
-    caller declares its version readable, and the config records every version that trained it."""
+    """Guards the runs' continuation across versions: an old run is continued only where its version
+    is one of the releases from the caller's ``readable_since`` to this one (a newer one, or one
+    before it, is refused), and the config records every version that trained it."""
     run_dir = tmp_path / "r"
     RunDir(run_dir, dict(algo="expert", steps=100)).close()
     config_file = run_dir / "config.json"
-    config_file.write_text(config_file.read_text().replace('"hyirl_version": "', '"hyirl_version": "0.0.1-'))
-    old = json.loads(config_file.read_text())["hyirl_version"]
-    with pytest.raises(HyirlError, match="made by hyirl 0.0.1-"):
-        RunDir(run_dir, dict(algo="expert", steps=100), resume=True, readable_versions=("0.0.2",))
-    RunDir(run_dir, dict(algo="expert", steps=200), resume=True, readable_versions=(old,)).close()
+    current = json.loads(config_file.read_text())["hyirl_version"]
+    for version, since in (("0.0.1", "0.0.2"), ("999.0.0", "0.0.1"), ("0.0.1-dev", "0.0.1")):
+        config_file.write_text(
+            config_file.read_text().replace(f'"hyirl_version": "{current}', f'"hyirl_version": "{version}')
+        )
+        with pytest.raises(HyirlError, match=f"made by hyirl {version}, this is hyirl"):
+            RunDir(run_dir, dict(algo="expert", steps=100), resume=True, readable_since=since)
+        current = version
+    config_file.write_text(config_file.read_text().replace(f'"hyirl_version": "{current}', '"hyirl_version": "0.0.10'))
+    RunDir(
+        run_dir, dict(algo="expert", steps=200), resume=True, readable_since="0.0.9"
+    ).close()  # 10 > 9, not "1" < "9"
     saved = json.loads(config_file.read_text())
-    assert saved["earlier_versions"] == [old] and saved["hyirl_version"] != old and saved["steps"] == 200
+    assert saved["earlier_versions"] == ["0.0.10"] and saved["hyirl_version"] != "0.0.10" and saved["steps"] == 200
     RunDir(run_dir, dict(algo="expert", steps=200), resume=True).close()  # now of this version
-    assert json.loads(config_file.read_text())["earlier_versions"] == [old]
+    assert json.loads(config_file.read_text())["earlier_versions"] == ["0.0.10"]
 
 
 def test_resuming_a_run_killed_before_its_first_checkpoint_starts_it_again(tmp_path):

@@ -28,6 +28,8 @@ def _expert_train(args) -> None:
         flags["truncated_obs"] = True
     if args.init_from:
         flags["init_from"] = args.init_from
+    if args.lr_schedule:
+        flags["lr_schedule"] = args.lr_schedule
     if args.learning_starts is not None:
         flags["loop"] = dict((saved or {}).get("loop", {}), learning_starts=args.learning_starts)
     cfg = build_config(ExpertConfig, saved or dict(env=env), flags)
@@ -334,6 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--init-from",
         metavar="RUN_DIR",
         help="start from another expert run's networks (its portable checkpoint; same observation and action sizes)",
+    )
+    p.add_argument(
+        "--lr-schedule",
+        choices=("constant", "linear"),
+        help="constant (default, the paper's) or linear: every learning rate falls to 0 at --steps",
     )
     p.add_argument("--out", help="run directory (default runs/expert-ENV-sSEED)")
     p.add_argument(

@@ -12,7 +12,7 @@ import numpy as np
 
 from hyirl import __version__, checkpoint
 from hyirl.envs import get_task, make_env
-from hyirl.errors import HyirlError, check_config
+from hyirl.errors import HyirlError, check_choice, check_config
 from hyirl.learner import LoopConfig, OnlineSAC, episode, evaluate_with_lengths, restore_learner, save_learner
 from hyirl.runs import RunDir, StepProgress, crossed
 from hyirl.sac import SAC, NumpyPolicy, SACConfig, actor_flat_params
@@ -21,7 +21,7 @@ SHIPPED_DIR = Path(__file__).parent / "shipped_experts"
 # Expert training and its checkpoints are unchanged since 0.2.0, so its expert runs can be continued
 # (0.5.0 added ``init_from``, which only matters when a run starts; 0.7.0 the second look at a new
 # best policy, which a resumed older run first gives the policy it kept).
-EXPERT_RUNS_READABLE_FROM = tuple("0.2.0 0.3.0 0.4.0 0.5.0 0.6.0 0.6.1 0.7.0 0.8.0 0.9.0 0.10.0 0.11.0".split())
+EXPERT_RUNS_READABLE_SINCE = "0.2.0"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,13 +41,22 @@ class ExpertConfig:
     confirm_episodes: int = 20
     checkpoint_every: int = 50_000
     init_from: str | None = None  # another expert run whose networks this one starts from (not the paper's)
+    # "linear": every learning rate falls linearly from sac.learning_rate to 0 at ``steps`` (rl-zoo's
+    # lin_ schedules; not the paper's), so a continued run settles instead of swinging
+    lr_schedule: str = "constant"
 
     def __post_init__(self):
         check_config(
             self,
             positive=("steps", "eval_every", "eval_episodes", "checkpoint_every"),
             non_negative=("confirm_episodes",),
+            problems=check_choice("lr_schedule", self.lr_schedule, ("constant", "linear")),
         )
+
+    def learning_rate(self, env_steps: int) -> float:
+        if self.lr_schedule == "constant":
+            return self.sac.learning_rate
+        return self.sac.learning_rate * max(0.0, 1.0 - env_steps / self.steps)
 
 
 def save_policy(path: Path, actor_params, meta: dict) -> None:
@@ -92,7 +101,7 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
         out,
         dataclasses.asdict(cfg),
         resume=resume,
-        readable_versions=EXPERT_RUNS_READABLE_FROM,
+        readable_since=EXPERT_RUNS_READABLE_SINCE,
         defaults=dataclasses.asdict(ExpertConfig(cfg.env)),
     )
     env = make_env(task, p_tremble=0.0, truncated_obs=cfg.truncated_obs)
@@ -119,7 +128,7 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
     with StepProgress(cfg.steps, f"expert {task.name}", learner.env_steps, enabled=progress) as bar:
         while learner.env_steps < cfg.steps:
             before = learner.env_steps
-            learner.collect(cfg.loop.train_freq)
+            learner.collect(cfg.loop.train_freq, learning_rate=cfg.learning_rate(learner.env_steps))
             if crossed(before, learner.env_steps, cfg.eval_every):
                 best, latest = _evaluate_and_keep(learner, eval_env, cfg, run, best, policy_meta)
                 # a few MB without the replay buffer, kept fresh: what survives a lost run directory
@@ -143,6 +152,7 @@ def _evaluate_and_keep(learner: OnlineSAC, eval_env, cfg: ExpertConfig, run: Run
         eval_return_mean=latest,
         eval_return_std=float(returns.std()),
         eval_full_length=score[0],
+        learning_rate=cfg.learning_rate(learner.env_steps),
     )
     if score > best and cfg.confirm_episodes:
         score = _second_look(learner.policy, eval_env, cfg.confirm_episodes)

@@ -55,7 +55,7 @@ from hyirl.td3bc import TD3BC, TD3BCConfig
 # 0.6.0 merged AntMaze's wall blocks, the same solid with slightly different contacts; 0.6.1 initialises
 # the discriminator eagerly, which a resumed run never does; 0.9.0 defers the stored rewards' recomputation,
 # bitwise the same rewards).
-HYPER_RUNS_READABLE_FROM = ("0.4.0", "0.5.0", "0.6.0", "0.6.1", "0.7.0", "0.8.0", "0.9.0", "0.10.0", "0.11.0")
+HYPER_RUNS_READABLE_SINCE = "0.4.0"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -336,7 +336,7 @@ class _HyPERLoop:
             out,
             dataclasses.asdict(cfg),
             resume=resume,
-            readable_versions=HYPER_RUNS_READABLE_FROM,
+            readable_since=HYPER_RUNS_READABLE_SINCE,
             defaults=dataclasses.asdict(HyPERConfig(cfg.env)),
         )
         if self.run.resumed:

@@ -51,7 +51,7 @@ CHUNK = 64  # env steps per fused update call (SB3's train_freq = gradient_steps
 
 # The model-free family and its checkpoints are unchanged since 0.3.0 (0.4.0 changed HyPER only; 0.5.0
 # added the TD3-BC settings, whose defaults are the SAC loop of before; 0.6.0 merged AntMaze's walls only).
-IRL_RUNS_READABLE_FROM = ("0.3.0", "0.4.0", "0.5.0", "0.6.0", "0.6.1", "0.7.0", "0.8.0", "0.9.0", "0.10.0", "0.11.0")
+IRL_RUNS_READABLE_SINCE = "0.3.0"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,7 +291,7 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
             run_dir_for(Path(out), seed, len(seed_list)),
             dataclasses.asdict(seed_cfg),
             resume=resume,
-            readable_versions=IRL_RUNS_READABLE_FROM,
+            readable_since=IRL_RUNS_READABLE_SINCE,
             defaults=dataclasses.asdict(IRLConfig(cfg.algo, cfg.env)),
         )
         counters = dict(round=0, policy_steps=0, disc_env_steps=0, eval_return=None)

@@ -43,21 +43,30 @@ def discriminator_init(config: dict) -> str | None:
     return disc.get("init", "lecun") if isinstance(disc, dict) else None
 
 
+def data_source(config: dict) -> list[str]:
+    """Where a run's demonstrations came from when it is not where the paper's did: a ``--demos-file``
+    by name, and hyirl's own AntMaze datasets (the paper used D4RL's files; docs/antmaze.md)."""
+    if config.get("demos_file"):
+        return [f"demos {Path(config['demos_file']).name}"]
+    return ["hyirl data"] if get_task(config.get("env", "hopper")).success_task else []
+
+
 def method_label(algo: str, config: dict) -> str:
-    """What made a run: the method, HyPER's preset and its non-paper options, and every --set override.
-    Only a label equal to the bare method name (or ``hyper paper``) is the paper's configuration."""
+    """What made a run: the method, HyPER's preset and its non-paper options, every --set override and
+    a data source unlike the paper's. Only a label equal to the bare method name (or ``hyper paper``)
+    is the paper's configuration."""
     init = discriminator_init(config)
     own_init = [f"disc.init={init}"] if init not in (None, "torch") else []
     if algo == "hyper":
         preset = config.get("preset", "efficient")
         tags = [tag(config[k]) for k, tag in HYPER_TAGS.items() if k in config]
-        tags = [t for t in tags if t] + own_init + unlike_hyper_preset(config, preset)
+        tags = [t for t in tags if t] + own_init + unlike_hyper_preset(config, preset) + data_source(config)
         return f"hyper {preset}" + (f" ({', '.join(tags)})" if tags else "")
     preset = model_free_preset(config.get("env", "hopper"))
     paper = {k: preset.get(k, default) for k, default in VARIANT_DEFAULTS.items()}
     changed = [f"{k}={config[k]}" for k, default in paper.items() if config.get(k, default) != default]
     settings = [s for s in config.get("settings", []) if not s.startswith("disc.init=")]  # hyirl train --set
-    changed += own_init + settings
+    changed += own_init + settings + data_source(config)
     return algo + (f" ({', '.join(changed)})" if changed else "")
 
 

@@ -31,6 +31,19 @@ def to_jsonable(obj: Any) -> Any:
 _ABSENT = object()
 
 
+def _released_between(version, first: str | None, last: str) -> bool:
+    """Whether release ``version`` is one of ``first`` ... ``last`` (plain X.Y.Z numbers)."""
+
+    def release(v):
+        try:
+            return tuple(int(part) for part in v.split("."))
+        except (AttributeError, ValueError):
+            return None
+
+    bounds = release(first), release(version), release(last)
+    return None not in bounds and bounds[0] <= bounds[1] <= bounds[2]
+
+
 def _differs(saved: dict, config: dict, key: str, defaults: dict) -> bool:
     """Whether ``config[key]`` differs from the saved run's, counting a setting newer than the run (absent
     from ``saved``) as matching when it is empty or has its default."""
@@ -56,14 +69,15 @@ class RunDir:
         *,
         resume: bool = False,
         extendable: tuple[str, ...] = ("steps",),
-        readable_versions: tuple[str, ...] = (),
+        readable_since: str | None = None,
         defaults: dict | None = None,
     ):
         """``extendable`` keys may differ on resume (e.g. training for more steps); all others must match.
-        ``readable_versions``: earlier hyirl versions whose runs of this kind this code continues exactly;
-        the versions a run was trained with are kept in its config as ``earlier_versions``. A setting
-        added since (absent from the saved config, at any depth) matches when it has its value in
-        ``defaults`` (the config class's defaults: what the older code did) or is empty."""
+        ``readable_since``: the first hyirl version whose runs of this kind this code continues exactly
+        (every release from it to this one kept their checkpoints); the versions a run was trained with
+        are kept in its config as ``earlier_versions``. A setting added since (absent from the saved
+        config, at any depth) matches when it has its value in ``defaults`` (the config class's
+        defaults: what the older code did) or is empty."""
         self.path = Path(path)
         config_file = self.path / "config.json"
         # The code version is part of the config: checkpoints are only read back by the code that wrote them.
@@ -74,7 +88,7 @@ class RunDir:
             self._lock()
             saved = json.loads(config_file.read_text())
             version = saved.get("hyirl_version")
-            if version != __version__ and version not in readable_versions:
+            if version != __version__ and not _released_between(version, readable_since, __version__):
                 made_by = f"hyirl {version}" if version else "a hyirl that recorded no version"
                 raise HyirlError(f"cannot resume {self.path}: it was made by {made_by}, this is hyirl {__version__}")
             earlier = [*saved.get("earlier_versions", []), *([version] if version != __version__ else [])]
