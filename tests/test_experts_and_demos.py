@@ -190,20 +190,31 @@ def test_a_truncated_observation_expert_records_every_observation_form():
     assert np.array_equal(demos["actions"], alone["actions"])
 
 
-def test_a_run_started_from_another_acts_with_its_networks_until_its_buffer_is_full(tiny_expert, tmp_path):
-    """``--init-from`` takes the other run's networks: with fewer steps than ``learning_starts`` the
-    new run never updates, so its final policy is the other run's last one (guards both the loading
-    and that the buffer is filled before the first update)."""
+def test_a_run_started_from_another_takes_its_buffer_or_refills_one(tiny_expert, tmp_path):
+    """``--init-from`` takes the other run's networks and, from its full checkpoint, its replay buffer,
+    updating at once; from a portable checkpoint alone it first refills a buffer with that policy, so
+    with fewer steps than ``learning_starts`` its final policy is the other run's. Guards the loading,
+    the buffer taken over, and that a refilled buffer is full before the first update."""
+    import shutil
+
     from hyirl import checkpoint
 
-    out = tmp_path / "warm"
     args = ["expert", "train", "pendulum", "--steps", "256", "--learning-starts", "320", "--eval-every", "256"]
-    assert main([*args, "--init-from", str(tiny_expert), "--out", str(out), "--no-progress"]) == 0
-    source, _ = checkpoint.load_npz(tiny_expert / "checkpoints" / "portable.npz", "checkpoint")
-    final, meta = checkpoint.load_npz(out / "final_policy.npz", "policy")
-    for name, value in final.items():
-        assert np.array_equal(value, source[f"state/actor_params/params/{name}"]), name
-    assert json.loads((out / "config.json").read_text())["init_from"] == str(tiny_expert)
+    portable_only = tmp_path / "portable-only"
+    shutil.copytree(tiny_expert, portable_only)
+    (portable_only / "checkpoints" / "learner.npz").unlink()
+    for source, out in ((tiny_expert, tmp_path / "full"), (portable_only, tmp_path / "refilled")):
+        assert main([*args, "--init-from", str(source), "--out", str(out), "--no-progress"]) == 0
+        assert json.loads((out / "config.json").read_text())["init_from"] == str(source)
+    full, _ = checkpoint.load_npz(tiny_expert / "checkpoints" / "learner.npz", "checkpoint")
+    started, _ = checkpoint.load_npz(tmp_path / "full" / "checkpoints" / "learner.npz", "checkpoint")
+    assert np.array_equal(started["buffer/obs"][: len(full["buffer/obs"])], full["buffer/obs"])
+    assert len(started["buffer/obs"]) == len(full["buffer/obs"]) + 256
+    portable, _ = checkpoint.load_npz(tiny_expert / "checkpoints" / "portable.npz", "checkpoint")
+    for run, same in (("full", False), ("refilled", True)):
+        final, _ = checkpoint.load_npz(tmp_path / run / "final_policy.npz", "policy")
+        source = full if run == "full" else portable
+        assert all(np.array_equal(v, source[f"state/actor_params/params/{k}"]) for k, v in final.items()) == same, run
 
 
 def test_a_linear_schedule_anneals_every_update_chunk_to_zero(tmp_path, monkeypatch):

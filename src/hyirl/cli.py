@@ -335,7 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--init-from",
         metavar="RUN_DIR",
-        help="start from another expert run's networks (its portable checkpoint; same observation and action sizes)",
+        help="start from another expert run (its networks, and its replay buffer where its full checkpoint is left; "
+        "same observation and action sizes)",
     )
     p.add_argument(
         "--lr-schedule",
