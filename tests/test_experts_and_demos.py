@@ -191,30 +191,35 @@ def test_a_truncated_observation_expert_records_every_observation_form():
 
 
 def test_a_run_started_from_another_takes_its_buffer_or_refills_one(tiny_expert, tmp_path):
-    """``--init-from`` takes the other run's networks and, from its full checkpoint, its replay buffer,
-    updating at once; from a portable checkpoint alone it first refills a buffer with that policy, so
-    with fewer steps than ``learning_starts`` its final policy is the other run's. Guards the loading,
-    the buffer taken over, and that a refilled buffer is full before the first update."""
+    """``--init-from`` takes the other run's networks and, from the full checkpoint of a run on the same
+    task, its replay buffer, updating at once; from a portable checkpoint alone, or from a run on
+    another task (whose buffer holds that task's rewards), it first refills a buffer with that policy,
+    so with fewer steps than ``learning_starts`` its final policy is the other run's. Guards the
+    loading, the buffer taken over, and that a refilled buffer is full before the first update."""
     import shutil
 
     from hyirl import checkpoint
 
     args = ["expert", "train", "pendulum", "--steps", "256", "--learning-starts", "320", "--eval-every", "256"]
-    portable_only = tmp_path / "portable-only"
-    shutil.copytree(tiny_expert, portable_only)
+    portable_only, other_task = tmp_path / "portable-only", tmp_path / "other-task"
+    for copy in (portable_only, other_task):
+        shutil.copytree(tiny_expert, copy)
     (portable_only / "checkpoints" / "learner.npz").unlink()
-    for source, out in ((tiny_expert, tmp_path / "full"), (portable_only, tmp_path / "refilled")):
+    config = other_task / "config.json"
+    config.write_text(config.read_text().replace('"env": "pendulum"', '"env": "hopper"'))
+    for source in (tiny_expert, portable_only, other_task):
+        out = tmp_path / f"from-{source.name}"
         assert main([*args, "--init-from", str(source), "--out", str(out), "--no-progress"]) == 0
         assert json.loads((out / "config.json").read_text())["init_from"] == str(source)
     full, _ = checkpoint.load_npz(tiny_expert / "checkpoints" / "learner.npz", "checkpoint")
-    started, _ = checkpoint.load_npz(tmp_path / "full" / "checkpoints" / "learner.npz", "checkpoint")
+    started, _ = checkpoint.load_npz(tmp_path / "from-run" / "checkpoints" / "learner.npz", "checkpoint")
     assert np.array_equal(started["buffer/obs"][: len(full["buffer/obs"])], full["buffer/obs"])
     assert len(started["buffer/obs"]) == len(full["buffer/obs"]) + 256
     portable, _ = checkpoint.load_npz(tiny_expert / "checkpoints" / "portable.npz", "checkpoint")
-    for run, same in (("full", False), ("refilled", True)):
-        final, _ = checkpoint.load_npz(tmp_path / run / "final_policy.npz", "policy")
-        source = full if run == "full" else portable
-        assert all(np.array_equal(v, source[f"state/actor_params/params/{k}"]) for k, v in final.items()) == same, run
+    for run, source in (("run", full), ("portable-only", portable), ("other-task", portable)):
+        final, _ = checkpoint.load_npz(tmp_path / f"from-{run}" / "final_policy.npz", "policy")
+        same = all(np.array_equal(v, source[f"state/actor_params/params/{k}"]) for k, v in final.items())
+        assert same == (run != "run"), run
 
 
 def test_a_linear_schedule_anneals_every_update_chunk_to_zero(tmp_path, monkeypatch):

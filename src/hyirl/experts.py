@@ -120,7 +120,7 @@ def train_expert(cfg: ExpertConfig, out: Path, *, resume: bool = False, progress
             best = _second_look(load_policy(kept)[0], eval_env, cfg.confirm_episodes)  # a run of 0.6.1 or older
         run.truncate_metrics(learner.env_steps)
     elif cfg.init_from:
-        _start_from(learner, Path(cfg.init_from))
+        _start_from(learner, Path(cfg.init_from), cfg)
     policy_meta = dict(
         env=task.name, gym_id=task.gym_id, truncated_obs=cfg.truncated_obs, hidden=list(cfg.sac.hidden), seed=cfg.seed
     )
@@ -173,14 +173,16 @@ def _second_look(policy, env, episodes: int) -> tuple[float, float]:
     return float(np.mean(lengths >= env.horizon)), float(returns.mean())
 
 
-def _start_from(learner: OnlineSAC, run_dir: Path) -> None:
+def _start_from(learner: OnlineSAC, run_dir: Path, cfg: ExpertConfig) -> None:
     """Take another run's actor, critic, their targets and optimiser moments, its temperature and, from
-    its full checkpoint, its replay buffer: updates go on at once on the data the critic was fitted to.
-    Where only the portable checkpoint is left, the buffer is first filled by that policy
-    (``learning_starts`` steps, no updates): on Humanoid at 1.38M steps the first 30k updates on so
-    small a buffer took the policy from ≈ 2,600 to ≈ 400 (docs/experts.md)."""
-    full = run_dir / "checkpoints" / "learner.npz"
-    source = full if full.is_file() else run_dir / "checkpoints" / "portable.npz"
+    the full checkpoint of a run on the same task (the buffer's rewards are that task's), its replay
+    buffer: updates go on at once on the data the critic was fitted to. Otherwise the buffer is first
+    filled by that policy (``learning_starts`` steps, no updates); on Humanoid at 1.38M steps the first
+    30k updates on so small a buffer took the policy from ≈ 2,600 to ≈ 400 (docs/experts.md)."""
+    full, config = run_dir / "checkpoints" / "learner.npz", run_dir / "config.json"
+    other = json.loads(config.read_text()) if config.is_file() else {}
+    same_data = other.get("truncated_obs") == cfg.truncated_obs and _task_name(other.get("env")) == _task_name(cfg.env)
+    source = full if same_data and full.is_file() else run_dir / "checkpoints" / "portable.npz"
     arrays, _ = checkpoint.load_npz(source, "checkpoint to start from")
     part = lambda prefix: {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}  # noqa: E731
     state = checkpoint.unflatten(learner.state, part("state/"))
@@ -191,6 +193,13 @@ def _start_from(learner: OnlineSAC, run_dir: Path) -> None:
         learner.warmup_until = 0
     else:
         learner.refill_until, learner.warmup_until = learner.warmup_until, 0
+
+
+def _task_name(env: str | None) -> str | None:
+    try:
+        return get_task(env).name if env else None
+    except HyirlError:
+        return None
 
 
 def evaluate_policy(
