@@ -29,12 +29,16 @@ def test_ensemble_learns_a_linear_system():
     before = np.mean(
         (np.asarray(model.sample_next(state, test.obs, test.action, jax.random.PRNGKey(2))) - test.next_obs) ** 2
     )
-    state, info = model.fit(state, data, np.random.default_rng(0))
+    seen = []  # what a long fit's progress bar shows: epochs so far, the members' mean best held-out error
+    state, info = model.fit(state, data, np.random.default_rng(0), on_epoch=lambda *shown: seen.append(shown))
     pred = np.asarray(model.sample_next(state, test.obs, test.action, jax.random.PRNGKey(2)))
     after = np.mean((pred - np.asarray(test.next_obs)) ** 2)
     # targets have variance ~1; the fit must bring the sampled one-step error (incl. the model's noise) near 0
     assert after < 0.01 < before
     assert info["model_val_mse"] < 0.005
+    epochs, errors = zip(*seen)
+    assert list(epochs) == list(range(1, info["model_epochs"] + 1)) and errors[-1] < 0.005
+    assert all(later <= earlier for earlier, later in zip(errors, errors[1:]))
 
 
 def test_elites_are_the_members_with_lowest_validation_error():

@@ -14,6 +14,7 @@ Training is warm-started: each call continues from the current weights, as in th
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, Literal
 
 import flax.linen as nn
@@ -248,10 +249,12 @@ class Dynamics:
         *,
         first: bool = False,
         validation_split: str | None = None,
+        on_epoch: Callable[[int, float], None] | None = None,
     ) -> tuple[DynamicsState, dict]:
         """Train on every row of ``data`` (the hybrid buffer) until early stopping or the epoch bound
         (``first_fit_max_epochs`` for the ``first`` call, ``max_epochs`` after); ``validation_split``
-        overrides the config's (AntMaze's pretraining holds out a spatial split, spec §5.8).
+        overrides the config's (AntMaze's pretraining holds out a spatial split, spec §5.8);
+        ``on_epoch(epochs, mean best validation MSE)`` follows a long fit.
 
         Returns the state with each member's best weights of this call restored and the elites chosen.
         """
@@ -300,6 +303,8 @@ class Dynamics:
             )
             stale = 0 if improved.any() else stale + 1
             epochs += 1
+            if on_epoch:
+                on_epoch(epochs, float(best_mse.mean()))
         order = np.argsort(best_mse, kind="stable")
         state = state.replace(
             params=best_params,

@@ -264,7 +264,7 @@ def make_relabel(disc: Discriminator, block: int = 4096):
 
 def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
     """HyPER's outer loop: chunks of ``act_chunk`` real steps, each followed by the phases that are due."""
-    loop = _HyPERLoop(cfg, out, resume)
+    loop = _HyPERLoop(cfg, out, resume, progress)
     learner = loop.learner
     with StepProgress(cfg.steps, f"hyper {cfg.env}", learner.env_steps, enabled=progress) as bar:
         while learner.env_steps < cfg.steps:
@@ -294,8 +294,8 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
 class _HyPERLoop:
     """HyPER's parts and the state its phases share; each phase is one method."""
 
-    def __init__(self, cfg: HyPERConfig, out: Path, resume: bool):
-        self.cfg = cfg
+    def __init__(self, cfg: HyPERConfig, out: Path, resume: bool, progress: bool = True):
+        self.cfg, self.progress = cfg, progress
         task = get_task(cfg.env)
         env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
         self.eval_env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
@@ -348,7 +348,7 @@ class _HyPERLoop:
         """AntMaze's start (spec §5.3): the pretrained model, then TD3-BC's BC updates on the dataset."""
         cfg, learner = self.cfg, self.learner
         if cfg.pretrain_model:
-            self.model_state, info = pretrained_model(self.dynamics, self.expert, cfg.model)
+            self.model_state, info = pretrained_model(self.dynamics, self.expert, cfg.model, self.progress)
             self.info.update({f"pretrain_{k}": v for k, v in info.items()})
         if cfg.bc_init_steps:
             learner.state, _ = self.agent.train_chunk(
@@ -504,10 +504,12 @@ class _HyPERLoop:
         )
 
 
-def pretrained_model(dynamics: Dynamics, expert: buffers.Buffer, model_cfg: DynamicsConfig) -> tuple[object, dict]:
+def pretrained_model(
+    dynamics: Dynamics, expert: buffers.Buffer, model_cfg: DynamicsConfig, progress: bool = True
+) -> tuple[object, dict]:
     """The model fitted on the whole dataset before the loop, holding out a spatially stratified 20 %
     (spec §5.8); cached under the hyirl cache by the data and the model's settings, so the runs of every
-    seed share one fit."""
+    seed share one fit (on 1M AntMaze rows, about a minute an epoch on this CPU: shown as it goes)."""
     digest = hashlib.sha256(json.dumps(dataclasses.asdict(model_cfg), sort_keys=True, default=str).encode())
     for column in (expert.obs, expert.action, expert.next_obs):
         digest.update(np.asarray(column).tobytes())
@@ -516,7 +518,13 @@ def pretrained_model(dynamics: Dynamics, expert: buffers.Buffer, model_cfg: Dyna
     if path.exists():
         arrays, info = checkpoint.load_npz(path, "pretrained model")
         return checkpoint.unflatten(template, arrays), dict(info, cached=1.0)
-    state, info = dynamics.fit(template, expert, np.random.default_rng(0), first=True, validation_split="spatial")
+    bar = StepProgress(
+        model_cfg.first_fit_max_epochs, "pretraining the model", enabled=progress, unit="epochs", score="val mse"
+    )
+    with bar:
+        state, info = dynamics.fit(
+            template, expert, np.random.default_rng(0), first=True, validation_split="spatial", on_epoch=bar.update
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     checkpoint.save_npz(path, checkpoint.flatten(state), info)
     return state, dict(info, cached=0.0)

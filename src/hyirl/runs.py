@@ -216,19 +216,22 @@ def _duration(seconds: float) -> str:
 
 
 class StepProgress:
-    """A rich progress bar over env steps showing steps/s and the latest evaluation return."""
+    """A rich progress bar over env steps (or another ``unit``) showing the rate, the latest evaluation
+    return (or another ``score``) and the time left."""
 
-    def __init__(self, total: int, description: str, start: int = 0, enabled: bool = True):
+    def __init__(
+        self, total: int, description: str, start: int = 0, enabled: bool = True, unit: str = "steps", score="eval"
+    ):
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>7.1f} steps/s"),
-            TextColumn("eval {task.fields[eval]}"),
+            TextColumn(f"{{task.fields[rate]:>7}} {unit}/s"),
+            TextColumn(f"{score} {{task.fields[eval]}}"),
             TextColumn("{task.fields[left]} left"),
             disable=not enabled,
         )
-        self.task = self.progress.add_task(description, total=total, completed=start, rate=0.0, eval="-", left="-")
+        self.task = self.progress.add_task(description, total=total, completed=start, rate="-", eval="-", left="-")
         self._t0, self._s0 = time.perf_counter(), start
 
     def __enter__(self):
@@ -243,7 +246,7 @@ class StepProgress:
         # rich's own estimate looks at the last 30 s only and shows -:--:-- when updates are rarer than
         # that (one per 5k-step round); the mean rate since this process started always has a value.
         left = (self.progress.tasks[0].total - env_steps) / rate if rate > 0 else None
-        fields = dict(rate=rate, left="-" if left is None else _duration(left))
+        fields = dict(rate=f"{rate:.1f}" if rate >= 1 else f"{rate:.4f}", left="-" if left is None else _duration(left))
         if eval_return is not None:
-            fields["eval"] = f"{eval_return:.1f}"
+            fields["eval"] = f"{eval_return:.4g}" if abs(eval_return) < 1 else f"{eval_return:.1f}"
         self.progress.update(self.task, completed=env_steps, **fields)
