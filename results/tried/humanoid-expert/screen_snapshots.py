@@ -1,11 +1,12 @@
-"""Screen the actors of an expert run's portable checkpoints (copied after each evaluation) on more
-episodes than the run's own 5 + 20, on seeds of their own (30,000 on; the run screens on 10,000 and
-confirms on 20,000, `hyirl expert eval` uses 100,000), and write the chosen actor as a policy file.
+"""Screen Humanoid actors on more episodes than an expert run's own 5 + 20, on seeds of their own
+(30,000 on; the run screens on 10,000 and confirms on 20,000, `hyirl expert eval` uses 100,000), and
+write the pick as a policy file. Each FILE is a portable checkpoint (copied after an evaluation; it
+holds the actor) or a policy file.
 
-    python results/tried/humanoid-expert/screen_snapshots.py SNAPSHOT_DIR EPISODES OUT_POLICY [MIN_STEPS]
+    python results/tried/humanoid-expert/screen_snapshots.py EPISODES OUT_POLICY FILE...
 
-Prints one line per snapshot (steps, full-length share, mean return), then the pick: the most
-full-length episodes, then the highest mean return, as the expert runs choose.
+One line per file (steps, full-length share, mean return), then the pick: the most full-length
+episodes, then the highest mean return, as the expert runs choose.
 """
 
 import sys
@@ -18,22 +19,20 @@ from hyirl.envs import get_task, make_env
 from hyirl.learner import evaluate_with_lengths
 from hyirl.sac import NumpyPolicy
 
-snapshots, episodes, out = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
-min_steps = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+episodes, out, files = int(sys.argv[1]), Path(sys.argv[2]), [Path(f) for f in sys.argv[3:]]
 env = make_env(get_task("humanoid"), p_tremble=0.0, truncated_obs=True)
 prefix = "state/actor_params/params/"
 scores = []
-for path in sorted(snapshots.glob("portable-*.npz"), key=lambda p: int(p.stem.split("-")[1])):
-    arrays, meta = checkpoint.load_npz(path, "checkpoint")
-    if meta["env_steps"] < min_steps:
-        continue
-    actor = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-    policy = NumpyPolicy({"params": checkpoint.nest(actor)})
-    returns, lengths = evaluate_with_lengths(policy, env, episodes, seed=30_000)
+for path in files:
+    arrays, meta = checkpoint.load_npz(path, "checkpoint or policy")
+    actor = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)} or arrays
+    steps = meta.get("env_steps", meta.get("steps"))
+    returns, lengths = evaluate_with_lengths(NumpyPolicy({"params": checkpoint.nest(actor)}), env, episodes, 30_000)
     score = (float(np.mean(lengths >= env.horizon)), float(returns.mean()))
-    print(f"{meta['env_steps']:>8}: full length {score[0]:.2f}, mean return {score[1]:,.1f}", flush=True)
-    scores.append((score, meta["env_steps"], actor))
+    print(f"{path.name} ({steps} steps): full length {score[0]:.2f}, mean return {score[1]:,.1f}", flush=True)
+    scores.append((score, steps, actor))
 (best, steps, actor) = max(scores, key=lambda s: s[0])
 meta = dict(env="humanoid", gym_id="Humanoid-v5", truncated_obs=True, hidden=[256, 256], seed=0, steps=steps)
-checkpoint.save_npz(out, actor, dict(meta, selection_return=best[1], selection=f"{episodes} episodes from seed 30000"))
+meta.update(selection_return=best[1], selection=f"{episodes} episodes from seed 30000")
+checkpoint.save_npz(out, actor, meta)
 print(f"pick: {steps} steps, full length {best[0]:.2f}, mean return {best[1]:,.1f} -> {out}")
