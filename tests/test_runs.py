@@ -163,6 +163,19 @@ def test_progress_shows_time_left_from_the_mean_rate(monkeypatch):
     assert bar.progress.tasks[0].fields["left"] == "0:13:20"
 
 
+def test_progress_of_a_slow_unit_shows_its_rate_and_a_small_score(monkeypatch):
+    """Guards the bar of AntMaze's model pretraining (one epoch a minute): a rate below 1 per second and
+    a held-out error below 1 keep their digits instead of showing 0.0."""
+    import hyirl.runs
+
+    clock = iter([0.0, 120.0])
+    monkeypatch.setattr(hyirl.runs.time, "perf_counter", lambda: next(clock))
+    bar = StepProgress(100, "pretraining", enabled=False, unit="epochs", score="val mse")
+    bar.update(2, 0.012345)
+    fields = bar.progress.tasks[0].fields
+    assert (fields["rate"], fields["eval"], fields["left"]) == ("0.0167", "0.01235", "1:38:00")
+
+
 def test_a_setting_newer_than_the_run_matches_only_at_its_default(tmp_path):
     """Resuming an older run whose config lacks a setting added since (top level or nested): the
     setting at its default (what the older code did) matches, any other value is refused."""
