@@ -30,7 +30,8 @@ def test_ensemble_learns_a_linear_system():
         (np.asarray(model.sample_next(state, test.obs, test.action, jax.random.PRNGKey(2))) - test.next_obs) ** 2
     )
     seen = []  # what a long fit's progress bar shows: epochs so far, the members' mean best held-out error
-    state, info = model.fit(state, data, np.random.default_rng(0), on_epoch=lambda *shown: seen.append(shown))
+    show = lambda fit: seen.append((fit["epochs"], float(fit["best_mse"].mean())))  # noqa: E731
+    state, info = model.fit(state, data, np.random.default_rng(0), on_epoch=show)
     pred = np.asarray(model.sample_next(state, test.obs, test.action, jax.random.PRNGKey(2)))
     after = np.mean((pred - np.asarray(test.next_obs)) ** 2)
     # targets have variance ~1; the fit must bring the sampled one-step error (incl. the model's noise) near 0
@@ -39,6 +40,40 @@ def test_ensemble_learns_a_linear_system():
     epochs, errors = zip(*seen)
     assert list(epochs) == list(range(1, info["model_epochs"] + 1)) and errors[-1] < 0.005
     assert all(later <= earlier for earlier, later in zip(errors, errors[1:]))
+
+
+def test_a_fit_killed_after_an_epoch_goes_on_exactly_from_its_progress():
+    """Guards the resumable pretraining (hours for AntMaze's 1M rows on a CPU): a fit stopped after its
+    second epoch and given that epoch's progress trains only the epochs left and ends with the
+    uninterrupted fit's weights, elites and epoch count, bit for bit."""
+    from hyirl import checkpoint
+
+    data, cfg = _linear_data(2000), DynamicsConfig(members=3, elites=2, hidden=(32, 32), max_epochs=6, patience=3)
+    model = Dynamics(2, 1, cfg)
+    whole, info = model.fit(model.init(jax.random.PRNGKey(0)), data, np.random.default_rng(0))
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_two(fit):
+        if fit["epochs"] == 2:
+            saved.update(checkpoint.nest({k: np.array(v) for k, v in checkpoint.flatten(fit).items()}))
+            raise Killed
+
+    saved = {}
+    with pytest.raises(Killed):
+        model.fit(model.init(jax.random.PRNGKey(0)), data, np.random.default_rng(0), on_epoch=kill_after_two)
+    template = model.init(jax.random.PRNGKey(0))
+    shape = dict(state=template, best_params=template.params, best_mse=np.zeros(3, np.float32))
+    shape.update(key=jax.random.PRNGKey(0), epochs=0, stale=0)
+    progress = checkpoint.unflatten(shape, checkpoint.flatten(saved))
+    after = []
+    resumed, resumed_info = model.fit(
+        template, data, np.random.default_rng(0), resume=progress, on_epoch=lambda fit: after.append(fit["epochs"])
+    )
+    assert after == list(range(3, info["model_epochs"] + 1)) and resumed_info == info  # only the epochs left
+    for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(resumed)):
+        assert np.array_equal(a, b)
 
 
 def test_elites_are_the_members_with_lowest_validation_error():

@@ -249,12 +249,14 @@ class Dynamics:
         *,
         first: bool = False,
         validation_split: str | None = None,
-        on_epoch: Callable[[int, float], None] | None = None,
+        on_epoch: Callable[[dict], None] | None = None,
+        resume: dict | None = None,
     ) -> tuple[DynamicsState, dict]:
         """Train on every row of ``data`` (the hybrid buffer) until early stopping or the epoch bound
         (``first_fit_max_epochs`` for the ``first`` call, ``max_epochs`` after); ``validation_split``
         overrides the config's (AntMaze's pretraining holds out a spatial split, spec §5.8);
-        ``on_epoch(epochs, mean best validation MSE)`` follows a long fit.
+        ``on_epoch(progress)`` sees the fit after every epoch (``epochs``, ``best_mse`` per member, and
+        what ``resume`` needs to go on from there exactly on the same data, rng and settings).
 
         Returns the state with each member's best weights of this call restored and the elites chosen.
         """
@@ -289,6 +291,9 @@ class Dynamics:
         best_mse = np.asarray(self._validate(state, data, val_rows, n_val))
         best_params = jax.tree.map(jnp.copy, state.params)  # the epoch call donates (reuses) state's buffers
         epochs, stale = 0, 0
+        if resume is not None:
+            state, best_params, best_mse, key = (resume[k] for k in ("state", "best_params", "best_mse", "key"))
+            epochs, stale = int(resume["epochs"]), int(resume["stale"])
         while stale < cfg.patience and (max_epochs is None or epochs < max_epochs):
             key, k = jax.random.split(key)
             state = self._epoch(state, data, boot, n_train, k)
@@ -304,7 +309,9 @@ class Dynamics:
             stale = 0 if improved.any() else stale + 1
             epochs += 1
             if on_epoch:
-                on_epoch(epochs, float(best_mse.mean()))
+                on_epoch(
+                    dict(state=state, best_params=best_params, best_mse=best_mse, key=key, epochs=epochs, stale=stale)
+                )
         order = np.argsort(best_mse, kind="stable")
         state = state.replace(
             params=best_params,

@@ -509,7 +509,8 @@ def pretrained_model(
 ) -> tuple[object, dict]:
     """The model fitted on the whole dataset before the loop, holding out a spatially stratified 20 %
     (spec §5.8); cached under the hyirl cache by the data and the model's settings, so the runs of every
-    seed share one fit (on 1M AntMaze rows, about a minute an epoch on this CPU: shown as it goes)."""
+    seed share one fit. On 1M AntMaze rows it takes hours on a CPU (minutes an epoch): it shows its
+    progress, and keeps it after every epoch in a ``.partial.npz`` beside, from which a killed fit goes on."""
     digest = hashlib.sha256(json.dumps(dataclasses.asdict(model_cfg), sort_keys=True, default=str).encode())
     for column in (expert.obs, expert.action, expert.next_obs):
         digest.update(np.asarray(column).tobytes())
@@ -518,15 +519,40 @@ def pretrained_model(
     if path.exists():
         arrays, info = checkpoint.load_npz(path, "pretrained model")
         return checkpoint.unflatten(template, arrays), dict(info, cached=1.0)
-    bar = StepProgress(
-        model_cfg.first_fit_max_epochs, "pretraining the model", enabled=progress, unit="epochs", score="val mse"
+    partial = path.with_name(f"{path.stem}.partial.npz")
+    shape = dict(state=template, best_params=template.params, best_mse=np.zeros(model_cfg.members, np.float32))
+    shape.update(key=jax.random.PRNGKey(0), epochs=0, stale=0)
+    resume = (
+        checkpoint.unflatten(shape, checkpoint.load_npz(partial, "pretraining progress")[0])
+        if partial.exists()
+        else None
     )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bar = StepProgress(
+        model_cfg.first_fit_max_epochs,
+        "pretraining the model",
+        resume["epochs"] if resume else 0,
+        progress,
+        "epochs",
+        "val mse",
+    )
+
+    def keep(fit: dict) -> None:
+        checkpoint.save_npz(partial, checkpoint.flatten(fit))
+        bar.update(fit["epochs"], float(np.mean(fit["best_mse"])))
+
     with bar:
         state, info = dynamics.fit(
-            template, expert, np.random.default_rng(0), first=True, validation_split="spatial", on_epoch=bar.update
+            template,
+            expert,
+            np.random.default_rng(0),
+            first=True,
+            validation_split="spatial",
+            on_epoch=keep,
+            resume=resume,
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
     checkpoint.save_npz(path, checkpoint.flatten(state), info)
+    partial.unlink(missing_ok=True)
     return state, dict(info, cached=0.0)
 
 
