@@ -42,7 +42,7 @@ class ExpertConfig:
     checkpoint_every: int = 50_000
     init_from: str | None = None  # another expert run whose networks this one starts from (not the paper's)
     # "linear": every learning rate falls linearly from sac.learning_rate to 0 at ``steps`` (rl-zoo's
-    # lin_ schedules; not the paper's), so a continued run settles instead of swinging
+    # lin_ schedules; not the paper's), tried for continuing a swinging run (Humanoid's kept swinging)
     lr_schedule: str = "constant"
 
     def __post_init__(self):
