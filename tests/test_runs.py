@@ -164,8 +164,9 @@ def test_progress_shows_time_left_from_the_mean_rate(monkeypatch):
 
 
 def test_progress_of_a_slow_unit_shows_its_rate_and_a_small_score(monkeypatch):
-    """Guards the bar of AntMaze's model pretraining (one epoch a minute): a rate below 1 per second and
-    a held-out error below 1 keep their digits instead of showing 0.0."""
+    """Guards the bar of AntMaze's model pretraining (minutes an epoch): a rate below 1 per second and
+    a held-out error below 1 keep their digits instead of showing 0.0, and a fit with no epoch bound
+    (early stopping only, AntMaze's preset) shows no time left instead of failing."""
     import hyirl.runs
 
     clock = iter([0.0, 120.0])
@@ -174,6 +175,10 @@ def test_progress_of_a_slow_unit_shows_its_rate_and_a_small_score(monkeypatch):
     bar.update(2, 0.012345)
     fields = bar.progress.tasks[0].fields
     assert (fields["rate"], fields["eval"], fields["left"]) == ("0.0167", "0.01235", "1:38:00")
+    clock = iter([0.0, 120.0])
+    unbounded = StepProgress(None, "pretraining", enabled=False, unit="epochs", score="val mse")  # early stopping only
+    unbounded.update(2, 0.012345)
+    assert unbounded.progress.tasks[0].fields["left"] == "-"
 
 
 def test_a_setting_newer_than_the_run_matches_only_at_its_default(tmp_path):

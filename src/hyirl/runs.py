@@ -245,7 +245,8 @@ class StepProgress:
         rate = (env_steps - self._s0) / max(time.perf_counter() - self._t0, 1e-9)
         # rich's own estimate looks at the last 30 s only and shows -:--:-- when updates are rarer than
         # that (one per 5k-step round); the mean rate since this process started always has a value.
-        left = (self.progress.tasks[0].total - env_steps) / rate if rate > 0 else None
+        total = self.progress.tasks[0].total  # None: until a stopping rule ends it (a model fit's epochs)
+        left = (total - env_steps) / rate if rate > 0 and total is not None else None
         fields = dict(rate=f"{rate:.1f}" if rate >= 1 else f"{rate:.4f}", left="-" if left is None else _duration(left))
         if eval_return is not None:
             fields["eval"] = f"{eval_return:.4g}" if abs(eval_return) < 1 else f"{eval_return:.1f}"
