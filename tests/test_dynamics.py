@@ -64,9 +64,7 @@ def test_a_fit_killed_after_an_epoch_goes_on_exactly_from_its_progress():
     with pytest.raises(Killed):
         model.fit(model.init(jax.random.PRNGKey(0)), data, np.random.default_rng(0), on_epoch=kill_after_two)
     template = model.init(jax.random.PRNGKey(0))
-    shape = dict(state=template, best_params=template.params, best_mse=np.zeros(3, np.float32))
-    shape.update(key=jax.random.PRNGKey(0), epochs=0, stale=0)
-    progress = checkpoint.unflatten(shape, checkpoint.flatten(saved))
+    progress = checkpoint.unflatten(model.fit_progress_like(template), checkpoint.flatten(saved))
     after = []
     resumed, resumed_info = model.fit(
         template, data, np.random.default_rng(0), resume=progress, on_epoch=lambda fit: after.append(fit["epochs"])

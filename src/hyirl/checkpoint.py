@@ -43,6 +43,11 @@ def nest(flat: dict[str, np.ndarray]) -> dict:
     return nested
 
 
+def part(flat: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The arrays of one saved tree: ``{"state/a": x, "buffer/b": y}``, ``"state/"`` -> ``{"a": x}``."""
+    return {k[len(prefix) :]: v for k, v in flat.items() if k.startswith(prefix)}
+
+
 def unflatten(template: Any, flat: dict[str, np.ndarray]) -> Any:
     """Rebuild a pytree shaped like ``template`` from :func:`flatten` output."""
 

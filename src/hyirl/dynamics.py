@@ -241,6 +241,11 @@ class Dynamics:
         return self.elite_mean_deltas(state, obs, action).std(0).mean(-1)
 
     # --- training call (host loop over epochs, for early stopping) --------------------------------
+    def fit_progress_like(self, state: DynamicsState) -> dict:
+        """The shape of the progress ``fit`` hands to ``on_epoch``, for reading it back from a checkpoint."""
+        shape = dict(state=state, best_params=state.params, best_mse=np.zeros(self.cfg.members, np.float32))
+        return dict(shape, key=jax.random.PRNGKey(0), epochs=0, stale=0)
+
     def fit(
         self,
         state: DynamicsState,
@@ -288,10 +293,11 @@ class Dynamics:
         boot = jnp.asarray(pad(train_rows, capacity)[rng.integers(0, n_train, (cfg.members, capacity))])
         key = jax.random.PRNGKey(int(rng.integers(2**31)))
 
-        best_mse = np.asarray(self._validate(state, data, val_rows, n_val))
-        best_params = jax.tree.map(jnp.copy, state.params)  # the epoch call donates (reuses) state's buffers
-        epochs, stale = 0, 0
-        if resume is not None:
+        if resume is None:
+            best_mse = np.asarray(self._validate(state, data, val_rows, n_val))
+            best_params = jax.tree.map(jnp.copy, state.params)  # the epoch call donates (reuses) state's buffers
+            epochs, stale = 0, 0
+        else:
             state, best_params, best_mse, key = (resume[k] for k in ("state", "best_params", "best_mse", "key"))
             epochs, stale = int(resume["epochs"]), int(resume["stale"])
         while stale < cfg.patience and (max_epochs is None or epochs < max_epochs):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.metadata
 import json
 import math
@@ -184,7 +185,7 @@ def _start_from(learner: OnlineSAC, run_dir: Path, cfg: ExpertConfig) -> None:
     same_data = other.get("truncated_obs") == cfg.truncated_obs and _task_name(other.get("env")) == _task_name(cfg.env)
     source = full if same_data and full.is_file() else run_dir / "checkpoints" / "portable.npz"
     arrays, _ = checkpoint.load_npz(source, "checkpoint to start from")
-    part = lambda prefix: {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}  # noqa: E731
+    part = functools.partial(checkpoint.part, arrays)
     state = checkpoint.unflatten(learner.state, part("state/"))
     learner.state = state.replace(step=learner.state.step, key=learner.state.key)
     learner.policy = NumpyPolicy(learner.state.actor_params)

@@ -520,10 +520,10 @@ def pretrained_model(
         arrays, info = checkpoint.load_npz(path, "pretrained model")
         return checkpoint.unflatten(template, arrays), dict(info, cached=1.0)
     partial = path.with_name(f"{path.stem}.partial.npz")
-    shape = dict(state=template, best_params=template.params, best_mse=np.zeros(model_cfg.members, np.float32))
-    shape.update(key=jax.random.PRNGKey(0), epochs=0, stale=0)
     resume = (
-        checkpoint.unflatten(shape, checkpoint.load_npz(partial, "pretraining progress")[0])
+        checkpoint.unflatten(
+            dynamics.fit_progress_like(template), checkpoint.load_npz(partial, "pretraining progress")[0]
+        )
         if partial.exists()
         else None
     )

@@ -196,7 +196,7 @@ def restore_learner(
     first refills its empty buffer with ``learning_starts`` steps of its current policy, without
     updates: it continues from where it was, though not bit-exactly."""
     arrays, meta = checkpoint.load_npz(path, "checkpoint")
-    part = lambda prefix: {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}  # noqa: E731
+    part = partial(checkpoint.part, arrays)
     extras = {name: checkpoint.unflatten(tree, part(f"{name}/")) for name, tree in (extra_trees or {}).items()}
     for name in extra_buffers:
         if not part(f"{name}/"):

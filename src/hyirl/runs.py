@@ -220,7 +220,13 @@ class StepProgress:
     return (or another ``score``) and the time left."""
 
     def __init__(
-        self, total: int, description: str, start: int = 0, enabled: bool = True, unit: str = "steps", score="eval"
+        self,
+        total: int | None,
+        description: str,
+        start: int = 0,
+        enabled: bool = True,
+        unit: str = "steps",
+        score: str = "eval",
     ):
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
