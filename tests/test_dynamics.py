@@ -136,6 +136,15 @@ def test_spatial_validation_holds_out_the_same_share_of_every_region():
     assert not np.array_equal(first, second)  # random within each cell
 
 
+def test_a_spatial_split_that_holds_out_nothing_is_refused():
+    """Data too sparse for the 50 x 50 grid (every cell under 5 points) would leave no held-out rows,
+    and the fit would pick its elites on a NaN error; it stops with a clear error instead."""
+    cfg = DynamicsConfig(members=2, elites=1, hidden=(8,), max_epochs=1, validation_split="spatial")
+    model = Dynamics(2, 1, cfg)
+    with pytest.raises(ValueError, match="held out no rows"):
+        model.fit(model.init(jax.random.PRNGKey(0)), _linear_data(100), np.random.default_rng(0))
+
+
 def test_cosine_model_learning_rate_is_periodic_over_adam_steps():
     """Walker2d's paper preset anneals the model's learning rate with torch's periodic cosine
     (T_max 30,000 Adam steps, spec §5.1): lr0 at 0, half at T/2, ~0 at T, back to lr0 at 2T; and the

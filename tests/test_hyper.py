@@ -318,3 +318,32 @@ def test_hyper_on_antmaze_runs_td3bc_from_a_cached_pretrained_model(tmp_path, st
     expert = expert_buffer(load_demos(demos)[0])
     _, info = pretrained_model(Dynamics(31, 8, model_cfg), expert, model_cfg)
     assert info["cached"] == 1.0 and len(list((tmp_path / "cache" / "models").iterdir())) == 1
+
+
+def test_a_shipped_pretrained_model_is_loaded_instead_of_fitted(tmp_path, monkeypatch):
+    """Guards the shipped AntMaze models (the 1M-row pretraining costs hours of CPU): a model in
+    ``shipped_models/`` under the name of the data and settings is returned as it is, and nothing is
+    fitted or written to the cache. Fails if the shipped directory is not searched (the call then fits
+    a new model from other initial weights) or is searched under another name."""
+    from hyirl import hyper
+
+    rng = np.random.default_rng(0)
+    obs, action = rng.normal(size=(300, 3)), rng.uniform(-1, 1, size=(300, 2))
+    obs[:, :2] = rng.integers(0, 2, size=(300, 2))  # four dense x, y cells, so the spatial split holds rows out
+    data = buffers.from_arrays(
+        obs=obs, action=action, next_obs=obs + 0.1 * action[:, :1], reward=np.zeros(300), terminal=np.zeros(300)
+    )
+    cfg = DynamicsConfig(members=2, elites=1, hidden=(8,), first_fit_max_epochs=1)
+    fitted, info = hyper.pretrained_model(Dynamics(3, 2, cfg), data, cfg, progress=False)
+    assert info["cached"] == 0.0
+    cache = tmp_path / "cache" / "models"
+    (entry,) = cache.iterdir()
+    shipped = fitted.replace(params=jax.tree.map(lambda p: p + 1.0, fitted.params))  # unlike any fit
+    monkeypatch.setattr(hyper, "SHIPPED_MODELS", tmp_path / "shipped")
+    (tmp_path / "shipped").mkdir()
+    checkpoint.save_npz(tmp_path / "shipped" / entry.name, checkpoint.flatten(shipped), dict(model_epochs=1))
+    entry.unlink()
+    loaded, info = hyper.pretrained_model(Dynamics(3, 2, cfg), data, cfg, progress=False)
+    assert info["cached"] == 2.0 and not any(cache.iterdir())
+    for a, b in zip(jax.tree.leaves(shipped), jax.tree.leaves(loaded)):
+        assert np.array_equal(a, b)

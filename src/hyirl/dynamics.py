@@ -282,6 +282,8 @@ class Dynamics:
             held_out = spatially_stratified(np.asarray(data.obs)[rows, :2], cfg.validation_ratio, rng)
             rows = np.concatenate([rows[held_out], rows[~held_out]])
             n_val = int(held_out.sum())
+            if n_val == 0:
+                raise ValueError("the spatial validation split held out no rows: too few rows in each x, y cell")
         else:
             n_val = max(1, int(size * cfg.validation_ratio))
         if cfg.max_validation is not None:

@@ -504,21 +504,29 @@ class _HyPERLoop:
         )
 
 
+# Pretrained AntMaze models that ship with hyirl, named as their cache entries (docs/hyper.md).
+SHIPPED_MODELS = Path(__file__).parent / "shipped_models"
+
+
 def pretrained_model(
     dynamics: Dynamics, expert: buffers.Buffer, model_cfg: DynamicsConfig, progress: bool = True
 ) -> tuple[object, dict]:
     """The model fitted on the whole dataset before the loop, holding out a spatially stratified 20 %
-    (spec §5.8); cached under the hyirl cache by the data and the model's settings, so the runs of every
-    seed share one fit. On 1M AntMaze rows it takes hours on a CPU (minutes an epoch): it shows its
-    progress, and keeps it after every epoch in a ``.partial.npz`` beside, from which a killed fit goes on."""
+    (spec §5.8); keyed by the data and the model's settings, shipped with hyirl (``shipped_models/``) or
+    cached under the hyirl cache, so the runs of every seed share one fit. On 1M AntMaze rows it takes
+    hours on a CPU (minutes an epoch): it shows its progress, and keeps it after every epoch in a
+    ``.partial.npz`` beside its cache entry, from which a killed fit goes on. ``info["cached"]``: 0 fitted
+    by this call, 1 from the cache, 2 shipped."""
     digest = hashlib.sha256(json.dumps(dataclasses.asdict(model_cfg), sort_keys=True, default=str).encode())
     for column in (expert.obs, expert.action, expert.next_obs):
         digest.update(np.asarray(column).tobytes())
-    path = cache_dir() / "models" / f"{digest.hexdigest()[:16]}.npz"
+    name = f"{digest.hexdigest()[:16]}.npz"
+    path = cache_dir() / "models" / name
     template = dynamics.init(jax.random.PRNGKey(0))
-    if path.exists():
-        arrays, info = checkpoint.load_npz(path, "pretrained model")
-        return checkpoint.unflatten(template, arrays), dict(info, cached=1.0)
+    for source, found in ((SHIPPED_MODELS / name, 2.0), (path, 1.0)):
+        if source.exists():
+            arrays, info = checkpoint.load_npz(source, "pretrained model")
+            return checkpoint.unflatten(template, arrays), dict(info, cached=found)
     partial = path.with_name(f"{path.stem}.partial.npz")
     resume = (
         checkpoint.unflatten(
