@@ -287,3 +287,23 @@ def test_antmaze_methods_train_td3bc_with_the_references_batches(tmp_path, capsy
     assert last["env_steps"] == 256 and last["eval_success_pct"] in (0.0, 100.0)
     assert last["expert_fraction"] == 0.5  # half of each batch is dataset rows, and the record says so
     assert np.isfinite(last["critic_loss"]) and np.isfinite(last["actor_loss"])
+
+
+def test_antmaze_training_episodes_go_past_the_goal_only_when_asked():
+    """Guards ``goal_ends_episode``: by default (the reference, D4RL's registered envs) a training step
+    at the goal ends the episode as terminal; with False the learner's episode goes on, while the
+    evaluation env still ends there. Fails if the option is ignored; a MuJoCo task refuses it."""
+    from hyirl.envs import get_task
+    from hyirl.errors import HyirlError
+    from hyirl.irl import training_task
+
+    task = get_task("antmaze-large-diverse")
+    for ends in (True, False):
+        cfg = IRLConfig("hype-filter", task.name, goal_ends_episode=ends)
+        for env, expected in ((make_env(training_task(cfg, task)), ends), (make_env(task), True)):
+            env.reset(seed=0)
+            env.unwrapped.set_goal(env.unwrapped.data.qpos[:2].copy())  # the ant stands on its goal
+            _, reward, terminated, truncated, _ = env.step(np.zeros(8))
+            assert reward == 1.0 and terminated is expected and not truncated
+    with pytest.raises(HyirlError, match="goal_ends_episode"):
+        training_task(IRLConfig("hype", "hopper", goal_ends_episode=False), get_task("hopper"))

@@ -29,7 +29,7 @@ import numpy as np
 from hyirl import buffers
 from hyirl.demos import expert_buffer, load_expert_data
 from hyirl.discriminator import Discriminator, DiscriminatorConfig, DiscriminatorState
-from hyirl.envs import TaskEnv, get_task, make_env
+from hyirl.envs import Task, TaskEnv, get_task, make_env
 from hyirl.errors import HyirlError, check_choice, check_config
 from hyirl.learner import (
     LoopConfig,
@@ -112,6 +112,11 @@ class IRLConfig:
     td3: TD3BCConfig = TD3BCConfig()
     bc_init_steps: int = 0
     td3_hybrid_methods: tuple[str, ...] | None = None
+    # AntMaze training episodes end, as terminal, on reaching the goal, as in D4RL's registered envs
+    # (the reference). With False they go on to the time limit, as the dataset's episodes do, so a
+    # positive offset of the learned reward cannot make the goal a state to avoid (docs/antmaze.md).
+    # Evaluation episodes end at the goal either way.
+    goal_ends_episode: bool = True
     disc: DiscriminatorConfig = DiscriminatorConfig()
     buffer_size: int = 1_000_000
     checkpoint_every: int = 50_000
@@ -255,6 +260,16 @@ def _learner_pairs(cfg: IRLConfig, group: SeedGroup, seeds: list[_SeedRun]) -> t
     return jnp.asarray(padded), counts
 
 
+def training_task(cfg: IRLConfig, task: Task) -> Task:
+    """The task the learner acts in: the evaluation task, or on AntMaze with ``goal_ends_episode=False``
+    one whose episodes go on past the goal."""
+    if cfg.goal_ends_episode:
+        return task
+    if not task.success_task:
+        raise HyirlError(f"goal_ends_episode=false applies to the goal-reaching tasks (AntMaze), not {task.name!r}")
+    return dataclasses.replace(task, gym_kwargs={**task.gym_kwargs, "terminate_on_success": False})
+
+
 def run_dir_for(out: Path, seed: int, num_seeds: int) -> Path:
     """A single-seed run writes to ``out``; several seeds write to ``out/sSEED`` each."""
     return out if num_seeds == 1 else out / f"s{seed}"
@@ -267,6 +282,7 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
         raise HyirlError(f"unknown model-free method {cfg.algo!r}: use one of {', '.join(METHODS)}")
     method = METHODS[cfg.algo]
     task = get_task(cfg.env)
+    train_task = training_task(cfg, task)
     seed_list = list(seeds) if seeds is not None else [cfg.seed]
     probe_env = make_env(task, p_tremble=cfg.p_tremble)
     demos = load_expert_data(cfg, probe_env)
@@ -279,7 +295,7 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
 
     def make_seed(seed: int) -> _SeedRun:
         seed_cfg = dataclasses.replace(cfg, seed=seed)
-        env, sampler_env = make_env(task, p_tremble=cfg.p_tremble), make_env(task, p_tremble=cfg.p_tremble)
+        env, sampler_env = (make_env(train_task, p_tremble=cfg.p_tremble) for _ in range(2))
         sampler_env.reset(seed=seed + 1)
         if method.expert_resets:
             # The reference samples the discriminator's trajectories with resets on too (spec §10.23).
