@@ -324,7 +324,7 @@ def test_a_shipped_pretrained_model_is_loaded_instead_of_fitted(tmp_path, monkey
     """Guards the shipped AntMaze models (the 1M-row pretraining costs hours of CPU): a model in
     ``shipped_models/`` under the name of the data and settings is returned as it is, and nothing is
     fitted or written to the cache. Fails if the shipped directory is not searched (the call then fits
-    a new model from other initial weights) or is searched under another name."""
+    a new model, whose weights differ from the shifted shipped ones) or is searched under another name."""
     from hyirl import hyper
 
     rng = np.random.default_rng(0)

@@ -527,26 +527,26 @@ def pretrained_model(
         if source.exists():
             arrays, info = checkpoint.load_npz(source, "pretrained model")
             return checkpoint.unflatten(template, arrays), dict(info, cached=found)
-    partial = path.with_name(f"{path.stem}.partial.npz")
+    progress_file = path.with_name(f"{path.stem}.partial.npz")
     resume = (
         checkpoint.unflatten(
-            dynamics.fit_progress_like(template), checkpoint.load_npz(partial, "pretraining progress")[0]
+            dynamics.fit_progress_like(template), checkpoint.load_npz(progress_file, "pretraining progress")[0]
         )
-        if partial.exists()
+        if progress_file.exists()
         else None
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     bar = StepProgress(
         model_cfg.first_fit_max_epochs,
         "pretraining the model",
-        resume["epochs"] if resume else 0,
-        progress,
-        "epochs",
-        "val mse",
+        start=resume["epochs"] if resume else 0,
+        enabled=progress,
+        unit="epochs",
+        score="val mse",
     )
 
     def keep(fit: dict) -> None:
-        checkpoint.save_npz(partial, checkpoint.flatten(fit))
+        checkpoint.save_npz(progress_file, checkpoint.flatten(fit))
         bar.update(fit["epochs"], float(np.mean(fit["best_mse"])))
 
     with bar:
@@ -560,7 +560,7 @@ def pretrained_model(
             resume=resume,
         )
     checkpoint.save_npz(path, checkpoint.flatten(state), info)
-    partial.unlink(missing_ok=True)
+    progress_file.unlink(missing_ok=True)
     return state, dict(info, cached=0.0)
 
 

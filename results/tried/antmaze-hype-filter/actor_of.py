@@ -10,6 +10,5 @@ from hyirl import checkpoint
 from hyirl.experts import save_policy
 
 flat, _ = checkpoint.load_npz(sys.argv[1], "checkpoint")
-prefix = "state/actor_params/"
-actor = checkpoint.nest({k[len(prefix) :]: v for k, v in flat.items() if k.startswith(prefix)})
+actor = checkpoint.nest(checkpoint.part(flat, "state/actor_params/"))
 save_policy(sys.argv[2], actor, dict(source=sys.argv[1]))

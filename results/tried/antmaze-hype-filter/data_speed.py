@@ -19,5 +19,6 @@ near_goal = np.linalg.norm(obs[:, :2] - obs[:, -2:], axis=1) <= 0.5
 print(f"{path.name}: {len(speed)} rows, mean speed {speed.mean():.3f} m/step")
 for bound in (0.01, 0.02, 0.05):
     print(f"  rows slower than {bound} m/step: {100 * np.mean(speed < bound):.1f} %")
-print(f"  rows within 0.5 m of their goal: {100 * near_goal.mean():.1f} % (their mean speed {speed[near_goal].mean():.3f})")
+share, goal_speed = 100 * near_goal.mean(), speed[near_goal].mean()
+print(f"  rows within 0.5 m of their goal: {share:.1f} % (their mean speed {goal_speed:.3f})")
 print(f"  rows farther: mean speed {speed[~near_goal].mean():.3f} m/step")
