@@ -316,7 +316,7 @@ def test_hyper_on_antmaze_runs_td3bc_from_a_cached_pretrained_model(tmp_path, st
     assert last["pretrain_cached"] == 0.0 and np.isfinite(last["critic_loss"])
     model_cfg = DynamicsConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config["model"].items()})
     expert = expert_buffer(load_demos(demos)[0])
-    _, info = pretrained_model(Dynamics(31, 8, model_cfg), expert, model_cfg)
+    _, info = pretrained_model(Dynamics(31, 8, model_cfg), expert, model_cfg, patience=config["pretrain_patience"])
     assert info["cached"] == 1.0 and len(list((tmp_path / "cache" / "models").iterdir())) == 1
 
 
@@ -334,7 +334,7 @@ def test_a_shipped_pretrained_model_is_loaded_instead_of_fitted(tmp_path, monkey
         obs=obs, action=action, next_obs=obs + 0.1 * action[:, :1], reward=np.zeros(300), terminal=np.zeros(300)
     )
     cfg = DynamicsConfig(members=2, elites=1, hidden=(8,), first_fit_max_epochs=1)
-    fitted, info = hyper.pretrained_model(Dynamics(3, 2, cfg), data, cfg, progress=False)
+    fitted, info = hyper.pretrained_model(Dynamics(3, 2, cfg), data, cfg, patience=1, progress=False)
     assert info["cached"] == 0.0
     cache = tmp_path / "cache" / "models"
     (entry,) = cache.iterdir()
@@ -343,7 +343,38 @@ def test_a_shipped_pretrained_model_is_loaded_instead_of_fitted(tmp_path, monkey
     (tmp_path / "shipped").mkdir()
     checkpoint.save_npz(tmp_path / "shipped" / entry.name, checkpoint.flatten(shipped), dict(model_epochs=1))
     entry.unlink()
-    loaded, info = hyper.pretrained_model(Dynamics(3, 2, cfg), data, cfg, progress=False)
+    loaded, info = hyper.pretrained_model(Dynamics(3, 2, cfg), data, cfg, patience=1, progress=False)
     assert info["cached"] == 2.0 and not any(cache.iterdir())
     for a, b in zip(jax.tree.leaves(shipped), jax.tree.leaves(loaded)):
         assert np.array_equal(a, b)
+
+
+def test_pretraining_fits_as_the_reference_script_and_hands_the_run_a_fresh_optimiser(tmp_path, monkeypatch):
+    """Guards the AntMaze pretraining's settings (the reference's pretrain_antmaze.py, docs/hyper.md):
+    a constant learning rate although the run's refits anneal theirs, the given patience instead of the
+    run's 10, and the weights handed to the run with its own optimiser state at step 0 (the reference's
+    loop builds a new trainer). Fails if the run's model settings are used for the fit (schedule or
+    patience) or if the fit's Adam state (its step count) is handed on."""
+    from hyirl import hyper
+
+    rng = np.random.default_rng(0)
+    obs, action = rng.normal(size=(300, 3)), rng.uniform(-1, 1, size=(300, 2))
+    obs[:, :2] = rng.integers(0, 2, size=(300, 2))
+    data = buffers.from_arrays(
+        obs=obs, action=action, next_obs=obs + 0.1 * action[:, :1], reward=np.zeros(300), terminal=np.zeros(300)
+    )
+    run_cfg = DynamicsConfig(members=2, elites=1, hidden=(8,), first_fit_max_epochs=3, cosine_lr_period=7, patience=10)
+    run_cfg = dataclasses.replace(run_cfg, learning_rate=1e-2)  # fast enough to improve in one Adam step
+    fits = []
+    real_fit = Dynamics.fit
+    monkeypatch.setattr(Dynamics, "fit", lambda self, *a, **k: fits.append(self.cfg) or real_fit(self, *a, **k))
+    run_dynamics = Dynamics(3, 2, run_cfg)
+    state, info = hyper.pretrained_model(run_dynamics, data, run_cfg, patience=1, progress=False)
+    (fit_cfg,) = fits
+    assert fit_cfg.cosine_lr_period is None and fit_cfg.patience == 1 and info["model_epochs"] >= 1
+    fresh = run_dynamics.init(jax.random.PRNGKey(0)).opt_state
+    assert jax.tree.structure(state.opt_state) == jax.tree.structure(fresh)
+    for a, b in zip(jax.tree.leaves(state.opt_state), jax.tree.leaves(fresh)):
+        assert np.array_equal(a, b)
+    init = run_dynamics.init(jax.random.PRNGKey(0)).params
+    assert any(not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(init)))

@@ -109,6 +109,10 @@ class HyPERConfig:
     expert_starts: Literal["uniform", "sliding_window"] = "uniform"
     window_span: int = 150_000  # real steps for the window to slide from the ends to the starts
     pretrain_model: bool = False
+    # The reference's pretraining script reads ``patience`` from its config's root, where no key sets it,
+    # so mbrl-lib's trainer stops after the first epoch in which no member improves by > 1 % (the 10 of
+    # its overrides reaches the refits only); its trainer there also gets no learning-rate schedule.
+    pretrain_patience: int = 1
     expert_rows: int | None = None  # expert transitions the hybrid buffer starts with (None: all)
     sac: SACConfig = SACConfig()
     model: DynamicsConfig = DynamicsConfig()
@@ -133,6 +137,7 @@ class HyPERConfig:
                 "disc_pairs",
                 "real_capacity",
                 "checkpoint_every",
+                "pretrain_patience",
                 "learner_start_window",
                 "actor_lr_decay",
             ),
@@ -348,7 +353,9 @@ class _HyPERLoop:
         """AntMaze's start (spec §5.3): the pretrained model, then TD3-BC's BC updates on the dataset."""
         cfg, learner = self.cfg, self.learner
         if cfg.pretrain_model:
-            self.model_state, info = pretrained_model(self.dynamics, self.expert, cfg.model, self.progress)
+            self.model_state, info = pretrained_model(
+                self.dynamics, self.expert, cfg.model, patience=cfg.pretrain_patience, progress=self.progress
+            )
             self.info.update({f"pretrain_{k}": v for k, v in info.items()})
         if cfg.bc_init_steps:
             learner.state, _ = self.agent.train_chunk(
@@ -509,35 +516,50 @@ SHIPPED_MODELS = Path(__file__).parent / "shipped_models"
 
 
 def pretrained_model(
-    dynamics: Dynamics, expert: buffers.Buffer, model_cfg: DynamicsConfig, progress: bool = True
+    dynamics: Dynamics, expert: buffers.Buffer, model_cfg: DynamicsConfig, *, patience: int, progress: bool = True
 ) -> tuple[object, dict]:
     """The model fitted on the whole dataset before the loop, holding out a spatially stratified 20 %
-    (spec §5.8); keyed by the data and the model's settings, shipped with hyirl (``shipped_models/``) or
-    cached under the hyirl cache, so the runs of every seed share one fit. On 1M AntMaze rows it takes
-    hours on a CPU (minutes an epoch): it shows its progress, and keeps it after every epoch in a
-    ``.partial.npz`` beside its cache entry, from which a killed fit goes on. ``info["cached"]``: 0 fitted
-    by this call, 1 from the cache, 2 shipped."""
-    digest = hashlib.sha256(json.dumps(dataclasses.asdict(model_cfg), sort_keys=True, default=str).encode())
+    (spec §5.8), as the reference's pretraining script: a constant learning rate (the run's refits keep
+    their schedule) and early stopping after ``patience`` epochs without a 1 % gain. Keyed by the data
+    and those settings, shipped with hyirl (``shipped_models/``) or cached under the hyirl cache, so the
+    runs of every seed share one fit. On 1M AntMaze rows it takes hours on a CPU (minutes an epoch): it
+    shows its progress, and keeps it after every epoch in a ``.partial.npz`` beside its cache entry,
+    from which a killed fit goes on. The weights come back with ``dynamics``' fresh optimiser state, as
+    the reference's loop builds a new trainer. ``info["cached"]``: 0 fitted by this call, 1 from the
+    cache, 2 shipped."""
+    fit_cfg = dataclasses.replace(model_cfg, cosine_lr_period=None, patience=patience)
+    fitter = Dynamics(dynamics.obs_dim, dynamics.act_dim, fit_cfg)
+    digest = hashlib.sha256(json.dumps(dataclasses.asdict(fit_cfg), sort_keys=True, default=str).encode())
     for column in (expert.obs, expert.action, expert.next_obs):
         digest.update(np.asarray(column).tobytes())
-    name = f"{digest.hexdigest()[:16]}.npz"
-    path = cache_dir() / "models" / name
-    template = dynamics.init(jax.random.PRNGKey(0))
-    for source, found in ((SHIPPED_MODELS / name, 2.0), (path, 1.0)):
+    path = cache_dir() / "models" / f"{digest.hexdigest()[:16]}.npz"
+    template = fitter.init(jax.random.PRNGKey(0))
+    for source, found in ((SHIPPED_MODELS / path.name, 2.0), (path, 1.0)):
         if source.exists():
             arrays, info = checkpoint.load_npz(source, "pretrained model")
-            return checkpoint.unflatten(template, arrays), dict(info, cached=found)
+            state, info = checkpoint.unflatten(template, arrays), dict(info, cached=found)
+            break
+    else:
+        state, info = _fit_keeping_progress(fitter, template, expert, path, progress)
+        checkpoint.save_npz(path, checkpoint.flatten(state), info)
+        path.with_name(f"{path.stem}.partial.npz").unlink(missing_ok=True)
+        info = dict(info, cached=0.0)
+    return state.replace(opt_state=dynamics.init(jax.random.PRNGKey(0)).opt_state), info
+
+
+def _fit_keeping_progress(fitter: Dynamics, template, expert: buffers.Buffer, path: Path, progress: bool):
+    """Fit from ``template`` (or from the progress saved beside ``path``), saving progress every epoch."""
     progress_file = path.with_name(f"{path.stem}.partial.npz")
     resume = (
         checkpoint.unflatten(
-            dynamics.fit_progress_like(template), checkpoint.load_npz(progress_file, "pretraining progress")[0]
+            fitter.fit_progress_like(template), checkpoint.load_npz(progress_file, "pretraining progress")[0]
         )
         if progress_file.exists()
         else None
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     bar = StepProgress(
-        model_cfg.first_fit_max_epochs,
+        fitter.cfg.first_fit_max_epochs,
         "pretraining the model",
         start=resume["epochs"] if resume else 0,
         enabled=progress,
@@ -550,7 +572,7 @@ def pretrained_model(
         bar.update(fit["epochs"], float(np.mean(fit["best_mse"])))
 
     with bar:
-        state, info = dynamics.fit(
+        return fitter.fit(
             template,
             expert,
             np.random.default_rng(0),
@@ -559,9 +581,6 @@ def pretrained_model(
             on_epoch=keep,
             resume=resume,
         )
-    checkpoint.save_npz(path, checkpoint.flatten(state), info)
-    progress_file.unlink(missing_ok=True)
-    return state, dict(info, cached=0.0)
 
 
 def sliding_window_rows(
