@@ -253,8 +253,10 @@ def test_rounds_follow_sb3_0_8(pendulum_demos, tmp_path, monkeypatch):
 def test_antmaze_methods_train_td3bc_with_the_references_batches(tmp_path, capsys, still_maze_ant):
     """On AntMaze the family trains TD3-BC (spec §3.4): hype-filter's batches are half dataset rows,
     while the reference gives plain batches to HyPE, so it is MM there (spec §10.6; the preset's
-    ``td3_hybrid_methods``). A hype-filter run from the CLI (BC initialisation, resets to dataset
-    states with their goals, deterministic acting) logs the success rate."""
+    ``td3_hybrid_methods``); with ``td3.single_source=offline`` (the reference's first version) the
+    plain batches are dataset rows, so the method reads them. A hype-filter run from the CLI (BC
+    initialisation, resets to dataset states with their goals, deterministic acting) logs the success
+    rate."""
     from hyirl.antmaze_data import DATASETS, generate_dataset
     from hyirl.cli import main
     from hyirl.demos import save_demos
@@ -272,6 +274,11 @@ def test_antmaze_methods_train_td3bc_with_the_references_batches(tmp_path, capsy
         IRLConfig, {**preset, "td3_hybrid_methods": None}, dict(algo="hype", env="antmaze-large-diverse")
     )
     assert _policy_optimiser(cfg, METHODS["hype"], 31, 8, disc)[0].mode == "hybrid"
+    first_version = {**preset, "td3": dict(single_source="offline")}
+    for algo, mode in (("mm", "offline"), ("hype-filter", "hybrid")):
+        cfg = build_config(IRLConfig, first_version, dict(algo=algo, env="antmaze-large-diverse"))
+        agent, reads_expert = _policy_optimiser(cfg, METHODS[algo], 31, 8, disc)
+        assert (agent.mode, reads_expert) == (mode, True)
 
     rows, meta = generate_dataset(DATASETS["antmaze-large-diverse"], still_maze_ant, 2000, progress=False)
     demos = tmp_path / "diverse.npz"

@@ -1,4 +1,4 @@
-"""TD3-BC (hyirl.td3bc): fused updates, the three batch modes, relabelled rewards, the delayed actor."""
+"""TD3-BC (hyirl.td3bc): fused updates, the four batch modes, relabelled rewards, the delayed actor."""
 
 import jax
 import jax.numpy as jnp
@@ -80,8 +80,26 @@ def test_each_mode_pulls_the_actor_where_it_should():
     assert -0.5 + 0.05 < found["hybrid"] < 0.3 - 0.05
 
 
+def test_offline_mode_learns_from_the_offline_rows_with_the_bc_term():
+    """The reference's first public version's batches for methods without hybrid ones: every row from
+    the offline buffer, actor loss -λQ + BC. With uniformly logged offline actions and the reward
+    1 - (a - 0.3)^2, -2.5 (a - 0.3)^2 - a^2 is best at a ≈ 0.21: between the BC optimum (0) and the
+    reward's (0.3). Fails if the rows come from the learner buffer (all at -0.5, so BC pulls there)
+    or if the BC term is dropped (a ≈ 0.3)."""
+    cfg = TD3BCConfig(hidden=(32, 32), batch_size=128, learning_rate=1e-3, optimizer="adam", gamma=0.0)
+    learner, offline = _bandit(2000, AT_MINUS_HALF, 0), _bandit(2000, UNIFORM, 1)
+    agent = TD3BC(2, 1, cfg, reward_fn=_reward, mode="offline")
+    state, metrics = agent.train_chunk(
+        agent.init(jax.random.PRNGKey(2)), learner, offline, {"best": jnp.float32(0.3)}, num_updates=1000
+    )
+    assert np.isfinite(float(metrics["critic_loss"]))
+    assert 0.12 < _policy_action(agent, state) < 0.26
+
+
 def test_bad_settings_are_refused():
     with pytest.raises(HyirlError, match="policy_delay"):
         TD3BCConfig(policy_delay=0)
     with pytest.raises(HyirlError, match="critic_clip"):
         TD3BCConfig(critic_clip=-1.0)
+    with pytest.raises(HyirlError, match="single_source"):
+        TD3BCConfig(single_source="expert")

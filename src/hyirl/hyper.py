@@ -49,7 +49,7 @@ from hyirl.networks import sample_tanh_gaussian
 from hyirl.runs import RunDir, StepProgress, crossed
 from hyirl.sac import SAC, NumpyPolicy, SACConfig, stored_reward
 from hyirl.selection import Deployment
-from hyirl.td3bc import TD3BC, TD3BCConfig
+from hyirl.td3bc import TD3BC, TD3BCConfig, batch_mode
 
 # HyPER runs of 0.4.0 continue exactly (0.5.0 added the model's spatial validation split, off by default;
 # 0.6.0 merged AntMaze's wall blocks, the same solid with slightly different contacts; 0.6.1 initialises
@@ -104,6 +104,9 @@ class HyPERConfig:
     # dataset (cached); rollout starts from the dataset in a time window sliding back over training.
     policy: Literal["sac", "td3bc"] = "sac"
     td3: TD3BCConfig = TD3BCConfig()
+    # Half of each TD3 batch from the dataset (the reference's latest); False: ``td3.single_source``
+    # only, and with "offline" (its first public version) the model's rollouts never reach the policy.
+    td3_hybrid: bool = True
     bc_init_steps: int = 0
     model_action_noise: float = 0.1  # TD3 in model rollouts: tanh(mean) + N(0, noise²), clipped (not in the spec)
     expert_starts: Literal["uniform", "sliding_window"] = "uniform"
@@ -317,7 +320,8 @@ class _HyPERLoop:
         self.relabel = make_relabel(self.disc)
         self.stale_params = None  # with the uncertainty penalty: the discriminator that labelled the stale rows
         if cfg.policy == "td3bc":  # every batch relabelled (half of it is dataset rows, spec §3.4)
-            self.agent = TD3BC(obs_dim, act_dim, cfg.td3, reward_fn=self.disc.reward, mode="hybrid")
+            mode = batch_mode(cfg.td3_hybrid, cfg.td3)
+            self.agent = TD3BC(obs_dim, act_dim, cfg.td3, reward_fn=self.disc.reward, mode=mode)
         else:
             # A model transition's stored reward is r = -f(s, a) of the current discriminator (plus the
             # uncertainty penalty, zero by default), kept current by update_discriminator.
@@ -426,7 +430,7 @@ class _HyPERLoop:
         lr = actor_lr = cfg.sac.learning_rate
         if cfg.actor_lr_decay:  # spec §3.5: linear decay, restarted by every discriminator update
             actor_lr = lr * max(1.0 - counters["updates_since_disc"] / cfg.actor_lr_decay, 1e-8)
-        if cfg.policy == "td3bc":  # half model, half dataset rows, all relabelled by -f
+        if cfg.policy == "td3bc":  # model and/or dataset rows (cfg.td3_hybrid), all relabelled by -f
             learner.state, metrics = self.agent.train_chunk(
                 learner.state, self.model_buffer, self.expert, self.disc_state.params, num_updates=num_updates
             )

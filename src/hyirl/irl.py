@@ -45,7 +45,7 @@ from hyirl.learner import (
 from hyirl.networks import sample_tanh_gaussian
 from hyirl.runs import RunDir, StepProgress, crossed
 from hyirl.sac import SAC, NumpyPolicy, SACConfig
-from hyirl.td3bc import TD3BC, TD3BCConfig
+from hyirl.td3bc import TD3BC, TD3BCConfig, batch_mode
 
 CHUNK = 64  # env steps per fused update call (SB3's train_freq = gradient_steps = 64, spec §3.1)
 
@@ -186,7 +186,8 @@ def _policy_optimiser(cfg: IRLConfig, method: Method, obs_dim: int, act_dim: int
     """The method's SAC (or, on AntMaze, TD3-BC) on the reward -f, and whether it reads expert rows."""
     if cfg.policy == "td3bc":
         hybrid = cfg.algo in cfg.td3_hybrid_methods if cfg.td3_hybrid_methods is not None else method.hybrid_batches
-        return TD3BC(obs_dim, act_dim, cfg.td3, reward_fn=disc.reward, mode="hybrid" if hybrid else "learner"), hybrid
+        mode = batch_mode(hybrid, cfg.td3)
+        return TD3BC(obs_dim, act_dim, cfg.td3, reward_fn=disc.reward, mode=mode), mode != "learner"
     agent = SAC(
         obs_dim,
         act_dim,

@@ -1,13 +1,16 @@
 """TD3-BC (Fujimoto & Gu 2021) as pure functions, the policy optimiser of the AntMaze methods (spec §3.4).
 
 Like :mod:`hyirl.sac`: K critic updates fused into one compiled call with sampling inside, and every
-sampled batch relabelled by ``reward_fn(reward_params, batch)`` (the discriminator's −f). Three
+sampled batch relabelled by ``reward_fn(reward_params, batch)`` (the discriminator's −f). Four
 batch modes, chosen per call:
 
 * ``hybrid``: half the batch from the learner buffer, half from the offline buffer; actor loss
   −λ·mean Q1(s, π(s)) + MSE(π(s), a) over the **whole** batch (the BC term also pulls toward the
   learner's actions, as the reference does);
 * ``learner``: the whole batch from the learner buffer; actor loss −λ·mean Q1(s, π(s));
+* ``offline``: the whole batch from the offline buffer; actor loss −λ·mean Q1(s, π(s)) + MSE (the
+  reference's first public version, of 2024-07-21, gave this to every method without hybrid
+  batches: the online data then fed only the discriminator);
 * ``bc``: the whole batch from the offline buffer; actor loss MSE only (BC initialisation), the
   critic still trained on the relabelled rewards.
 
@@ -37,7 +40,8 @@ from hyirl.networks import Actor, TwinCritic
 from hyirl.optim import oadam
 from hyirl.sac import RewardFn, stored_reward
 
-Mode = Literal["hybrid", "learner", "bc"]
+Mode = Literal["hybrid", "learner", "offline", "bc"]
+MODES = ("hybrid", "learner", "offline", "bc")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +59,9 @@ class TD3BCConfig:
     critic_clip: float | None = None  # gradient-norm clip of the critic (HyPER antmaze: 1.0)
     actor_weight_decay: float = 0.0
     critic_weight_decay: float = 0.0
+    # The batches of a method without hybrid ones: "learner" (the reference's latest code, spec §3.4)
+    # or "offline" (its first public version; reference_history §1, docs/methods.md).
+    single_source: Literal["learner", "offline"] = "learner"
 
     def __post_init__(self):
         check_config(
@@ -63,8 +70,14 @@ class TD3BCConfig:
             non_negative=("policy_noise", "noise_clip", "actor_weight_decay", "critic_weight_decay"),
             fractions=("gamma", "tau"),
             problems=check_widths("td3.hidden", self.hidden)
-            + check_choice("optimizer", self.optimizer, ("adam", "oadam")),
+            + check_choice("optimizer", self.optimizer, ("adam", "oadam"))
+            + check_choice("td3.single_source", self.single_source, ("learner", "offline")),
         )
+
+
+def batch_mode(hybrid: bool, cfg: TD3BCConfig) -> Mode:
+    """The batches of a method's TD3-BC: hybrid ones, or ``cfg.single_source``'s."""
+    return "hybrid" if hybrid else cfg.single_source
 
 
 class TD3BCState(flax.struct.PyTreeNode):
@@ -136,7 +149,7 @@ class TD3BC:
     def _sample_batch(self, learner, offline, key, mode: Mode) -> dict:
         size = self.cfg.batch_size
         if mode != "hybrid":
-            source = offline if mode == "bc" else learner
+            source = learner if mode == "learner" else offline
             return source.batch(buffers.sample_indices(source, key, size))
         k_learner, k_offline = jax.random.split(key)
         half = size // 2
@@ -176,7 +189,7 @@ class TD3BC:
                 return bc
             q1 = self.critic.apply(state.critic_params, batch["obs"], action)[0]
             lam = jax.lax.stop_gradient(cfg.alpha / jnp.abs(q1).mean())
-            return -lam * q1.mean() + (bc if mode == "hybrid" else 0.0)
+            return -lam * q1.mean() + (0.0 if mode == "learner" else bc)
 
         a_loss, grads = jax.value_and_grad(actor_loss)(state.actor_params)
         updates, actor_opt = self.actor_tx.update(grads, state.actor_opt, state.actor_params)
@@ -208,7 +221,7 @@ class TD3BC:
         ``learning_rate`` is accepted for the loops' sake and unused: TD3-BC keeps its fixed rate (the
         reference's decay option is off everywhere, spec §3.4)."""
         mode = self.mode if mode is None else mode
-        if mode not in ("hybrid", "learner", "bc"):
+        if mode not in MODES:
             raise ValueError(f"unknown TD3-BC mode {mode!r}")
 
         def body(state, _):
