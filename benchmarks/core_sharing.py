@@ -28,6 +28,7 @@ def worker(reps: int) -> None:
 
     sys.path.insert(0, os.path.dirname(__file__))
     import td3bc_throughput as bench
+
     from hyirl.networks import MLP
     from hyirl.td3bc import TD3BC
 
