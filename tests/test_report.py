@@ -190,6 +190,19 @@ def test_labels_name_a_discriminator_initialised_unlike_the_reference(tmp_path):
     assert load_run(chosen)["method"] == "hyper efficient (disc.init=lecun)"
 
 
+def test_labels_name_td3_bc_runs_whose_bc_updates_delayed_the_actor():
+    """Guards the AntMaze labels of the BC-update change of 0.15.0: a TD3-BC config written before it
+    carries no ``bc_delayed_actor`` and delayed the actor during BC (the reference's first version), so
+    it is named; the latest behaviour is not, a SAC run never is, and an explicit --set is named once."""
+    maze = dict(env="antmaze-large-diverse", policy="td3bc", demos_file=None)
+    before = method_label("bc", dict(maze, td3=dict(hidden=[256, 256])))
+    assert before == "bc (td3.bc_delayed_actor=true, hyirl data)"
+    assert method_label("bc", dict(maze, td3=dict(bc_delayed_actor=False))) == "bc (hyirl data)"
+    chosen = dict(maze, td3=dict(bc_delayed_actor=True), settings=["td3.bc_delayed_actor=true"])
+    assert method_label("hype-filter", chosen) == "hype-filter (td3.bc_delayed_actor=true, hyirl data)"
+    assert method_label("mm", dict(env="walker2d", policy="sac", td3=dict(hidden=[256, 256]))) == "mm"
+
+
 def test_labels_name_demonstrations_unlike_the_papers():
     """Guards the labels of runs on other data than the paper's: a ``--demos-file`` is named (the
     paper's demos come from its experts, as hyirl's shipped ones), and so is a HyPER run on hyirl's

@@ -59,6 +59,25 @@ def test_the_actor_and_targets_move_every_second_update_only():
         assert not all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(old), jax.tree.leaves(new)))
 
 
+def test_bc_updates_move_the_actor_every_time_and_are_not_counted():
+    """The reference's latest TD3-BC counts online updates only, so during BC initialisation its actor
+    and targets move on every update (10,000 actor steps for 10,000 BC updates) and the first online
+    update is again the first of a delay period. Fails if BC updates are delayed or counted (as the
+    reference's first version did, which ``bc_delayed_actor=True`` keeps: checked too)."""
+    learner, offline = _bandit(300, UNIFORM, 0), _bandit(300, AT_MINUS_HALF, 1)
+    for delayed in (False, True):
+        agent = TD3BC(2, 1, TD3BCConfig(**SMALL, bc_delayed_actor=delayed))
+        start = agent.init(jax.random.PRNGKey(0))
+        before = jax.tree.map(np.asarray, (start.actor_params, start.actor_target, start.critic_target))
+        one, _ = agent.train_chunk(start, learner, offline, None, num_updates=1, mode="bc")
+        after = (one.actor_params, one.actor_target, one.critic_target)
+        moved = [
+            not all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(x), jax.tree.leaves(y)))
+            for x, y in zip(before, after)
+        ]
+        assert moved == [not delayed] * 3 and int(one.step) == int(delayed)
+
+
 def test_each_mode_pulls_the_actor_where_it_should():
     """On a one-step bandit whose relabelled reward is 1 - (a - 0.3)^2 (stored rewards are 0): the
     Q-driven learner mode finds a ≈ 0.3 from uniformly random logged actions; BC mode copies the

@@ -43,6 +43,14 @@ def discriminator_init(config: dict) -> str | None:
     return disc.get("init", "lecun") if isinstance(disc, dict) else None
 
 
+def bc_actor_delay(config: dict) -> list[str]:
+    """TD3-BC runs whose BC updates delayed the actor, as the reference's first version did: configs
+    written before hyirl 0.15.0 carry no ``bc_delayed_actor`` and were made so (docs/methods.md)."""
+    td3 = config.get("td3")
+    delayed = config.get("policy") == "td3bc" and isinstance(td3, dict) and td3.get("bc_delayed_actor", True)
+    return ["td3.bc_delayed_actor=true"] if delayed else []
+
+
 def data_source(config: dict) -> list[str]:
     """Where a run's demonstrations came from when it is not where the paper's did: a ``--demos-file``
     by name, and hyirl's own AntMaze datasets (the paper used D4RL's files; docs/antmaze.md)."""
@@ -65,8 +73,9 @@ def method_label(algo: str, config: dict) -> str:
     preset = model_free_preset(config.get("env", "hopper"))
     paper = {k: preset.get(k, default) for k, default in VARIANT_DEFAULTS.items()}
     changed = [f"{k}={config[k]}" for k, default in paper.items() if config.get(k, default) != default]
-    settings = [s for s in config.get("settings", []) if not s.startswith("disc.init=")]  # hyirl train --set
-    changed += own_init + settings + data_source(config)
+    named = ("disc.init=", "td3.bc_delayed_actor=")  # named by their own checks
+    settings = [s for s in config.get("settings", []) if not s.startswith(named)]  # hyirl train --set
+    changed += own_init + settings + bc_actor_delay(config) + data_source(config)
     return algo + (f" ({', '.join(changed)})" if changed else "")
 
 
@@ -371,7 +380,7 @@ def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path
             shared.append(
                 ax.axhline(np.mean(values), color="gray", ls=":", lw=1.2, label=f"our {method} (n={len(values)})")
             )
-        if "bc" in finals and task.get("bc") is not None:
+        if any(method.split(" (")[0] == "bc" for method in finals) and task.get("bc") is not None:
             shared.append(ax.axhline(task["bc"], color="gray", ls="--", lw=1.2, label=f"paper bc ({task['bc']:,g})"))
         if ours is not None:
             shared.append(ax.axhline(ours, color="green", lw=1.0, label=f"our expert ({ours:,.0f})"))

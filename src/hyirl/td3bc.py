@@ -12,7 +12,8 @@ batch modes, chosen per call:
   reference's first public version, of 2024-07-21, gave this to every method without hybrid
   batches: the online data then fed only the discriminator);
 * ``bc``: the whole batch from the offline buffer; actor loss MSE only (BC initialisation), the
-  critic still trained on the relabelled rewards.
+  critic still trained on the relabelled rewards; the actor moves on every update and the update
+  counter stays put, as in the reference's latest code (``bc_delayed_actor`` for its first version).
 
 λ = α / mean|Q1(s, π(s))|, held constant in the gradient. Target policy smoothing (noise 0.2 clipped
 to ±0.5), the actor and both targets updated every ``policy_delay`` critic updates, optional critic
@@ -62,6 +63,9 @@ class TD3BCConfig:
     # The batches of a method without hybrid ones: "learner" (the reference's latest code, spec §3.4)
     # or "offline" (its first public version; reference_history §1, docs/methods.md).
     single_source: Literal["learner", "offline"] = "learner"
+    # BC-mode updates delay the actor like online ones and advance the update counter (the reference's
+    # first public version); False: the actor moves on every BC update (its latest, spec §3.4).
+    bc_delayed_actor: bool = False
 
     def __post_init__(self):
         check_config(
@@ -87,7 +91,7 @@ class TD3BCState(flax.struct.PyTreeNode):
     critic_params: Any
     critic_target: Any
     critic_opt: Any
-    step: jax.Array  # critic updates so far
+    step: jax.Array  # critic updates so far, BC-mode ones not counted (unless ``bc_delayed_actor``)
     key: jax.Array
 
 
@@ -206,12 +210,18 @@ class TD3BC:
         batch = self._sample_batch(learner, offline, k_batch, mode)
         rewards = jax.lax.stop_gradient(self.reward_fn(reward_params, batch))
         state, c_loss, q = self._critic_step(state, batch, rewards, k_noise)
-        due = state.step % self.cfg.policy_delay == self.cfg.policy_delay - 1
-        state, a_loss = jax.lax.cond(
-            due, lambda s: self._actor_step(s, batch, mode), lambda s: (s, jnp.float32(jnp.nan)), state
-        )
+        if mode == "bc" and not self.cfg.bc_delayed_actor:
+            # The reference counts online updates only, so during BC its actor and targets move every time.
+            state, a_loss = self._actor_step(state, batch, mode)
+            counted = state.step
+        else:
+            due = state.step % self.cfg.policy_delay == self.cfg.policy_delay - 1
+            state, a_loss = jax.lax.cond(
+                due, lambda s: self._actor_step(s, batch, mode), lambda s: (s, jnp.float32(jnp.nan)), state
+            )
+            counted = state.step + 1
         metrics = dict(critic_loss=c_loss, actor_loss=a_loss, q_mean=q.mean(), reward_mean=rewards.mean())
-        return state.replace(step=state.step + 1, key=key), metrics
+        return state.replace(step=counted, key=key), metrics
 
     def _train_chunk(
         self, state, learner, offline, reward_params, learning_rate=None, *, num_updates: int, mode: Mode | None = None
