@@ -353,8 +353,9 @@ def test_pretraining_fits_as_the_reference_script_and_hands_the_run_a_fresh_opti
     """Guards the AntMaze pretraining's settings (the reference's pretrain_antmaze.py, docs/hyper.md):
     a constant learning rate although the run's refits anneal theirs, the given patience instead of the
     run's 10, and the weights handed to the run with its own optimiser state at step 0 (the reference's
-    loop builds a new trainer). Fails if the run's model settings are used for the fit (schedule or
-    patience) or if the fit's Adam state (its step count) is handed on."""
+    loop builds a new trainer; the cache entry keeps no optimiser state). Fails if the run's model
+    settings are used for the fit (schedule or patience) or if the fit's Adam state is handed on or
+    kept."""
     from hyirl import hyper
 
     rng = np.random.default_rng(0)
@@ -378,3 +379,5 @@ def test_pretraining_fits_as_the_reference_script_and_hands_the_run_a_fresh_opti
         assert np.array_equal(a, b)
     init = run_dynamics.init(jax.random.PRNGKey(0)).params
     assert any(not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(init)))
+    (entry,) = (tmp_path / "cache" / "models").iterdir()  # kept (and shipped) without the fit's Adam state
+    assert "elites" in np.load(entry).files and not [k for k in np.load(entry).files if k.startswith("opt_state")]
