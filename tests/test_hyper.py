@@ -320,6 +320,16 @@ def test_hyper_on_antmaze_runs_td3bc_from_a_cached_pretrained_model(tmp_path, st
     assert info["cached"] == 1.0 and len(list((tmp_path / "cache" / "models").iterdir())) == 1
 
 
+def _maze_like_rows() -> buffers.Buffer:
+    """300 rows in four dense x, y cells (the first two observation numbers), so a spatial split holds rows out."""
+    rng = np.random.default_rng(0)
+    obs, action = rng.normal(size=(300, 3)), rng.uniform(-1, 1, size=(300, 2))
+    obs[:, :2] = rng.integers(0, 2, size=(300, 2))
+    return buffers.from_arrays(
+        obs=obs, action=action, next_obs=obs + 0.1 * action[:, :1], reward=np.zeros(300), terminal=np.zeros(300)
+    )
+
+
 def test_a_shipped_pretrained_model_is_loaded_instead_of_fitted(tmp_path, monkeypatch):
     """Guards the shipped AntMaze models (the 1M-row pretraining costs hours of CPU): a model in
     ``shipped_models/`` under the name of the data and settings is returned as it is, and nothing is
@@ -327,12 +337,7 @@ def test_a_shipped_pretrained_model_is_loaded_instead_of_fitted(tmp_path, monkey
     a new model, whose weights differ from the shifted shipped ones) or is searched under another name."""
     from hyirl import hyper
 
-    rng = np.random.default_rng(0)
-    obs, action = rng.normal(size=(300, 3)), rng.uniform(-1, 1, size=(300, 2))
-    obs[:, :2] = rng.integers(0, 2, size=(300, 2))  # four dense x, y cells, so the spatial split holds rows out
-    data = buffers.from_arrays(
-        obs=obs, action=action, next_obs=obs + 0.1 * action[:, :1], reward=np.zeros(300), terminal=np.zeros(300)
-    )
+    data = _maze_like_rows()
     cfg = DynamicsConfig(members=2, elites=1, hidden=(8,), first_fit_max_epochs=1)
     fitted, info = hyper.pretrained_model(Dynamics(3, 2, cfg), data, cfg, patience=1, progress=False)
     assert info["cached"] == 0.0
@@ -358,12 +363,7 @@ def test_pretraining_fits_as_the_reference_script_and_hands_the_run_a_fresh_opti
     kept."""
     from hyirl import hyper
 
-    rng = np.random.default_rng(0)
-    obs, action = rng.normal(size=(300, 3)), rng.uniform(-1, 1, size=(300, 2))
-    obs[:, :2] = rng.integers(0, 2, size=(300, 2))
-    data = buffers.from_arrays(
-        obs=obs, action=action, next_obs=obs + 0.1 * action[:, :1], reward=np.zeros(300), terminal=np.zeros(300)
-    )
+    data = _maze_like_rows()
     run_cfg = DynamicsConfig(members=2, elites=1, hidden=(8,), first_fit_max_epochs=3, cosine_lr_period=7, patience=10)
     run_cfg = dataclasses.replace(run_cfg, learning_rate=1e-2)  # fast enough to improve in one Adam step
     fits = []
