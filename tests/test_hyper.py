@@ -311,6 +311,7 @@ def test_hyper_on_antmaze_runs_td3bc_from_a_cached_pretrained_model(tmp_path, st
     config = json.loads((out / "config.json").read_text())
     assert config["preset"] == "paper" and config["policy"] == "td3bc" and config["expert_starts"] == "sliding_window"
     assert config["td3"]["critic_weight_decay"] == 1e-5  # play's value
+    assert config["model_action_noise"] == 0.0  # the reference's TD3 acts deterministically in the model
     last = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["env_steps"] == 200 and last["eval_success_pct"] in (0.0, 100.0)
     assert last["pretrain_cached"] == 0.0 and np.isfinite(last["critic_loss"])

@@ -108,7 +108,8 @@ class HyPERConfig:
     # only, and with "offline" (its first public version) the model's rollouts never reach the policy.
     td3_hybrid: bool = True
     bc_init_steps: int = 0
-    model_action_noise: float = 0.1  # TD3 in model rollouts: tanh(mean) + N(0, noise²), clipped (not in the spec)
+    # TD3 in model rollouts: tanh(mean) + N(0, noise²), clipped; AntMaze's preset has the reference's 0
+    model_action_noise: float = 0.1
     expert_starts: Literal["uniform", "sliding_window"] = "uniform"
     window_span: int = 150_000  # real steps for the window to slide from the ends to the starts
     pretrain_model: bool = False

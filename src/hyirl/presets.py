@@ -93,6 +93,8 @@ def _antmaze_hyper(critic_wd: float) -> dict:
         eval_episodes=25,
         expert_starts="sliding_window",
         expert_start_prob=1.0,
+        # The reference's TD3 acts deterministically in the model: its act() ignores the rollout's sample=True.
+        model_action_noise=0.0,
         td3=dict(critic_clip=1.0, actor_weight_decay=1e-4, critic_weight_decay=critic_wd),
         model=dict(hidden=(200,) * 4, cosine_lr_period=30_000),
         disc=dict(learning_rate=8e-3, ensemble_size=1),
