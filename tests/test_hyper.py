@@ -317,6 +317,12 @@ def test_hyper_on_antmaze_runs_td3bc_from_a_cached_pretrained_model(tmp_path, st
     assert last["pretrain_cached"] == 0.0 and np.isfinite(last["critic_loss"])
     model_cfg = DynamicsConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config["model"].items()})
     expert = expert_buffer(load_demos(demos)[0])
+    # The hybrid buffer holds dataset rows only from the first expert_rows (1,000 of 2,000), as the
+    # reference's expert buffer: at its start and in the one row it gains per real step.
+    position = {o.tobytes(): i for i, o in enumerate(np.asarray(expert.obs))}
+    hybrid_obs = np.load(out / "checkpoints" / "learner.npz")["hybrid/obs"]
+    from_dataset = [position[o.tobytes()] for o in hybrid_obs if o.tobytes() in position]
+    assert len(from_dataset) >= 1000 + 150 and max(from_dataset) < 1000
     _, info = pretrained_model(Dynamics(31, 8, model_cfg), expert, model_cfg, patience=config["pretrain_patience"])
     assert info["cached"] == 1.0 and len(list((tmp_path / "cache" / "models").iterdir())) == 1
 

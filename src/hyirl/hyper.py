@@ -117,7 +117,7 @@ class HyPERConfig:
     # so mbrl-lib's trainer stops after the first epoch in which no member improves by > 1 % (the 10 of
     # its overrides reaches the refits only); its trainer there also gets no learning-rate schedule.
     pretrain_patience: int = 1
-    expert_rows: int | None = None  # expert transitions the hybrid buffer starts with (None: all)
+    expert_rows: int | None = None  # the first expert rows: the hybrid buffer's start and per-step draws (None: all)
     sac: SACConfig = SACConfig()
     model: DynamicsConfig = DynamicsConfig()
     disc: DiscriminatorConfig = DiscriminatorConfig()
@@ -313,8 +313,10 @@ class _HyPERLoop:
         self.expert_timestep = np.asarray(demos["timestep"])
         self.expert_pairs = jnp.concatenate([self.expert.obs, self.expert.action], -1)
         obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
-        # The hybrid buffer (the model's training data) starts with the expert transitions.
-        first_rows = jnp.arange(min(int(self.expert.size), cfg.expert_rows or int(self.expert.size)))
+        # The hybrid buffer (the model's training data) starts with the first expert transitions, and the
+        # one it gains per real step is drawn from them too (the reference's expert buffer holds only those).
+        self.expert_prefix = min(int(self.expert.size), cfg.expert_rows or int(self.expert.size))
+        first_rows = jnp.arange(self.expert_prefix)
         self.hybrid = buffers.insert(buffers.empty(cfg.real_capacity, obs_dim, act_dim), self.expert.batch(first_rows))
         self.disc = Discriminator(obs_dim, act_dim, cfg.disc)
         self.learned_rewards = make_learned_rewards(self.disc)
@@ -421,7 +423,7 @@ class _HyPERLoop:
         chunk = learner.rollout_chunk(cfg.act_chunk)
         learner.buffer = buffers.insert(learner.buffer, chunk)
         self.hybrid = buffers.insert(self.hybrid, chunk)
-        rows = jnp.asarray(self.rng.integers(0, int(self.expert.size), cfg.act_chunk))
+        rows = jnp.asarray(self.rng.integers(0, self.expert_prefix, cfg.act_chunk))
         self.hybrid = buffers.insert(self.hybrid, self.expert.batch(rows))
 
     def update_policy(self) -> None:
