@@ -237,6 +237,19 @@ def test_selection_acts_with_one_snapshot_per_epoch_and_resumes_exactly(pendulum
     assert [r for r in resumed if r["env_steps"] != 500] == records
 
 
+def test_antmaze_rollout_length_follows_loop_epochs_not_the_exploration():
+    """Guards the rollout-length clock on AntMaze: the reference's schedule [20, 100] -> [1, 25] runs on
+    loop epochs, after 10,000 exploration steps, so L is still 1 at the end of hyirl's 20th epoch
+    (counting, as on MuJoCo, the first exploration epoch), 2 at its 24th and 25 at its 100th. Fails if
+    the schedule runs on env_steps, exploration included (L 4 at the 24th), and MuJoCo's stays as it was."""
+    maze = build_config(HyPERConfig, hyper_preset("antmaze-large-diverse", "paper"), {}, env="antmaze-large-diverse")
+    assert maze.exploration_steps == 10_000
+    assert maze.rollout_length(10_000 + 18_999) == 1 and maze.rollout_length(10_000 + 22_000) == 2
+    assert maze.rollout_length(10_000 + 98_000) == 25
+    hopper = build_config(HyPERConfig, hyper_preset("hopper", "paper"), {}, env="hopper")
+    assert hopper.rollout_length(19_999) == 1 and hopper.rollout_length(23_000) == 2
+
+
 def test_weight_average_closes_the_gap_by_the_time_constant():
     average = {"ema200": {"w": jnp.zeros(3)}, "ema50": {"w": jnp.zeros(3)}}
     target = {"w": jnp.ones(3)}

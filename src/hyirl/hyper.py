@@ -186,9 +186,13 @@ class HyPERConfig:
         return self.rollouts_per_step * self.model_every
 
     def rollout_length(self, env_steps: int) -> int:
-        """Truncated-linear schedule over epochs counted from 1 (spec §5.4)."""
+        """Truncated-linear schedule over epochs counted from 1 (spec §5.4). Its epochs leave out the
+        exploration beyond its first epoch: the reference counts loop epochs only, so on AntMaze (10,000
+        exploration steps) they are not ten ahead of its, and on MuJoCo (1,000) they stay as they were,
+        one ahead."""
         e_min, e_max, l_min, l_max = self.rollout_schedule
-        progress = min(max((env_steps // self.epoch_length + 1 - e_min) / max(e_max - e_min, 1), 0.0), 1.0)
+        epoch = (env_steps - max(self.exploration_steps - self.epoch_length, 0)) // self.epoch_length + 1
+        progress = min(max((epoch - e_min) / max(e_max - e_min, 1), 0.0), 1.0)
         return int(l_min + progress * (l_max - l_min))
 
     def model_window(self, length: int) -> int:
@@ -397,12 +401,13 @@ class _HyPERLoop:
             self.learner.policy = NumpyPolicy(acting)
 
     def refit_model_and_roll_out(self) -> None:
-        cfg, env_steps = self.cfg, self.learner.env_steps
+        cfg = self.cfg
         label = partial(self.learned_rewards, self.disc_state.params)
         if cfg.expert_starts == "sliding_window":
             timestep = self.expert_timestep
+            loop_steps = self.learner.env_steps - cfg.exploration_steps  # the reference's clock for the window
             expert_rows = lambda n, key: jnp.asarray(  # noqa: E731
-                sliding_window_rows(timestep, env_steps, n, self.rng, span=cfg.window_span)
+                sliding_window_rows(timestep, loop_steps, n, self.rng, span=cfg.window_span)
             )
         else:
             expert_rows = lambda n, key: buffers.sample_indices(self.expert, key, n)  # noqa: E731
