@@ -559,7 +559,7 @@ def pretrained_model(
         checkpoint.save_npz(path, checkpoint.flatten(state), info)
         path.with_name(f"{path.stem}.partial.npz").unlink(missing_ok=True)
         info = dict(info, cached=0.0)
-    return state.replace(opt_state=dynamics.init(jax.random.PRNGKey(0)).opt_state), info
+    return state.replace(opt_state=dynamics.tx.init(state.params)), info
 
 
 def _fit_keeping_progress(fitter: Dynamics, template, expert: buffers.Buffer, path: Path, progress: bool):

@@ -28,7 +28,7 @@ exchange a TD3-BC policy is stored, evaluated and shipped exactly like a SAC one
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import flax.struct
 import jax
@@ -42,7 +42,7 @@ from hyirl.optim import oadam
 from hyirl.sac import RewardFn, stored_reward
 
 Mode = Literal["hybrid", "learner", "offline", "bc"]
-MODES = ("hybrid", "learner", "offline", "bc")
+MODES = get_args(Mode)
 
 
 @dataclasses.dataclass(frozen=True)
