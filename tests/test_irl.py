@@ -296,6 +296,41 @@ def test_antmaze_methods_train_td3bc_with_the_references_batches(tmp_path, capsy
     assert np.isfinite(last["critic_loss"]) and np.isfinite(last["actor_loss"])
 
 
+def test_hype_and_bc_reg_are_mm_on_antmaze(tmp_path, still_maze_ant, monkeypatch):
+    """On AntMaze the reference's yaml gives HyPE and BC-Reg MM's training exactly (plain TD3-BC
+    batches, no BC regulariser: spec §10.6), so with one seed their whole final state (networks,
+    optimisers, buffers, generator) equals MM's bit for bit, and results/ runs MM once for the three.
+    The control, HyPE given hybrid batches (``td3_hybrid_methods=null``), must differ, so the comparison
+    can fail. (Sizes as the test above, so that the two share compiled programs.)"""
+    import dataclasses
+
+    from hyirl import envs
+    from hyirl.antmaze_data import DATASETS, generate_dataset
+    from hyirl.demos import save_demos
+
+    rows, meta = generate_dataset(DATASETS["antmaze-large-diverse"], still_maze_ant, 2000, progress=False)
+    save_demos(tmp_path / "diverse.npz", rows, meta)
+    diverse = envs.TASKS["antmaze-large-diverse"]  # short episodes: the maze's contacts make its steps dear
+    monkeypatch.setitem(envs.TASKS, "antmaze-large-diverse", dataclasses.replace(diverse, horizon=100))
+    args = ["--env", "antmaze-large-diverse", "--demos-file", str(tmp_path / "diverse.npz"), "--steps", "128"]
+    args += ["--train-every", "128", "--eval-every", "128", "--eval-episodes", "1", "--no-progress"]
+    args += ["--set=bc_init_steps=64", "--set=disc_samples=recent", "--set=td3.hidden=[32,32]"]
+    args += ["--set=disc.hidden=[32,32]", "--set=disc.batch_size=256"]
+    runs = {"mm": [], "hype": [], "bc-reg": [], "hype-hybrid": ["--set=td3_hybrid_methods=null"]}
+    states = {}
+    for name, extra in runs.items():
+        algo = name.removesuffix("-hybrid")
+        assert main(["train", "--algo", algo, *args, *extra, "--out", str(tmp_path / name)]) == 0
+        with np.load(tmp_path / name / "checkpoints" / "learner.npz") as state:
+            states[name] = {k: state[k] for k in state.files}
+
+    def same(a, b):
+        return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+    assert same(states["mm"], states["hype"]) and same(states["mm"], states["bc-reg"])
+    assert not same(states["mm"], states["hype-hybrid"])
+
+
 def test_antmaze_training_episodes_go_past_the_goal_only_when_asked():
     """Guards ``goal_ends_episode``: by default (the reference, D4RL's registered envs) a training step
     at the goal ends the episode as terminal; with False the learner's episode goes on, while the

@@ -203,6 +203,21 @@ def test_labels_name_td3_bc_runs_whose_bc_updates_delayed_the_actor():
     assert method_label("mm", dict(env="walker2d", policy="sac", td3=dict(hidden=[256, 256]))) == "mm"
 
 
+def test_an_antmaze_mm_run_is_named_for_the_three_methods_it_stands_for():
+    """Guards the AntMaze MM row's name: under the preset's ``td3_hybrid_methods`` HyPE and BC-Reg
+    train as MM (tests/test_irl.py::test_hype_and_bc_reg_are_mm_on_antmaze), so its runs stand for the
+    three; once HyPE gets hybrid batches, or on a SAC task, MM is MM alone."""
+    from hyirl.presets import model_free_preset
+
+    maze = dict(env="antmaze-large-play", policy="td3bc", td3=dict(bc_delayed_actor=False), demos_file=None)
+    preset = dict(maze, td3_hybrid_methods=list(model_free_preset("antmaze-large-play")["td3_hybrid_methods"]))
+    assert method_label("mm", preset) == "mm = hype = bc-reg (hyirl data)"
+    assert method_label("hype", preset) == "hype (hyirl data)"
+    every_hybrid = dict(maze, td3_hybrid_methods=None, settings=["td3_hybrid_methods=null"])
+    assert method_label("mm", every_hybrid) == "mm (td3_hybrid_methods=null, hyirl data)"
+    assert method_label("mm", dict(env="hopper", policy="sac", td3_hybrid_methods=["hype-filter"])) == "mm"
+
+
 def test_labels_name_demonstrations_unlike_the_papers():
     """Guards the labels of runs on other data than the paper's: a ``--demos-file`` is named (the
     paper's demos come from its experts, as hyirl's shipped ones), and so is a HyPER run on hyirl's

@@ -59,6 +59,14 @@ def data_source(config: dict) -> list[str]:
     return ["hyirl data"] if get_task(config.get("env", "hopper")).success_task else []
 
 
+def trained_as(algo: str, config: dict) -> str:
+    """The method's name, or ``mm = hype = bc-reg`` for an AntMaze MM run whose config gives HyPE and
+    BC-Reg MM's training exactly (the reference's yaml, spec §10.6): one run stands for the three."""
+    hybrid = config.get("td3_hybrid_methods")
+    plain_td3 = config.get("policy") == "td3bc" and hybrid is not None and {"hype", "bc-reg"}.isdisjoint(hybrid)
+    return "mm = hype = bc-reg" if algo == "mm" and plain_td3 else algo
+
+
 def method_label(algo: str, config: dict) -> str:
     """What made a run: the method, HyPER's preset and its non-paper options, every --set override and
     a data source unlike the paper's. Only a label equal to the bare method name (or ``hyper paper``)
@@ -76,7 +84,7 @@ def method_label(algo: str, config: dict) -> str:
     named = ("disc.init=", "td3.bc_delayed_actor=")  # named by their own checks
     settings = [s for s in config.get("settings", []) if not s.startswith(named)]  # hyirl train --set
     changed += own_init + settings + bc_actor_delay(config) + data_source(config)
-    return algo + (f" ({', '.join(changed)})" if changed else "")
+    return trained_as(algo, config) + (f" ({', '.join(changed)})" if changed else "")
 
 
 # What a HyPER config holds besides the method's settings: never part of a label.
