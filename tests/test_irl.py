@@ -250,16 +250,30 @@ def test_rounds_follow_sb3_0_8(pendulum_demos, tmp_path, monkeypatch):
     assert json.loads((path / "metrics.jsonl").read_text().splitlines()[-1])["policy_steps"] == 300
 
 
-def test_antmaze_methods_train_td3bc_with_the_references_batches(tmp_path, capsys, still_maze_ant):
+# Small networks for the AntMaze CLI runs below; the same sizes let them share compiled programs.
+TINY_ANTMAZE_NETWORKS = ["--set=td3.hidden=[32,32]", "--set=disc.hidden=[32,32]", "--set=disc.batch_size=256"]
+
+
+@pytest.fixture(scope="module")
+def tiny_diverse_demos(tmp_path_factory, still_maze_ant):
+    """2,000 rows of diverse data from a still ant, saved once for the AntMaze runs of this module."""
+    from hyirl.antmaze_data import DATASETS, generate_dataset
+    from hyirl.demos import save_demos
+
+    rows, meta = generate_dataset(DATASETS["antmaze-large-diverse"], still_maze_ant, 2000, progress=False)
+    path = tmp_path_factory.mktemp("antmaze") / "diverse.npz"
+    save_demos(path, rows, meta)
+    return path
+
+
+def test_antmaze_methods_train_td3bc_with_the_references_batches(tmp_path, capsys, tiny_diverse_demos):
     """On AntMaze the family trains TD3-BC (spec §3.4): hype-filter's batches are half dataset rows,
     while the reference gives plain batches to HyPE, so it is MM there (spec §10.6; the preset's
     ``td3_hybrid_methods``); with ``td3.single_source=offline`` (the reference's first version) the
     plain batches are dataset rows, so the method reads them. A hype-filter run from the CLI (BC
     initialisation, resets to dataset states with their goals, deterministic acting) logs the success
     rate."""
-    from hyirl.antmaze_data import DATASETS, generate_dataset
     from hyirl.cli import main
-    from hyirl.demos import save_demos
     from hyirl.discriminator import Discriminator
     from hyirl.irl import METHODS, _policy_optimiser
     from hyirl.presets import build_config, model_free_preset
@@ -280,13 +294,9 @@ def test_antmaze_methods_train_td3bc_with_the_references_batches(tmp_path, capsy
         agent, reads_expert = _policy_optimiser(cfg, METHODS[algo], 31, 8, disc)
         assert (agent.mode, reads_expert) == (mode, True)
 
-    rows, meta = generate_dataset(DATASETS["antmaze-large-diverse"], still_maze_ant, 2000, progress=False)
-    demos = tmp_path / "diverse.npz"
-    save_demos(demos, rows, meta)
-    small = ["--set=td3.hidden=[32,32]", "--set=disc.hidden=[32,32]", "--set=disc.batch_size=256"]
-    args = ["train", "--algo", "hype-filter", "--env", "antmaze-large-diverse", "--demos-file", str(demos)]
+    args = ["train", "--algo", "hype-filter", "--env", "antmaze-large-diverse", "--demos-file", str(tiny_diverse_demos)]
     args += ["--steps", "256", "--train-every", "128", "--eval-every", "256", "--eval-episodes", "1"]
-    args += ["--set=bc_init_steps=64", "--set=disc_samples=recent", *small, "--no-progress"]
+    args += ["--set=bc_init_steps=64", "--set=disc_samples=recent", *TINY_ANTMAZE_NETWORKS, "--no-progress"]
     assert main([*args, "--out", str(tmp_path / "run")]) == 0
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["policy"] == "td3bc" and config["reset_prob"] == 1.0 and config["bc_init_steps"] == 64
@@ -296,26 +306,21 @@ def test_antmaze_methods_train_td3bc_with_the_references_batches(tmp_path, capsy
     assert np.isfinite(last["critic_loss"]) and np.isfinite(last["actor_loss"])
 
 
-def test_hype_and_bc_reg_are_mm_on_antmaze(tmp_path, still_maze_ant, monkeypatch):
+def test_hype_and_bc_reg_are_mm_on_antmaze(tmp_path, tiny_diverse_demos, monkeypatch):
     """On AntMaze the reference's yaml gives HyPE and BC-Reg MM's training exactly (plain TD3-BC
     batches, no BC regulariser: spec §10.6), so with one seed their whole final state (networks,
     optimisers, buffers, generator) equals MM's bit for bit, and results/ runs MM once for the three.
     The control, HyPE given hybrid batches (``td3_hybrid_methods=null``), must differ, so the comparison
-    can fail. (Sizes as the test above, so that the two share compiled programs.)"""
+    can fail."""
     import dataclasses
 
     from hyirl import envs
-    from hyirl.antmaze_data import DATASETS, generate_dataset
-    from hyirl.demos import save_demos
 
-    rows, meta = generate_dataset(DATASETS["antmaze-large-diverse"], still_maze_ant, 2000, progress=False)
-    save_demos(tmp_path / "diverse.npz", rows, meta)
     diverse = envs.TASKS["antmaze-large-diverse"]  # short episodes: the maze's contacts make its steps dear
     monkeypatch.setitem(envs.TASKS, "antmaze-large-diverse", dataclasses.replace(diverse, horizon=100))
-    args = ["--env", "antmaze-large-diverse", "--demos-file", str(tmp_path / "diverse.npz"), "--steps", "128"]
+    args = ["--env", "antmaze-large-diverse", "--demos-file", str(tiny_diverse_demos), "--steps", "128"]
     args += ["--train-every", "128", "--eval-every", "128", "--eval-episodes", "1", "--no-progress"]
-    args += ["--set=bc_init_steps=64", "--set=disc_samples=recent", "--set=td3.hidden=[32,32]"]
-    args += ["--set=disc.hidden=[32,32]", "--set=disc.batch_size=256"]
+    args += ["--set=bc_init_steps=64", "--set=disc_samples=recent", *TINY_ANTMAZE_NETWORKS]
     runs = {"mm": [], "hype": [], "bc-reg": [], "hype-hybrid": ["--set=td3_hybrid_methods=null"]}
     states = {}
     for name, extra in runs.items():
