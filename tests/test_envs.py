@@ -141,4 +141,33 @@ def test_noise_after_expert_resets_is_fresh(mode):
     if mode == "replay":  # the replay reached the recorded state
         row = rows[-1]
         env.use_expert_resets(demos, prob=0.0, mode=mode)
-        np.testing.assert_allclose(env._restore_expert_row(row), observations[row], atol=1e-8)
+        np.testing.assert_allclose(env._restore_expert_row(row, row), observations[row], atol=1e-8)
+
+
+def test_expert_resets_cut_the_data_after_each_terminal_row():
+    """FILTER's resets on AntMaze data (the reference's ResetWrapper, spec §4): the rows are cut after
+    each terminal (goal) row, a stretch is drawn uniformly, then a time in it, which the clock reads;
+    rows after the last terminal are never drawn. Here stretches 0-9, 10 and 11: the one-row goal
+    stretches are each a third of the resets. Fails if resets draw rows uniformly or keep the rows'
+    own times."""
+    recorder = make_env("hopper", p_tremble=0.0)
+    states, observations, _ = _record(recorder, seed=3, steps=30, rng=np.random.default_rng(3))
+    demos = dict(
+        timestep=np.arange(30) + 100,  # the rows' own episode times, which the stretches' clock replaces
+        terminals=np.isin(np.arange(30), [9, 10, 11]),
+        **{k: np.array([s[k] for s in states]) for k in ("qpos", "qvel", "qacc_warmstart")},
+    )
+    env = make_env("hopper", p_tremble=0.0)
+    env.use_expert_resets(demos, prob=1.0)
+    env.reset(seed=0)
+    rows = []
+    for _ in range(300):
+        obs, info = env.reset()
+        row = info["expert_reset_row"]
+        rows.append(row)
+        assert env.t == (row if row < 10 else 0)
+        np.testing.assert_array_equal(obs, observations[row])
+    rows = np.array(rows)
+    assert rows.max() <= 11 and 0.25 < np.mean(rows == 10) < 0.42 and 0.25 < np.mean(rows == 11) < 0.42
+    with pytest.raises(HyirlError, match="replay resets"):
+        env.use_expert_resets(dict(demos, seed=np.zeros(30), actions=np.zeros((30, 3))), prob=1.0, mode="replay")

@@ -288,14 +288,31 @@ def test_sliding_window_starts_move_from_the_goals_back_to_the_starts():
     is stretched, so its window covers the same fraction of it. Guards the direction of the slide."""
     from hyirl.hyper import sliding_window_rows
 
-    timestep = np.concatenate([np.arange(1000), np.arange(500)])  # two trajectories, the second half as long
+    ends = np.zeros(1500, bool)
+    ends[[999, 1499]] = True  # two trajectories, the second half as long
     rng = np.random.default_rng(0)
     for env_steps, (lo, hi) in ((0, (0.9, 1.0)), (75_000, (0.5, 0.6)), (150_000, (0.0, 0.1)), (400_000, (0.0, 0.001))):
-        rows = sliding_window_rows(timestep, env_steps, 4000, rng)
+        rows = sliding_window_rows(ends, env_steps, 4000, rng)
         first, second = rows[rows < 1000], rows[rows >= 1000] - 1000
         assert len(first) > 1500 and len(second) > 1500
         assert lo * 1000 <= first.min() and first.max() < hi * 1000 + 1e-9
         assert lo * 500 <= second.min() and second.max() < max(hi * 500, 1)
+
+
+def test_sliding_window_treats_each_goal_row_as_a_trajectory_of_its_own():
+    """The reference cuts its AntMaze reset states at timeouts and terminals (spec §5.6): a terminal
+    goal row is a one-row trajectory, stretched to the horizon, so it is drawn as often as a whole
+    trajectory whatever the window. Fails if the terminal flags are ignored (the row is then drawn
+    with the 1,000-row trajectory around it, one time in a few hundred)."""
+    from hyirl.demos import trajectory_ends
+    from hyirl.hyper import sliding_window_rows
+
+    timeouts, terminals = np.zeros(3000, bool), np.zeros(3000, bool)
+    timeouts[[999, 2999]] = terminals[[1499, 1500]] = True  # 1,000 rows, 500, a goal row, 1,499 rows
+    ends = trajectory_ends(dict(timeouts=timeouts, terminals=terminals))
+    for env_steps in (0, 150_000):
+        rows = sliding_window_rows(ends, env_steps, 8000, np.random.default_rng(1))
+        assert 0.2 < np.mean(rows == 1500) < 0.3
 
 
 def test_hyper_on_antmaze_runs_td3bc_from_a_cached_pretrained_model(tmp_path, still_maze_ant):

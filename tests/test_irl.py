@@ -339,10 +339,11 @@ def test_hype_and_bc_reg_are_mm_on_antmaze(tmp_path, tiny_diverse_demos, monkeyp
 def test_antmaze_training_episodes_go_past_the_goal_only_when_asked():
     """Guards ``goal_ends_episode``: by default (the reference, D4RL's registered envs) a training step
     at the goal ends the episode as terminal; with False the learner's episode goes on, while the
-    evaluation env still ends there. Fails if the option is ignored; a MuJoCo task refuses it."""
+    evaluation env still ends there, and the data's goal rows stop being terminal with it. Fails if
+    the option is ignored, in the env or in the data; a MuJoCo task refuses it."""
     from hyirl.envs import get_task
     from hyirl.errors import HyirlError
-    from hyirl.irl import training_task
+    from hyirl.irl import training_demos, training_task
 
     task = get_task("antmaze-large-diverse")
     for ends in (True, False):
@@ -352,5 +353,7 @@ def test_antmaze_training_episodes_go_past_the_goal_only_when_asked():
             env.unwrapped.set_goal(env.unwrapped.data.qpos[:2].copy())  # the ant stands on its goal
             _, reward, terminated, truncated, _ = env.step(np.zeros(8))
             assert reward == 1.0 and terminated is expected and not truncated
+        demos = dict(terminals=np.array([False, True]))
+        assert training_demos(cfg, demos)["terminals"].tolist() == [False, ends]
     with pytest.raises(HyirlError, match="goal_ends_episode"):
         training_task(IRLConfig("hype", "hopper", goal_ends_episode=False), get_task("hopper"))

@@ -218,6 +218,22 @@ def test_an_antmaze_mm_run_is_named_for_the_three_methods_it_stands_for():
     assert method_label("mm", dict(env="hopper", policy="sac", td3_hybrid_methods=["hype-filter"])) == "mm"
 
 
+def test_antmaze_runs_made_before_the_goal_terminals_are_named_so():
+    """Guards the label of AntMaze runs made, even in part, before hyirl 0.16.0 gave the data's goal
+    rows D4RL's terminal flag (docs/antmaze.md): they read other data than the paper's. BC (which
+    reads no flag), MuJoCo runs and ``goal_ends_episode=false`` runs are not named so."""
+    maze = dict(env="antmaze-large-play", demos_file=None, hyirl_version="0.16.0")
+    assert method_label("hype-filter", maze) == "hype-filter (hyirl data)"
+    old = dict(maze, hyirl_version="0.15.1")
+    assert method_label("hype-filter", old) == "hype-filter (hyirl data, no goal terminals)"
+    resumed = dict(maze, earlier_versions=["0.15.0"])
+    assert method_label("hyper", dict(resumed, preset="paper")) == "hyper paper (hyirl data, no goal terminals)"
+    assert method_label("bc", old) == "bc (hyirl data)"
+    goes_on = dict(old, goal_ends_episode=False, settings=["goal_ends_episode=false"])
+    assert method_label("hype-filter", goes_on) == "hype-filter (goal_ends_episode=false, hyirl data)"
+    assert method_label("filter", dict(env="hopper", hyirl_version="0.15.1")) == "filter"
+
+
 def test_labels_name_demonstrations_unlike_the_papers():
     """Guards the labels of runs on other data than the paper's: a ``--demos-file`` is named (the
     paper's demos come from its experts, as hyirl's shipped ones), and so is a HyPER run on hyirl's

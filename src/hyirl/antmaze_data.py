@@ -5,7 +5,8 @@ in x and y), a goal drawn per episode (``diverse``: any free cell; ``play``: D4R
 cells), the goal-reaching ant steered by :class:`~hyirl.antmaze.Navigator`, and Gaussian action noise
 N(0, 0.2²) clipped to [-1, 1]; the noisy action is both executed and stored. Rows follow hyirl's demo
 format (:mod:`hyirl.demos`) plus ``goal``; ``rewards`` is D4RL's sparse reward (1 within 0.5 m of the
-goal), ``terminals`` is never set (the episode goes on past the goal), ``timeouts`` marks step 1000.
+goal), ``timeouts`` marks step 1000. The episode goes on past the goal, and the file leaves
+``terminals`` unset: loading marks the goal rows terminal, D4RL's flag (:func:`hyirl.demos.load_demos`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ observations        (N, obs_dim)    observation before the step
 actions             (N, act_dim)    expert action, normalised to [-1, 1]
 next_observations   (N, obs_dim)    observation after the step
 rewards             (N,)            true env reward (never shown to a learner)
-terminals           (N,)            True where the env terminated (always False in kept demos)
+terminals           (N,)            True where the task's episode ends with the step (see below)
 timeouts            (N,)            True on the last step of each trajectory
 seed                (N,)            int64 reset seed of the row's episode
 timestep            (N,)            time index t within the episode
@@ -18,7 +18,11 @@ qacc_warmstart      (N, nv)         MuJoCo solver warm start (makes replays bit-
 ==================  ==============  =====================================================================
 
 Only episodes that reach the time limit are kept, as in the paper (spec §7); the episode seed keeps
-incrementing over discarded episodes. Metadata (env, policy, returns) is stored as JSON in the file.
+incrementing over discarded episodes, and no kept MuJoCo row is terminal. AntMaze data (rows with a
+``goal``) gets D4RL's terminal flag on loading, whatever its source: every row whose sparse reward is
+1, i.e. within 0.5 m of its goal (spec §10.16). The data's episodes go on past the goal, but the task's
+end there, and the reference's learners read the flags (docs/antmaze.md, "The goal's terminal flag").
+Metadata (env, policy, returns) is stored as JSON in the file.
 """
 
 from __future__ import annotations
@@ -129,6 +133,8 @@ def load_demos(path: Path, env: TaskEnv | None = None) -> tuple[dict[str, np.nda
                 f"{demos['actions'].shape[1]} but env {env.task.name} has obs {obs_dim} / act {act_dim}"
             )
         _check_maze_data(path, meta, env)
+    if "goal" in demos:
+        demos = dict(demos, terminals=np.asarray(demos["terminals"], bool) | (demos["rewards"] > 0))
     return demos, meta
 
 
@@ -162,19 +168,26 @@ def load_expert_data(cfg, env: TaskEnv) -> dict[str, np.ndarray]:
 
 def expert_buffer(demos: dict[str, np.ndarray]) -> buffers.Buffer:
     """The expert transitions as a full replay buffer. Actions are pulled inside (-1, 1), where the
-    squashed Gaussian has a finite log-density; rewards are never used (the learner's come from f)."""
+    squashed Gaussian has a finite log-density; rewards are never used (the learner's come from f).
+    Terminal rows (AntMaze's goals) bootstrap no value, as in the reference's offline rows."""
     n = len(demos["actions"])
     return buffers.from_arrays(
         obs=demos["observations"],
         action=np.clip(demos["actions"], -1 + 1e-6, 1 - 1e-6),
         next_obs=demos["next_observations"],
         reward=np.zeros(n),
-        terminal=np.zeros(n),
+        terminal=np.asarray(demos["terminals"], np.float32),
     )
 
 
+def trajectory_ends(demos: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows that end a trajectory: timeouts and terminal rows (on AntMaze each goal row, so that, as
+    in the reference's reset states, a goal row is a trajectory of its own)."""
+    return np.asarray(demos["timeouts"], bool) | np.asarray(demos["terminals"], bool)
+
+
 def trajectory_returns(demos: dict[str, np.ndarray]) -> np.ndarray:
-    ends = np.flatnonzero(demos["timeouts"] | demos["terminals"]) + 1
+    ends = np.flatnonzero(trajectory_ends(demos)) + 1
     return np.array([seg.sum() for seg in np.split(demos["rewards"], ends)[:-1]])
 
 

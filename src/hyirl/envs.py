@@ -139,6 +139,7 @@ class TaskEnv(gym.Wrapper):
         self.expert_states: dict[str, np.ndarray] | None = None
         self.expert_reset_prob = 0.0
         self.expert_reset_mode = "state"
+        self._stretches: np.ndarray | None = None  # (start row, length) of each reset stretch; None: by row
         # The agent, demos and buffers all use actions in [-1, 1]; rescale to the env's bounds here.
         self._low = self.env.action_space.low.astype(np.float64)
         self._high = self.env.action_space.high.astype(np.float64)
@@ -150,11 +151,23 @@ class TaskEnv(gym.Wrapper):
         self.t = 0
         obs, info = self.env.reset(seed=seed, options=options)
         if self.expert_states is not None and self.np_random.random() < self.expert_reset_prob:
-            # FILTER (spec §4): continue from a uniformly random expert (trajectory, time).
-            row = int(self.np_random.integers(len(self.expert_states["timestep"])))
-            obs = self._restore_expert_row(row)
+            row, t = self._draw_expert_row()
+            obs = self._restore_expert_row(row, t)
             info = dict(info, expert_reset_row=row)
         return obs, info
+
+    def _draw_expert_row(self) -> tuple[int, int]:
+        """FILTER's reset (spec §4): a uniformly random expert (trajectory, time), i.e. a uniform row at
+        its own time. Data with terminal rows (AntMaze's goals) is cut after each of them, as the
+        reference cuts its reset states: a uniform stretch, then a uniform time in it, which is also the
+        clock's reading; stretches of one goal row make goals likely starts, and rows after the last
+        terminal are never drawn."""
+        if self._stretches is None:
+            row = int(self.np_random.integers(len(self.expert_states["timestep"])))
+            return row, int(self.expert_states["timestep"][row])
+        start, length = self._stretches[int(self.np_random.integers(len(self._stretches)))]
+        t = int(self.np_random.integers(min(length, self.horizon)))
+        return int(start) + t, t
 
     def use_expert_resets(self, demos: dict[str, np.ndarray], prob: float, mode: str = "state") -> None:
         """Make every reset start from a recorded expert state with probability ``prob``.
@@ -173,6 +186,11 @@ class TaskEnv(gym.Wrapper):
         self.expert_states = {k: demos[k] for k in keys if k in demos}
         self.expert_reset_mode = mode
         self.expert_reset_prob = prob
+        ends = np.flatnonzero(demos.get("terminals", ()))
+        if len(ends) and mode == "replay":
+            raise HyirlError("replay resets need trajectories without terminal rows; use mode 'state'")
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        self._stretches = np.stack([starts, ends + 1 - starts], 1) if len(ends) else None
 
     def step(self, action):
         action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
@@ -186,8 +204,8 @@ class TaskEnv(gym.Wrapper):
     def _to_env_action(self, action: np.ndarray) -> np.ndarray:
         return self._low + 0.5 * (action + 1.0) * (self._high - self._low)
 
-    def _restore_expert_row(self, row: int) -> np.ndarray:
-        states, t = self.expert_states, int(self.expert_states["timestep"][row])
+    def _restore_expert_row(self, row: int, t: int) -> np.ndarray:
+        states = self.expert_states
         if self.expert_reset_mode == "state":
             saved = {k: states[k][row] for k in ("qpos", "qvel", "qacc_warmstart", "goal") if k in states}
             return self.reset_to_state(t=t, **saved)

@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hyirl import buffers, checkpoint
-from hyirl.demos import cache_dir, expert_buffer, load_expert_data
+from hyirl.demos import cache_dir, expert_buffer, load_expert_data, trajectory_ends
 from hyirl.discriminator import Discriminator, DiscriminatorConfig
 from hyirl.dynamics import Dynamics, DynamicsConfig
 from hyirl.envs import get_task, make_env, model_termination
@@ -314,7 +314,7 @@ class _HyPERLoop:
         self.eval_env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
         demos = load_expert_data(cfg, env)
         self.expert = expert_buffer(demos)
-        self.expert_timestep = np.asarray(demos["timestep"])
+        self.expert_ends = trajectory_ends(demos)
         self.expert_pairs = jnp.concatenate([self.expert.obs, self.expert.action], -1)
         obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
         # The hybrid buffer (the model's training data) starts with the first expert transitions, and the
@@ -404,10 +404,10 @@ class _HyPERLoop:
         cfg = self.cfg
         label = partial(self.learned_rewards, self.disc_state.params)
         if cfg.expert_starts == "sliding_window":
-            timestep = self.expert_timestep
+            ends = self.expert_ends
             loop_steps = self.learner.env_steps - cfg.exploration_steps  # the reference's clock for the window
             expert_rows = lambda n, key: jnp.asarray(  # noqa: E731
-                sliding_window_rows(timestep, loop_steps, n, self.rng, span=cfg.window_span)
+                sliding_window_rows(ends, loop_steps, n, self.rng, span=cfg.window_span)
             )
         else:
             expert_rows = lambda n, key: buffers.sample_indices(self.expert, key, n)  # noqa: E731
@@ -599,7 +599,7 @@ def _fit_keeping_progress(fitter: Dynamics, template, expert: buffers.Buffer, pa
 
 
 def sliding_window_rows(
-    timestep: np.ndarray,
+    ends: np.ndarray,
     env_steps: int,
     n: int,
     rng: np.random.Generator,
@@ -610,16 +610,18 @@ def sliding_window_rows(
 ) -> np.ndarray:
     """Rows of AntMaze start states in a time window sliding back over training (spec §5.6).
 
-    Trajectories (rows from ``timestep == 0`` to the next start) are picked uniformly and stretched
-    to ``horizon`` steps by repeating states, and the time index is uniform in [low, high) with
-    low = floor((1 - env_steps / span) * horizon) and high = min(horizon, low + width * horizon):
-    early on the starts lie near the trajectories' ends, where their goals are, and the window
+    Trajectories (rows up to and including the next one marked in ``ends``, see
+    :func:`~hyirl.demos.trajectory_ends`) are picked uniformly and stretched to ``horizon`` steps by
+    repeating states, and the time index is uniform in [low, high) with low = floor((1 - env_steps /
+    span) * horizon) and high = min(horizon, low + width * horizon): early on the starts lie near
+    the trajectories' ends, where their goals are, and the window
     reaches their starts after ``span`` real steps. At 0 steps the window is the last step, and
     past ``span`` it stays at the start (the reference's empty range at 0 and negative indices past
     ``span``, which wrap round to the ends, are avoided).
     """
-    starts = np.flatnonzero(np.asarray(timestep) == 0)
-    lengths = np.diff(np.append(starts, len(timestep)))
+    ends = np.asarray(ends, bool)
+    starts = np.concatenate([[0], np.flatnonzero(ends[:-1]) + 1])
+    lengths = np.diff(np.append(starts, len(ends)))
     low = min(horizon - 1, max(0, math.floor((1.0 - env_steps / span) * horizon)))
     high = min(horizon, max(low + 1, math.floor((1.0 - env_steps / span + width) * horizon)))
     trajectory = rng.integers(len(starts), size=n)

@@ -271,6 +271,12 @@ def training_task(cfg: IRLConfig, task: Task) -> Task:
     return dataclasses.replace(task, gym_kwargs={**task.gym_kwargs, "terminate_on_success": False})
 
 
+def training_demos(cfg: IRLConfig, demos: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The data as the training task reads it: with ``goal_ends_episode=False`` no goal row is terminal
+    either, since the flags stand for where the task's episodes end (docs/antmaze.md)."""
+    return demos if cfg.goal_ends_episode else dict(demos, terminals=np.zeros_like(demos["terminals"]))
+
+
 def run_dir_for(out: Path, seed: int, num_seeds: int) -> Path:
     """A single-seed run writes to ``out``; several seeds write to ``out/sSEED`` each."""
     return out if num_seeds == 1 else out / f"s{seed}"
@@ -286,7 +292,7 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
     train_task = training_task(cfg, task)
     seed_list = list(seeds) if seeds is not None else [cfg.seed]
     probe_env = make_env(task, p_tremble=cfg.p_tremble)
-    demos = load_expert_data(cfg, probe_env)
+    demos = training_demos(cfg, load_expert_data(cfg, probe_env))
     obs_dim, act_dim = probe_env.observation_space.shape[0], probe_env.action_space.shape[0]
 
     expert = expert_buffer(demos)

@@ -19,7 +19,7 @@ from hyirl.envs import get_task, make_env
 from hyirl.errors import HyirlError
 from hyirl.hyper import HyPERConfig
 from hyirl.presets import build_config, hyper_preset, model_free_preset
-from hyirl.runs import to_jsonable
+from hyirl.runs import release, to_jsonable
 
 BOOTSTRAP_REPS = 2000
 # Options that make a model-free run a variant of its method: runs that differ from these defaults (or
@@ -59,6 +59,17 @@ def data_source(config: dict) -> list[str]:
     return ["hyirl data"] if get_task(config.get("env", "hopper")).success_task else []
 
 
+def goal_terminals(algo: str, config: dict) -> list[str]:
+    """AntMaze runs made, even in part, before hyirl 0.16.0: no goal row of the data was terminal and
+    FILTER's resets drew rows uniformly (the reference's data has D4RL's flags; docs/antmaze.md). BC
+    reads neither; with ``goal_ends_episode=false`` the flags are off by design."""
+    maze = get_task(config.get("env", "hopper")).success_task
+    if algo == "bc" or not maze or not config.get("goal_ends_episode", True):
+        return []
+    made_by = [release(v) for v in (config.get("hyirl_version"), *config.get("earlier_versions", []))]
+    return ["no goal terminals"] if any(r is not None and r < (0, 16, 0) for r in made_by) else []
+
+
 def trained_as(algo: str, config: dict) -> str:
     """The method's name, or ``mm = hype = bc-reg`` for an AntMaze MM run whose config gives HyPE and
     BC-Reg MM's training exactly (the reference's yaml, spec §10.6): one run stands for the three."""
@@ -77,13 +88,14 @@ def method_label(algo: str, config: dict) -> str:
         preset = config.get("preset", "efficient")
         tags = [tag(config[k]) for k, tag in HYPER_TAGS.items() if k in config]
         tags = [t for t in tags if t] + own_init + unlike_hyper_preset(config, preset) + data_source(config)
+        tags += goal_terminals(algo, config)
         return f"hyper {preset}" + (f" ({', '.join(tags)})" if tags else "")
     preset = model_free_preset(config.get("env", "hopper"))
     paper = {k: preset.get(k, default) for k, default in VARIANT_DEFAULTS.items()}
     changed = [f"{k}={config[k]}" for k, default in paper.items() if config.get(k, default) != default]
     named = ("disc.init=", "td3.bc_delayed_actor=")  # named by their own checks
     settings = [s for s in config.get("settings", []) if not s.startswith(named)]  # hyirl train --set
-    changed += own_init + settings + bc_actor_delay(config) + data_source(config)
+    changed += own_init + settings + bc_actor_delay(config) + data_source(config) + goal_terminals(algo, config)
     return trained_as(algo, config) + (f" ({', '.join(changed)})" if changed else "")
 
 

@@ -31,15 +31,16 @@ def to_jsonable(obj: Any) -> Any:
 _ABSENT = object()
 
 
+def release(version: str | None) -> tuple[int, ...] | None:
+    """A plain X.Y.Z release as numbers to compare; None for anything else (or no version)."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except (AttributeError, ValueError):
+        return None
+
+
 def _released_between(version, first: str | None, last: str) -> bool:
-    """Whether release ``version`` is one of ``first`` ... ``last`` (plain X.Y.Z numbers)."""
-
-    def release(v):
-        try:
-            return tuple(int(part) for part in v.split("."))
-        except (AttributeError, ValueError):
-            return None
-
+    """Whether release ``version`` is one of ``first`` ... ``last``."""
     bounds = release(first), release(version), release(last)
     return None not in bounds and bounds[0] <= bounds[1] <= bounds[2]
 
