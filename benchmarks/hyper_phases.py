@@ -1,13 +1,14 @@
 """Where a HyPER run's time goes: wall-clock per phase of the loop, as a share of the whole run.
 
-Trains the `efficient` preset on Hopper for ``--steps`` real steps (the first 1,000 explore) and
-times every phase of ``hyirl.hyper._HyPERLoop`` (acting, model refit + rollouts, SAC updates,
+Trains a preset (default: `efficient` on Hopper) for ``--steps`` real steps (the first ones explore,
+1,000 on Hopper) and times every phase of ``hyirl.hyper._HyPERLoop`` (acting, model refit + rollouts, SAC updates,
 discriminator update, evaluation, checkpoints), waiting for the device to finish each one, and the
 pieces inside them (model fit, model rollouts, learned rewards of new model rows, recomputing the
 stale ones). The first model fit is cut to ``--first-fit-epochs`` epochs so that the table shows the
-steady loop.
+steady loop (presets with a pretrained model, AntMaze's, load it instead).
 
-    python benchmarks/hyper_phases.py [--steps 2500] [--eval-every 1000] [--set KEY=VALUE ...]
+    python benchmarks/hyper_phases.py [--env hopper] [--preset efficient] [--steps 2500] [--eval-every 1000]
+        [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -60,15 +61,20 @@ def timed_factory(factory, name: str, seconds: dict):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="hopper")
+    parser.add_argument("--preset", default="efficient")
     parser.add_argument("--steps", type=int, default=2_500)
     parser.add_argument("--eval-every", type=int, default=1_000)
     parser.add_argument("--first-fit-epochs", type=int, default=5)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as in hyirl train")
     args = parser.parse_args()
-    settings = [f"model.first_fit_max_epochs={args.first_fit_epochs}", *args.set]
-    defaults = apply_settings(hyper.HyPERConfig, hyper_preset("hopper", "efficient"), settings)
+    preset = hyper_preset(args.env, args.preset)
+    # a pretrained model (AntMaze) is loaded, not fitted: a changed model setting would refit it
+    first_fit = [] if preset.get("pretrain_model") else [f"model.first_fit_max_epochs={args.first_fit_epochs}"]
+    settings = [*first_fit, *args.set]
+    defaults = apply_settings(hyper.HyPERConfig, preset, settings)
     overrides = dict(steps=args.steps, eval_every=args.eval_every, checkpoint_every=10**9)
-    cfg = build_config(hyper.HyPERConfig, defaults, overrides, env="hopper", preset="efficient")
+    cfg = build_config(hyper.HyPERConfig, defaults, overrides, env=args.env, preset=args.preset)
     seconds: dict[str, float] = collections.defaultdict(float)
     for name in PHASES:
         setattr(hyper._HyPERLoop, name, timed(getattr(hyper._HyPERLoop, name), seconds))
@@ -79,7 +85,8 @@ def main() -> None:
         t0 = time.perf_counter()
         hyper.train_hyper(cfg, Path(tmp) / "run", progress=False)
         total = time.perf_counter() - t0
-    print(f"{args.steps} real steps in {total:.1f} s ({args.steps / total:.2f} real steps/s), settings {settings}")
+    rate = f"{args.steps / total:.2f} real steps/s"
+    print(f"{args.env} {args.preset}: {args.steps} real steps in {total:.1f} s ({rate}), settings {settings}")
     by_time = sorted(seconds.items(), key=lambda item: -item[1])
     for title, pieces in (("phases", False), ("pieces inside them", True)):
         print(f"{title}:")
@@ -87,7 +94,11 @@ def main() -> None:
             if name.startswith(" ") == pieces:
                 print(f"  {name.strip():34s} {s:7.1f} s  {100 * s / total:5.1f} %")
     print("(the stale stored rewards are recomputed in update_policy or before a checkpoint)")
-    print(json.dumps(dict(steps=args.steps, settings=settings, total_s=total, phase_s=seconds)))
+    print(
+        json.dumps(
+            dict(env=args.env, preset=args.preset, steps=args.steps, settings=settings, total_s=total, phase_s=seconds)
+        )
+    )
 
 
 if __name__ == "__main__":

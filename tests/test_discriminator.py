@@ -150,3 +150,27 @@ def test_hypers_seven_member_ensemble_initialises_on_hopper_and_ant_sizes():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
     assert done.stdout.strip() == "initialised", done.stderr[-2000:]
+
+
+def test_padded_learner_pairs_give_the_same_update_and_one_compilation():
+    """HyPER's discriminator update takes a fixed number of learner rows and draws from the newest
+    ``num_learner`` only, so a run's growing buffer compiles the update once. Guards that the padding
+    changes nothing: the update equals the one on exactly the newest rows. Fails if the pad rows (here
+    zeros, far from the real ones) are drawn, or if the count is not passed."""
+    from hyirl import buffers
+
+    rng = np.random.default_rng(0)
+    disc = Discriminator(3, 1, DiscriminatorConfig(hidden=(16,), batch_size=64))
+    expert = jnp.asarray(rng.normal(size=(500, 4)), jnp.float32)
+    rows = rng.normal(size=(70, 3)) + 5.0
+    for count in (30, 70):
+        buf = buffers.from_arrays(obs=rows[:count], action=np.ones((count, 1)), next_obs=rows[:count],
+                                  reward=np.zeros(count), terminal=np.zeros(count))  # fmt: skip
+        buf = buffers.resize(buf, 1000)
+        state, key = disc.init(jax.random.PRNGKey(1)), jax.random.PRNGKey(2)
+        exact, _ = disc.update(jax.tree.map(jnp.copy, state), expert, buffers.recent_pairs(buf, count), key)
+        padded_rows = buffers.recent_pairs(buf, count, rows=200)
+        padded, _ = disc.update(state, expert, padded_rows, key, num_learner=count)
+        for a, b in zip(jax.tree.leaves(exact.params), jax.tree.leaves(padded.params)):
+            np.testing.assert_array_equal(a, b)
+    assert disc.update._cache_size() == 3  # the two exact shapes, and one padded shape for both counts

@@ -456,12 +456,17 @@ class _HyPERLoop:
         """One update on the newest real learner transitions vs expert pairs (no extra interaction); the
         model transitions' stored rewards become stale, to be recomputed before SAC reads them."""
         cfg, learner = self.cfg, self.learner
-        learner_pairs = buffers.recent_pairs(learner.buffer, min(cfg.disc_pairs, int(learner.buffer.size)))
+        # always disc_pairs rows, of which the update draws from the newest ``count`` only: one compiled
+        # update, where a growing buffer recompiled it at every update of a run's first disc_pairs steps
+        count = min(cfg.disc_pairs, int(learner.buffer.size))
+        learner_pairs = buffers.recent_pairs(learner.buffer, count, rows=cfg.disc_pairs)
         key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), self.counters["disc_updates"])
         self._relabel_stale_rows()  # so that stale rows are never two updates behind
         if cfg.uncertainty_penalty:  # the update donates its state: keep what the penalty's relabel needs
             self.stale_params = jax.tree.map(jnp.copy, self.disc_state.params)
-        self.disc_state, metrics = self.disc.update(self.disc_state, self.expert_pairs, learner_pairs, key)
+        self.disc_state, metrics = self.disc.update(
+            self.disc_state, self.expert_pairs, learner_pairs, key, num_learner=count
+        )
         if cfg.policy == "sac":  # TD3-BC relabels every batch instead
             self.counters["stale_rows"] = int(self.model_buffer.size)
         self.info.update({f"disc_{k}": float(v) for k, v in jax.device_get(metrics).items()})
