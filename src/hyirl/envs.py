@@ -183,12 +183,12 @@ class TaskEnv(gym.Wrapper):
             if mode == "state"
             else ("seed", "actions", "timestep")
         )
-        self.expert_states = {k: demos[k] for k in keys if k in demos}
-        self.expert_reset_mode = mode
-        self.expert_reset_prob = prob
         ends = np.flatnonzero(demos.get("terminals", ()))
         if len(ends) and mode == "replay":
             raise HyirlError("replay resets need trajectories without terminal rows; use mode 'state'")
+        self.expert_states = {k: demos[k] for k in keys if k in demos}
+        self.expert_reset_mode = mode
+        self.expert_reset_prob = prob
         starts = np.concatenate([[0], ends[:-1] + 1])
         self._stretches = np.stack([starts, ends + 1 - starts], 1) if len(ends) else None
 
