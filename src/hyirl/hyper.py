@@ -619,10 +619,10 @@ def sliding_window_rows(
     :func:`~hyirl.demos.trajectory_ends`) are picked uniformly and stretched to ``horizon`` steps by
     repeating states, and the time index is uniform in [low, high) with low = floor((1 - env_steps /
     span) * horizon) and high = min(horizon, low + width * horizon): early on the starts lie near
-    the trajectories' ends, where their goals are, and the window
-    reaches their starts after ``span`` real steps. At 0 steps the window is the last step, and
-    past ``span`` it stays at the start (the reference's empty range at 0 and negative indices past
-    ``span``, which wrap round to the ends, are avoided).
+    the trajectories' ends, where their goals are, and the window reaches their starts after ``span``
+    real steps. At 0 steps the window is the last step, and past ``span`` it stays at the start (the
+    reference's empty range at 0 and negative indices past ``span``, which wrap round to the ends,
+    are avoided).
     """
     ends = np.asarray(ends, bool)
     starts = np.concatenate([[0], np.flatnonzero(ends[:-1]) + 1])
