@@ -181,6 +181,35 @@ def test_progress_of_a_slow_unit_shows_its_rate_and_a_small_score(monkeypatch):
     assert unbounded.progress.tasks[0].fields["left"] == "-"
 
 
+def test_progress_without_a_terminal_prints_a_line_a_minute_and_at_the_end(monkeypatch):
+    """Guards the progress of background and batch jobs: without a terminal rich's live bar shows
+    nothing until the work is over, so the fields come as plain lines, the first at once, then at most
+    one per ``line_every_s``, and a last one at the end; with a terminal, the live bar and no lines."""
+    import io
+
+    from rich.console import Console
+
+    import hyirl.runs
+
+    clock = iter([0.0, 10.0, 30.0, 75.0, 80.0])
+    monkeypatch.setattr(hyirl.runs.time, "perf_counter", lambda: next(clock))
+    log = io.StringIO()
+    with StepProgress(10_000, "hyper hopper", console=Console(file=log, width=200), line_every_s=60.0) as bar:
+        bar.update(100)  # t = 10: the first line
+        bar.update(300, 12.5)  # t = 30: within the minute, no line
+        bar.update(750)  # t = 75: a minute after the first
+        bar.update(800)  # t = 80: no line, but the last one at the end
+    assert log.getvalue().splitlines() == [
+        "hyper hopper: 100/10,000 steps, 10.0 steps/s, eval -, 0:16:30 left",
+        "hyper hopper: 750/10,000 steps, 10.0 steps/s, eval 12.5, 0:15:25 left",
+        "hyper hopper: 800/10,000 steps, 10.0 steps/s, eval 12.5, 0:15:20 left",
+    ]
+    clock = iter([0.0, 10.0])
+    terminal = StepProgress(10_000, "t", console=Console(file=io.StringIO(), force_terminal=True))
+    terminal.update(100)
+    assert not terminal.progress.disable and not terminal._lines
+
+
 def test_a_setting_newer_than_the_run_matches_only_at_its_default(tmp_path):
     """Resuming an older run whose config lacks a setting added since (top level or nested): the
     setting at its default (what the older code did) matches, any other value is refused."""

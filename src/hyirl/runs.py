@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from tensorboardX import SummaryWriter
 
@@ -218,7 +219,9 @@ def _duration(seconds: float) -> str:
 
 class StepProgress:
     """A rich progress bar over env steps (or another ``unit``) showing the rate, the latest evaluation
-    return (or another ``score``) and the time left."""
+    return (or another ``score``) and the time left. Without a terminal (a background or batch job's
+    log) it prints the same fields as one plain line at most every ``line_every_s`` seconds and one at the end,
+    since a live bar there shows nothing until the work is over."""
 
     def __init__(
         self,
@@ -228,7 +231,11 @@ class StepProgress:
         enabled: bool = True,
         unit: str = "steps",
         score: str = "eval",
+        console: Console | None = None,
+        line_every_s: float = 60.0,
     ):
+        console = console or Console(stderr=True)  # stdout stays for results (--json)
+        self._lines = enabled and not console.is_terminal
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -236,10 +243,14 @@ class StepProgress:
             TextColumn(f"{{task.fields[rate]:>7}} {unit}/s"),
             TextColumn(f"{score} {{task.fields[eval]}}"),
             TextColumn("{task.fields[left]} left"),
-            disable=not enabled,
+            console=console,
+            disable=not enabled or self._lines,
         )
         self.task = self.progress.add_task(description, total=total, completed=start, rate="-", eval="-", left="-")
+        self._unit, self._score, self._line_every_s = unit, score, line_every_s
         self._t0, self._s0 = time.perf_counter(), start
+        self._last_line: float | None = None
+        self._unprinted = False  # an update since the last line
 
     def __enter__(self):
         self.progress.__enter__()
@@ -247,9 +258,23 @@ class StepProgress:
 
     def __exit__(self, *exc):
         self.progress.__exit__(*exc)
+        if self._lines and self._unprinted:
+            self._print_line()
+
+    def _print_line(self) -> None:
+        task = self.progress.tasks[0]
+        done = f"{int(task.completed):,}" + ("" if task.total is None else f"/{int(task.total):,}")
+        fields = task.fields
+        self.progress.console.print(
+            f"{task.description}: {done} {self._unit}, {fields['rate']} {self._unit}/s, "
+            f"{self._score} {fields['eval']}, {fields['left']} left",
+            markup=False,
+            highlight=False,
+        )
 
     def update(self, env_steps: int, eval_return: float | None = None) -> None:
-        rate = (env_steps - self._s0) / max(time.perf_counter() - self._t0, 1e-9)
+        now = time.perf_counter()
+        rate = (env_steps - self._s0) / max(now - self._t0, 1e-9)
         # rich's own estimate looks at the last 30 s only and shows -:--:-- when updates are rarer than
         # that (one per 5k-step round); the mean rate since this process started always has a value.
         total = self.progress.tasks[0].total  # None: until a stopping rule ends it (a model fit's epochs)
@@ -258,3 +283,7 @@ class StepProgress:
         if eval_return is not None:
             fields["eval"] = f"{eval_return:.4g}" if abs(eval_return) < 1 else f"{eval_return:.1f}"
         self.progress.update(self.task, completed=env_steps, **fields)
+        self._unprinted = True
+        if self._lines and (self._last_line is None or now - self._last_line >= self._line_every_s):
+            self._print_line()
+            self._last_line, self._unprinted = now, False
