@@ -184,7 +184,8 @@ def test_progress_of_a_slow_unit_shows_its_rate_and_a_small_score(monkeypatch):
 def test_progress_without_a_terminal_prints_a_line_a_minute_and_at_the_end(monkeypatch):
     """Guards the progress of background and batch jobs: without a terminal rich's live bar shows
     nothing until the work is over, so the fields come as plain lines, the first at once, then at most
-    one per ``line_every_s``, and a last one at the end; with a terminal, the live bar and no lines."""
+    one per ``line_every_s``, and a last one at the end, never wrapped (a log's console is 80 wide);
+    with a terminal, the live bar and no lines."""
     import io
 
     from rich.console import Console
@@ -194,7 +195,7 @@ def test_progress_without_a_terminal_prints_a_line_a_minute_and_at_the_end(monke
     clock = iter([0.0, 10.0, 30.0, 75.0, 80.0])
     monkeypatch.setattr(hyirl.runs.time, "perf_counter", lambda: next(clock))
     log = io.StringIO()
-    with StepProgress(10_000, "hyper hopper", console=Console(file=log, width=200), line_every_s=60.0) as bar:
+    with StepProgress(10_000, "hyper hopper", console=Console(file=log, width=40), line_every_s=60.0) as bar:
         bar.update(100)  # t = 10: the first line
         bar.update(300, 12.5)  # t = 30: within the minute, no line
         bar.update(750)  # t = 75: a minute after the first

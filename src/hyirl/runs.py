@@ -270,6 +270,7 @@ class StepProgress:
             f"{self._score} {fields['eval']}, {fields['left']} left",
             markup=False,
             highlight=False,
+            soft_wrap=True,  # one line per record, whatever width the log's console assumes
         )
 
     def update(self, env_steps: int, eval_return: float | None = None) -> None:
