@@ -220,8 +220,8 @@ def _duration(seconds: float) -> str:
 class StepProgress:
     """A rich progress bar over env steps (or another ``unit``) showing the rate, the latest evaluation
     return (or another ``score``) and the time left. Without a terminal (a background or batch job's
-    log) it prints the same fields as one plain line at most every ``line_every_s`` seconds and one at the end,
-    since a live bar there shows nothing until the work is over."""
+    log), where a live bar shows nothing until the work is over, it prints the same fields as one
+    plain line at most every ``line_every_s`` seconds and one at the end."""
 
     def __init__(
         self,
