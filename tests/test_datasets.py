@@ -81,22 +81,27 @@ def test_minari_folder_reads_as_transitions_with_the_goal(tmp_path, rows):
         load_demos(folder, make_env("antmaze-large-diverse"))
 
 
-def test_goal_rows_load_as_terminal_and_reach_the_expert_buffer(tmp_path, rows):
-    """D4RL's terminal flag (spec §10.16): every AntMaze row with sparse reward 1 is terminal once
-    loaded, from a D4RL file and from hyirl's own ``.npz`` (whose file leaves the flag unset), and the
-    expert buffer keeps the flags for TD3-BC's offline rows; Hopper's demos have none. Fails if the
-    loader drops the rule or ``expert_buffer`` marks no row terminal."""
+def test_rows_at_the_evaluation_goal_load_as_terminal_and_reach_the_expert_buffer(tmp_path, rows):
+    """D4RL's terminal flag (docs/antmaze.md): D4RL relabelled its files against the evaluation goal,
+    so a D4RL file's own flags (its sparse rewards) are kept, and hyirl's ``.npz`` (which leaves the flag
+    unset) gets it on every row whose next position lies within 0.5 m of the evaluation goal, not on
+    rows that reached their own episode's goal elsewhere. The expert buffer keeps the flags for
+    TD3-BC's offline rows; Hopper's demos have none. Fails if the loader flags the rows' own goals
+    (hyirl 0.16's rule), ignores a D4RL file's flags, or ``expert_buffer`` marks no row terminal."""
+    from hyirl.antmaze import EVAL_GOAL
     from hyirl.demos import expert_buffer, save_demos
 
-    goal_rows = [5, 6, 700]
-    reached = dict(rows, rewards=np.isin(np.arange(1300), goal_rows).astype(np.float32))
+    at_eval_goal, own_goal = [5, 6, 700], [10, 11, 900]
+    moved = rows["next_observations"].copy()
+    moved[at_eval_goal, :2] = MazeGrid().mean_goal(EVAL_GOAL) + [0.3, -0.2]
+    own = dict(rows, next_observations=moved, rewards=np.isin(np.arange(1300), own_goal).astype(np.float32))
     d4rl, npz = tmp_path / "antmaze-large-diverse-v2.hdf5", tmp_path / "own.npz"
-    _write_d4rl(d4rl, reached, terminals=np.zeros(1300, bool))
-    save_demos(npz, reached, {})
+    _write_d4rl(d4rl, dict(rows, rewards=np.isin(np.arange(1300), at_eval_goal).astype(np.float32)))
+    save_demos(npz, own, {})
     for path in (d4rl, npz):
         demos, _ = load_demos(path)
-        assert np.flatnonzero(demos["terminals"]).tolist() == goal_rows, path.name
-        assert np.flatnonzero(np.asarray(expert_buffer(demos).terminal)).tolist() == goal_rows, path.name
+        assert np.flatnonzero(demos["terminals"]).tolist() == at_eval_goal, path.name
+        assert np.flatnonzero(np.asarray(expert_buffer(demos).terminal)).tolist() == at_eval_goal, path.name
     hopper = {k: np.zeros((3, 2)) for k in ("observations", "actions", "next_observations")}
     hopper.update(terminals=np.zeros(3, bool), rewards=np.ones(3))
     assert not np.asarray(expert_buffer(hopper).terminal).any()

@@ -219,19 +219,24 @@ def test_an_antmaze_mm_run_is_named_for_the_three_methods_it_stands_for():
 
 
 def test_antmaze_runs_made_before_the_goal_terminals_are_named_so():
-    """Guards the label of AntMaze runs made, even in part, before hyirl 0.16.0 gave the data's goal
-    rows D4RL's terminal flag (docs/antmaze.md): they read other data than the paper's. BC (which
-    reads no flag), MuJoCo runs and ``goal_ends_episode=false`` runs are not named so."""
-    maze = dict(env="antmaze-large-play", demos_file=None, hyirl_version="0.16.0")
+    """Guards the labels of AntMaze runs made, even in part, before hyirl 0.17.0 gave the data D4RL's
+    terminal flag at the evaluation goal (docs/antmaze.md): before 0.16.0 no row was terminal, in
+    0.16.x the rows at their own goals were. They read other data than the paper's. BC (which reads
+    no flag), MuJoCo runs and ``goal_ends_episode=false`` runs are not named so."""
+    maze = dict(env="antmaze-large-play", demos_file=None, hyirl_version="0.17.0")
     assert method_label("hype-filter", maze) == "hype-filter (hyirl data)"
+    own_goals = dict(maze, hyirl_version="0.16.0")
+    assert method_label("filter", own_goals) == "filter (hyirl data, terminals at own goals)"
+    extended = dict(maze, earlier_versions=["0.16.0"])
+    assert method_label("mm", extended) == "mm (hyirl data, terminals at own goals)"
     old = dict(maze, hyirl_version="0.15.1")
     assert method_label("hype-filter", old) == "hype-filter (hyirl data, no goal terminals)"
-    resumed = dict(maze, earlier_versions=["0.15.0"])
+    resumed = dict(maze, earlier_versions=["0.15.0", "0.16.0"])
     assert method_label("hyper", dict(resumed, preset="paper")) == "hyper paper (hyirl data, no goal terminals)"
     assert method_label("bc", old) == "bc (hyirl data)"
     goes_on = dict(old, goal_ends_episode=False, settings=["goal_ends_episode=false"])
     assert method_label("hype-filter", goes_on) == "hype-filter (goal_ends_episode=false, hyirl data)"
-    assert method_label("filter", dict(env="hopper", hyirl_version="0.15.1")) == "filter"
+    assert method_label("filter", dict(env="hopper", hyirl_version="0.16.0")) == "filter"
 
 
 def test_labels_name_demonstrations_unlike_the_papers():

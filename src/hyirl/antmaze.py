@@ -52,6 +52,7 @@ CELL_SIZE = 4.0
 SUCCESS_RADIUS = 0.5
 HORIZON = 1000
 GOAL_DISTANCE = (1.0, 5.0)  # the goal-reaching ant's training goals, metres from the torso
+GOAL_NOISE = (1.0, 0.5)  # D4RL's goal: the cell centre plus U(0, 1) + U(0, 0.5) m in x and in y
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +81,10 @@ class MazeGrid:
         i, j = cell
         row_from_top = rows - 1 - i if self.layout == "d4rl" else i
         return np.array([(j + 0.5 - cols / 2) * CELL_SIZE, (rows / 2 - row_from_top - 0.5) * CELL_SIZE])
+
+    def mean_goal(self, cell) -> np.ndarray:
+        """Where D4RL's noisy goal in ``cell`` lies on average (:meth:`AntMazeEnv.sample_goal`)."""
+        return self.center(cell) + sum(GOAL_NOISE) / 2
 
     def cell_of(self, xy) -> tuple[int, int]:
         rows, cols = self.shape
@@ -377,8 +382,8 @@ class AntMazeEnv(_AntWithGoal):
         return self._get_obs(), {}
 
     def sample_goal(self, rng: np.random.Generator, cell) -> np.ndarray:
-        """D4RL's goal noise: the cell centre plus U(0, 1) m and U(0, 0.5) m in x and y."""
-        return self.grid.center(cell) + rng.uniform(0, 1, 2) + rng.uniform(0, 0.5, 2)
+        """D4RL's goal noise: the cell centre plus U(0, 1) + U(0, 0.5) m in x and in y."""
+        return self.grid.center(cell) + sum(rng.uniform(0, width, 2) for width in GOAL_NOISE)
 
     def step(self, action):
         ant_obs, _, _, _, _ = self.ant.step(action)

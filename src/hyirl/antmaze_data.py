@@ -4,9 +4,9 @@ The protocol is D4RL's (docs/antmaze.md): 1,000-step episodes from a random free
 in x and y), a goal drawn per episode (``diverse``: any free cell; ``play``: D4RL's hand-picked goal
 cells), the goal-reaching ant steered by :class:`~hyirl.antmaze.Navigator`, and Gaussian action noise
 N(0, 0.2²) clipped to [-1, 1]; the noisy action is both executed and stored. Rows follow hyirl's demo
-format (:mod:`hyirl.demos`) plus ``goal``; ``rewards`` is D4RL's sparse reward (1 within 0.5 m of the
-goal), ``timeouts`` marks step 1000. The episode goes on past the goal, and the file leaves
-``terminals`` unset: loading marks the goal rows terminal, D4RL's flag (:func:`hyirl.demos.load_demos`).
+format (:mod:`hyirl.demos`) plus ``goal``; ``rewards`` is the sparse reward of the episode's own goal
+(1 within 0.5 m of it), ``timeouts`` marks step 1000. The episode goes on past the goal, and the file
+leaves ``terminals`` unset: loading sets D4RL's flag, at the evaluation goal (:func:`hyirl.demos.goal_terminals`).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ observation (29 + 2 = 31 numbers, spec §7) and ``goal``, ``qpos``, ``qvel`` per
   ``terminals``, ``timeouts``, ``infos/goal``, ``infos/qpos``, ``infos/qvel``. Coordinates are shifted
   from D4RL's (cell (1, 1) at the origin) to hyirl's ``d4rl`` layout. Episodes end at ``timeouts``;
   the last row of each has no next observation and is dropped (as D4RL's ``qlearning_dataset``).
-  D4RL's ``terminals`` (set on every step within 0.5 m of the goal, spec §10.16) are not episode ends;
-  loading sets them again from ``rewards``, as for every AntMaze source (:func:`hyirl.demos.load_demos`).
+  D4RL's ``terminals`` (every step within 0.5 m of the evaluation goal) are not episode ends; loading
+  sets them again from ``rewards``, D4RL's relabelled sparse reward (:func:`hyirl.demos.goal_terminals`).
   D4RL's ant is not gymnasium's (time step 0.02 s with RK4, motors of range ±30), so its transitions
   follow slightly different dynamics.
 * **Minari** ``D4RL/antmaze/large-{diverse,play}-v1`` (a folder with ``data/main_data.hdf5``): one

@@ -19,9 +19,10 @@ qacc_warmstart      (N, nv)         MuJoCo solver warm start (makes replays bit-
 
 Only episodes that reach the time limit are kept, as in the paper (spec §7); the episode seed keeps
 incrementing over discarded episodes, and no kept MuJoCo row is terminal. AntMaze data (rows with a
-``goal``) gets D4RL's terminal flag on loading, whatever its source: every row whose sparse reward is
-1, i.e. within 0.5 m of its goal (spec §10.16). The data's episodes go on past the goal, but the task's
-end there, and the reference's learners read the flags (docs/antmaze.md, "The goal's terminal flag").
+``goal``) gets D4RL's terminal flag on loading, whatever its source (:func:`goal_terminals`): every row
+whose next position lies within 0.5 m of the *evaluation* task's goal, as D4RL's released files were
+relabelled, whatever goal the row's own episode drove to. The reference's learners read the flags
+(docs/antmaze.md, "The goal's terminal flag").
 Metadata (env, policy, returns) is stored as JSON in the file.
 """
 
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from hyirl import antmaze_data, buffers, checkpoint, datasets
-from hyirl.antmaze import GoalReacher
+from hyirl.antmaze import EVAL_GOAL, SUCCESS_RADIUS, GoalReacher, MazeGrid
 from hyirl.envs import TaskEnv, make_env
 from hyirl.errors import HyirlError
 from hyirl.experts import check_policy_fits, load_policy, shipped_policy_path
@@ -134,8 +135,20 @@ def load_demos(path: Path, env: TaskEnv | None = None) -> tuple[dict[str, np.nda
             )
         _check_maze_data(path, meta, env)
     if "goal" in demos:
-        demos = dict(demos, terminals=np.asarray(demos["terminals"], bool) | (demos["rewards"] > 0))
+        demos = dict(demos, terminals=np.asarray(demos["terminals"], bool) | goal_terminals(demos, meta))
     return demos, meta
+
+
+def goal_terminals(demos: dict[str, np.ndarray], meta: dict) -> np.ndarray:
+    """D4RL's terminal flag on AntMaze rows. D4RL relabelled its antmaze files against the evaluation
+    env's goal (``scripts/generation/relabel_antmaze_rewards.py``: sparse reward and terminal where the
+    next position is within 0.5 m of ``env.target_goal``), not against each episode's own goal. A D4RL
+    file keeps its flags (its sparse rewards, relabelled against one draw of that noisy goal); other
+    sources get them at the goal's mean position."""
+    if meta.get("source") == "d4rl":
+        return np.asarray(demos["rewards"]) > 0
+    goal = MazeGrid(layout=meta.get("layout", "d4rl")).mean_goal(EVAL_GOAL)
+    return np.linalg.norm(demos["next_observations"][:, :2] - goal, axis=1) <= SUCCESS_RADIUS
 
 
 def _check_maze_data(path: Path, meta: dict, env: TaskEnv) -> None:
@@ -169,7 +182,7 @@ def load_expert_data(cfg, env: TaskEnv) -> dict[str, np.ndarray]:
 def expert_buffer(demos: dict[str, np.ndarray]) -> buffers.Buffer:
     """The expert transitions as a full replay buffer. Actions are pulled inside (-1, 1), where the
     squashed Gaussian has a finite log-density; rewards are never used (the learner's come from f).
-    Terminal rows (AntMaze's goals) bootstrap no value, as in the reference's offline rows."""
+    Terminal rows (AntMaze's rows at the evaluation goal) bootstrap no value, as in the reference's offline rows."""
     n = len(demos["actions"])
     return buffers.from_arrays(
         obs=demos["observations"],
@@ -181,8 +194,8 @@ def expert_buffer(demos: dict[str, np.ndarray]) -> buffers.Buffer:
 
 
 def trajectory_ends(demos: dict[str, np.ndarray]) -> np.ndarray:
-    """Rows that end a trajectory: timeouts and terminal rows (on AntMaze each goal row, so that, as
-    in the reference's reset states, a goal row is a trajectory of its own)."""
+    """Rows that end a trajectory: timeouts and terminal rows (on AntMaze each row at the evaluation
+    goal, so that, as in the reference's reset states, such a row is a trajectory of its own)."""
     return np.asarray(demos["timeouts"], bool) | np.asarray(demos["terminals"], bool)
 
 

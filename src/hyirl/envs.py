@@ -158,10 +158,10 @@ class TaskEnv(gym.Wrapper):
 
     def _draw_expert_row(self) -> tuple[int, int]:
         """FILTER's reset (spec §4): a uniformly random expert (trajectory, time), i.e. a uniform row at
-        its own time. Data with terminal rows (AntMaze's goals) is cut after each of them, as the
-        reference cuts its reset states: a uniform stretch, then a uniform time in it, which is also the
-        clock's reading; stretches of one goal row make goals likely starts, and rows after the last
-        terminal are never drawn."""
+        its own time. Data with terminal rows (AntMaze's rows at the evaluation goal) is cut after each
+        of them, as the reference cuts its reset states: a uniform stretch, then a uniform time in it,
+        which is also the clock's reading; stretches of one goal row make goals likely starts, and rows
+        after the last terminal are never drawn."""
         if self._stretches is None:
             row = int(self.np_random.integers(len(self.expert_states["timestep"])))
             return row, int(self.expert_states["timestep"][row])

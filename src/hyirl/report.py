@@ -60,14 +60,17 @@ def data_source(config: dict) -> list[str]:
 
 
 def goal_terminals(algo: str, config: dict) -> list[str]:
-    """AntMaze runs made, even in part, before hyirl 0.16.0: no goal row of the data was terminal and
-    FILTER's resets drew rows uniformly (the reference's data has D4RL's flags; docs/antmaze.md). BC
-    reads neither; with ``goal_ends_episode=false`` the flags are off by design."""
+    """AntMaze runs made, even in part, by a hyirl whose data flags differ from D4RL's: before 0.16.0
+    no row was terminal ("no goal terminals"); 0.16.x marked the rows at their own episode's goal,
+    where D4RL marks those at the evaluation goal ("terminals at own goals"; docs/antmaze.md). BC reads
+    neither; with ``goal_ends_episode=false`` the flags are off by design."""
     maze = get_task(config.get("env", "hopper")).success_task
     if algo == "bc" or not maze or not config.get("goal_ends_episode", True):
         return []
-    made_by = [release(v) for v in (config.get("hyirl_version"), *config.get("earlier_versions", []))]
-    return ["no goal terminals"] if any(r is not None and r < (0, 16, 0) for r in made_by) else []
+    made_by = [r for r in map(release, (config.get("hyirl_version"), *config.get("earlier_versions", []))) if r]
+    if any(r < (0, 16, 0) for r in made_by):
+        return ["no goal terminals"]
+    return ["terminals at own goals"] if any(r < (0, 17, 0) for r in made_by) else []
 
 
 def trained_as(algo: str, config: dict) -> str:
