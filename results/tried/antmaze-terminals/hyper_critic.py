@@ -10,35 +10,33 @@ import json
 import sys
 from pathlib import Path
 
-import jax.numpy as jnp
 import numpy as np
 
 from hyirl.checkpoint import load_npz, nest
 from hyirl.demos import antmaze_dataset
-from hyirl.discriminator import Discriminator, DiscriminatorConfig
-from hyirl.networks import Actor, TwinCritic
+from hyirl.discriminator import Discriminator
+from hyirl.hyper import HyPERConfig
+from hyirl.presets import build_config
+from hyirl.td3bc import TD3BC
 
 run = Path(sys.argv[1])
-config = json.loads((run / "config.json").read_text())
+cfg = build_config(HyPERConfig, json.loads((run / "config.json").read_text()), {})
 arrays, meta = load_npz(run / "checkpoints" / "learner.npz", "checkpoint")
 tree = nest({k: v for k, v in arrays.items() if k.startswith(("state/", "disc/params"))})
-actor, critic = Actor(tuple(config["td3"]["hidden"]), 8), TwinCritic(tuple(config["td3"]["hidden"]))
-disc = Discriminator(
-    31, 8, DiscriminatorConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config["disc"].items()})
-)
+agent, disc = TD3BC(31, 8, cfg.td3), Discriminator(31, 8, cfg.disc)
 
 
 def measure(obs, action):
     obs, action = obs.astype(np.float32), action.astype(np.float32)
-    pi = jnp.tanh(actor.apply(tree["state"]["actor_params"], obs)[0])
+    critic = tree["state"]["critic_params"]
     reward = np.asarray(disc.reward(tree["disc"]["params"], dict(obs=obs, action=action)))
-    q = np.asarray(critic.apply(tree["state"]["critic_params"], obs, action)[0])
-    q_pi = np.asarray(critic.apply(tree["state"]["critic_params"], obs, pi)[0])
+    q = np.asarray(agent.critic.apply(critic, obs, action)[0])
+    q_pi = np.asarray(agent.critic.apply(critic, obs, agent.act(tree["state"]["actor_params"], obs))[0])
     return reward, q, q_pi, np.linalg.norm(obs[:, :2] - obs[:, -2:], axis=1)
 
 
 print(f"{run} at {meta['env_steps']:,} env steps")
-data = antmaze_dataset(config["env"])[0]
+data = antmaze_dataset(cfg.env)[0]
 rows = np.random.default_rng(0).integers(0, len(data["actions"]), 20_000)
 reward, q, q_pi, dist = measure(data["observations"][rows], data["actions"][rows])
 print(f"dataset rows: r {reward.mean():.1f}, Q(s, a) {q.mean():.0f}, Q(s, pi(s)) {q_pi.mean():.0f}")
