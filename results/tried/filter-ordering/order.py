@@ -1,0 +1,57 @@
+"""Issue 26 item 5: is FILTER ahead of HyPE on Hopper and Walker2d because of the x axis?
+
+hyirl's tables count every real step (`env_steps`), the discriminator's fresh trajectories included;
+the paper plots `policy_steps` (those trajectories uncounted, spec §8, §10.1). This prints, from the
+committed 300k records, the IQM of HyPE and FILTER and P(HyPE > FILTER) at the same steps on both
+axes beside the paper's values, and how many discriminator steps each method had paid by 100k policy steps.
+
+    python results/tried/filter-ordering/order.py > results/tried/filter-ordering/order.txt
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+from rliable import metrics
+
+from hyirl.report import iqm_with_ci, load_run, paper_results, paper_value
+
+RUNS = Path(__file__).resolve().parents[2] / "runs"
+METHODS = ("hype", "filter", "mm", "bc-reg")
+STEPS = (50_000, 100_000, 150_000, 200_000)
+
+
+def scores_at(runs: list[dict], step: int, axis: str) -> np.ndarray | None:
+    if any(r[axis][-1] < step for r in runs):
+        return None
+    return np.array([np.interp(step, r[axis], r["returns"]) for r in runs])
+
+
+def discriminator_steps(record_dir: Path, policy_steps: int) -> tuple[int, int]:
+    """(env steps, discriminator steps) of the evaluation nearest to ``policy_steps``."""
+    rows = [json.loads(line) for line in (record_dir / "metrics.jsonl").read_text().splitlines()]
+    row = min(rows, key=lambda r: abs(r["policy_steps"] - policy_steps))
+    return row["env_steps"], row["disc_env_steps"]
+
+
+for env in ("hopper", "walker2d"):
+    runs = {m: [load_run(RUNS / f"{m}-{env}-s{s}") for s in range(3)] for m in METHODS}
+    print(f"## {env} (seeds 0-2)\n")
+    print("| axis | step | " + " | ".join(f"{m} IQM" for m in METHODS) + " | P(hype > filter) |")
+    print("|---|---|" + "---|" * (len(METHODS) + 1))
+    for axis in ("env_steps", "policy_steps"):
+        for step in STEPS + ((300_000,) if axis == "env_steps" else ()):  # policy steps end at 205k-290k
+            values = {m: scores_at(r, step, axis) for m, r in runs.items()}
+            iqms = [f"{iqm_with_ci(v[:, None])[0][0]:,.0f}" if v is not None else "–" for v in values.values()]
+            p = metrics.probability_of_improvement(values["hype"][:, None], values["filter"][:, None])
+            print(f"| {axis} | {step // 1000}k | " + " | ".join(iqms) + f" | {p:.2f} |")
+    for step in STEPS:
+        values = [paper_value(paper_results(), env, m, step) for m in METHODS]
+        print(
+            f"| paper (policy steps, plotted x) | {step // 1000}k | " + " | ".join(f"{v:,.0f}" for v in values) + " | |"
+        )
+    print("\nenv steps and discriminator steps at 100k policy steps, per seed:\n")
+    for m in METHODS:
+        paid = [discriminator_steps(RUNS / f"{m}-{env}-s{s}", 100_000) for s in range(3)]
+        print(f"* {m}: " + ", ".join(f"{e:,} env ({d:,} discriminator)" for e, d in paid))
+    print()
