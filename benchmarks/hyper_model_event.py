@@ -21,7 +21,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from td3bc_throughput import peak_gflops
+from td3bc_throughput import _buffer, peak_gflops
 
 from hyirl import buffers
 from hyirl.discriminator import Discriminator
@@ -31,13 +31,6 @@ from hyirl.presets import apply_settings, build_config, hyper_preset
 from hyirl.td3bc import TD3BC
 
 ENV, OBS, ACT = "antmaze-large-diverse", 31, 8
-
-
-def random_buffer(n: int, rng: np.random.Generator) -> buffers.Buffer:
-    obs = rng.standard_normal((n, OBS))
-    return buffers.from_arrays(
-        obs=obs, action=rng.uniform(-1, 1, (n, ACT)), next_obs=obs + 0.1, reward=np.zeros(n), terminal=np.zeros(n)
-    )
 
 
 def timed(seconds: dict, name: str, fn):
@@ -57,7 +50,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     dynamics, agent, disc = Dynamics(OBS, ACT, cfg.model), TD3BC(OBS, ACT, cfg.td3), Discriminator(OBS, ACT, cfg.disc)
     model, actor = dynamics.init(jax.random.PRNGKey(0)), agent.init(jax.random.PRNGKey(1)).actor_params
-    hybrid, n_train = random_buffer(args.rows, rng), int(args.rows * (1 - cfg.model.validation_ratio))
+    hybrid, n_train = _buffer(args.rows, 0), int(args.rows * (1 - cfg.model.validation_ratio))
     boot = jnp.asarray(rng.integers(0, n_train, (cfg.model.members, args.rows)), jnp.int32)
     val_rows = jnp.asarray(np.arange(-(-args.rows // 1024) * 1024) % args.rows, jnp.int32)
     never_done = lambda obs: jnp.zeros(obs.shape[0], bool)  # noqa: E731  (AntMaze's model never terminates)

@@ -11,20 +11,14 @@ axes beside the paper's values, and how many discriminator steps each method had
 import json
 from pathlib import Path
 
-import numpy as np
 from rliable import metrics
 
-from hyirl.report import iqm_with_ci, load_run, paper_results, paper_value
+from hyirl.report import _values_at, iqm_with_ci, load_run, paper_results, paper_value
 
 RUNS = Path(__file__).resolve().parents[2] / "runs"
 METHODS = ("hype", "filter", "mm", "bc-reg")
 STEPS = (50_000, 100_000, 150_000, 200_000)
-
-
-def scores_at(runs: list[dict], step: int, axis: str) -> np.ndarray | None:
-    if any(r[axis][-1] < step for r in runs):
-        return None
-    return np.array([np.interp(step, r[axis], r["returns"]) for r in runs])
+PAPER = paper_results()
 
 
 def discriminator_steps(record_dir: Path, policy_steps: int) -> tuple[int, int]:
@@ -41,12 +35,12 @@ for env in ("hopper", "walker2d"):
     print("|---|---|" + "---|" * (len(METHODS) + 1))
     for axis in ("env_steps", "policy_steps"):
         for step in STEPS + ((300_000,) if axis == "env_steps" else ()):  # policy steps end at 205k-290k
-            values = {m: scores_at(r, step, axis) for m, r in runs.items()}
+            values = {m: _values_at(r, step, axis) for m, r in runs.items()}
             iqms = [f"{iqm_with_ci(v[:, None])[0][0]:,.0f}" if v is not None else "–" for v in values.values()]
             p = metrics.probability_of_improvement(values["hype"][:, None], values["filter"][:, None])
             print(f"| {axis} | {step // 1000}k | " + " | ".join(iqms) + f" | {p:.2f} |")
     for step in STEPS:
-        values = [paper_value(paper_results(), env, m, step) for m in METHODS]
+        values = [paper_value(PAPER, env, m, step) for m in METHODS]
         print(
             f"| paper (policy steps, plotted x) | {step // 1000}k | " + " | ".join(f"{v:,.0f}" for v in values) + " | |"
         )
