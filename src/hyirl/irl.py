@@ -285,47 +285,59 @@ def run_dir_for(out: Path, seed: int, num_seeds: int) -> Path:
 def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool = True, seeds=None) -> list[Path]:
     """Train ``cfg.algo`` for ``seeds`` (default ``[cfg.seed]``) in one process, SAC and discriminator
     updates vmapped over seeds; returns the run directories (see :func:`run_dir_for`)."""
-    if cfg.algo not in METHODS:
-        raise HyirlError(f"unknown model-free method {cfg.algo!r}: use one of {', '.join(METHODS)}")
-    method = METHODS[cfg.algo]
-    task = get_task(cfg.env)
-    train_task = training_task(cfg, task)
-    seed_list = list(seeds) if seeds is not None else [cfg.seed]
-    probe_env = make_env(task, p_tremble=cfg.p_tremble)
-    demos = training_demos(cfg, load_expert_data(cfg, probe_env))
-    obs_dim, act_dim = probe_env.observation_space.shape[0], probe_env.action_space.shape[0]
+    loop = _IRLLoop(cfg, Path(out), resume, list(seeds) if seeds is not None else [cfg.seed])
+    loop.run(progress)
+    return [r.run.path for r in loop.seeds]
 
-    expert = expert_buffer(demos)
-    expert_pairs = jnp.concatenate([expert.obs, expert.action], -1)
-    disc = Discriminator(obs_dim, act_dim, cfg.disc)
-    agent, needs_expert = _policy_optimiser(cfg, method, obs_dim, act_dim, disc)
 
-    def make_seed(seed: int) -> _SeedRun:
-        seed_cfg = dataclasses.replace(cfg, seed=seed)
-        env, sampler_env = (make_env(train_task, p_tremble=cfg.p_tremble) for _ in range(2))
+class _IRLLoop:
+    """The outer loop of spec §1.3 for every seed of one run, as its phases: K real steps of the policy
+    optimiser on r = -f (:meth:`policy_phase`), one discriminator update (:meth:`discriminator_phase`),
+    then each seed's evaluation, checkpoint and stop (:meth:`end_round`)."""
+
+    def __init__(self, cfg: IRLConfig, out: Path, resume: bool, seed_list: list[int]):
+        if cfg.algo not in METHODS:
+            raise HyirlError(f"unknown model-free method {cfg.algo!r}: use one of {', '.join(METHODS)}")
+        self.cfg, self.method = cfg, METHODS[cfg.algo]
+        self.task = get_task(cfg.env)
+        self.train_task = training_task(cfg, self.task)
+        probe_env = make_env(self.task, p_tremble=cfg.p_tremble)
+        self.demos = training_demos(cfg, load_expert_data(cfg, probe_env))
+        obs_dim, act_dim = probe_env.observation_space.shape[0], probe_env.action_space.shape[0]
+        expert = expert_buffer(self.demos)
+        self.expert_pairs = jnp.concatenate([expert.obs, expert.action], -1)
+        self.disc = Discriminator(obs_dim, act_dim, self.cfg.disc)
+        self.agent, needs_expert = _policy_optimiser(cfg, self.method, obs_dim, act_dim, self.disc)
+        # run dirs only now: set-up errors leave nothing behind
+        self.seeds = [self._seed_run(seed, out, resume, len(seed_list)) for seed in seed_list]
+        self.group = SeedGroup([r.learner for r in self.seeds], expert_buffer=expert if needs_expert else None)
+        self.disc_states = stack([r.disc_state for r in self.seeds])
+        if cfg.bc_init_steps and not any(r.run.resumed for r in self.seeds):
+            _bc_initialise(cfg, self.agent, self.group, expert, self.disc_states.params)
+        self.disc_update = jax.jit(jax.vmap(self.disc._update, in_axes=(0, None, 0, 0, 0)), donate_argnums=0)
+
+    def _seed_run(self, seed: int, out: Path, resume: bool, num_seeds: int) -> _SeedRun:
+        """One seed's environments, learner, discriminator and run directory, restored when resumed."""
+        cfg = dataclasses.replace(self.cfg, seed=seed)
+        env, sampler_env = (make_env(self.train_task, p_tremble=cfg.p_tremble) for _ in range(2))
         sampler_env.reset(seed=seed + 1)
-        if method.expert_resets:
+        if self.method.expert_resets:
             # The reference samples the discriminator's trajectories with resets on too (spec §10.23).
             for e in (env, sampler_env):
-                e.use_expert_resets(demos, cfg.reset_prob, cfg.reset_mode)
-        learner = OnlineSAC(env, agent, LoopConfig(cfg.buffer_size, learning_starts=0, train_freq=CHUNK), seed)
+                e.use_expert_resets(self.demos, cfg.reset_prob, cfg.reset_mode)
+        learner = OnlineSAC(env, self.agent, LoopConfig(cfg.buffer_size, learning_starts=0, train_freq=CHUNK), seed)
         learner.deterministic = cfg.policy == "td3bc"  # TD3 acts without exploration noise (spec §10.14)
         run = RunDir(
-            run_dir_for(Path(out), seed, len(seed_list)),
-            dataclasses.asdict(seed_cfg),
+            run_dir_for(out, seed, num_seeds),
+            dataclasses.asdict(cfg),
             resume=resume,
             readable_since=IRL_RUNS_READABLE_SINCE,
             defaults=dataclasses.asdict(IRLConfig(cfg.algo, cfg.env)),
         )
         counters = dict(round=0, policy_steps=0, disc_env_steps=0, eval_return=None)
+        eval_env = make_env(self.task, p_tremble=cfg.p_tremble)
         one = _SeedRun(
-            seed_cfg,
-            learner,
-            sampler_env,
-            make_env(task, p_tremble=cfg.p_tremble),
-            run,
-            disc.init(jax.random.PRNGKey(seed + 10_000)),
-            counters,
+            cfg, learner, sampler_env, eval_env, run, self.disc.init(jax.random.PRNGKey(seed + 10_000)), counters
         )
         if run.resumed:
             meta, extras = restore_learner(learner, run.checkpoint_file, {"disc": one.disc_state})
@@ -337,68 +349,75 @@ def train_irl(cfg: IRLConfig, out: Path, *, resume: bool = False, progress: bool
                 one.finished = True
         return one
 
-    runs = [make_seed(seed) for seed in seed_list]  # run dirs only now: set-up errors leave nothing behind
-    group = SeedGroup([r.learner for r in runs], expert_buffer=expert if needs_expert else None)
-    disc_states = stack([r.disc_state for r in runs])
-    if cfg.bc_init_steps and not any(r.run.resumed for r in runs):
-        _bc_initialise(cfg, agent, group, expert, disc_states.params)
-    disc_update = jax.jit(jax.vmap(disc._update, in_axes=(0, None, 0, 0, 0)), donate_argnums=0)
+    def run(self, progress: bool) -> None:
+        cfg = self.cfg
+        label = f"{cfg.algo} {self.task.name}" + (f" x{len(self.seeds)} seeds" if len(self.seeds) > 1 else "")
+        progress_steps = lambda: sum(min(r.env_steps, cfg.steps) for r in self.seeds)  # noqa: E731
+        with StepProgress(cfg.steps * len(self.seeds), label, progress_steps(), enabled=progress) as bar:
+            while not all(r.finished for r in self.seeds):
+                before = [r.env_steps for r in self.seeds]
+                self.policy_phase()
+                self.end_round(before, self.discriminator_phase())
+                bar.update(progress_steps(), self.seeds[0].counters["eval_return"])
 
-    round_steps = math.ceil(cfg.train_every / CHUNK) * CHUNK  # SB3 collects whole chunks (spec §3.1)
-    lr0 = cfg.sac.learning_rate
-    total = cfg.steps * len(runs)
-    label = f"{cfg.algo} {task.name}" + (f" x{len(runs)} seeds" if len(runs) > 1 else "")
-    progress_steps = lambda: sum(min(r.env_steps, cfg.steps) for r in runs)  # noqa: E731
-    with StepProgress(total, label, progress_steps(), enabled=progress) as bar:
-        while not all(r.finished for r in runs):
-            before = [r.env_steps for r in runs]
-            # Policy phase: K real steps of SAC on r = -f, every seed at once.
+    def policy_phase(self) -> None:
+        """K real steps of the policy optimiser on r = -f, every seed at once, in whole chunks (SB3 collects
+        whole chunks, spec §3.1)."""
+        cfg = self.cfg
+        if cfg.reference_rounds:
+            for r in self.seeds:
+                r.learner.restart_episode(warmup=100)
+        for i in range(math.ceil(cfg.train_every / CHUNK)):
+            # SB3's linear schedule restarts with every learn() call: a saw-tooth over rounds.
+            lr = cfg.sac.learning_rate
             if cfg.reference_rounds:
-                for r in runs:
-                    r.learner.restart_episode(warmup=100)
-            for i in range(round_steps // CHUNK):
-                # SB3's linear schedule restarts with every learn() call: a saw-tooth over rounds.
-                lr = lr0 * max(1.0 - (i + 1) * CHUNK / cfg.train_every, 0.0) if cfg.reference_rounds else lr0
-                group.collect(CHUNK, disc_states.params, lr)
-            # Discriminator phase: one update per seed on its learner vs expert pairs.
-            learner_pairs, counts = _learner_pairs(cfg, group, runs)
-            keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(r.cfg.seed), r.counters["round"]) for r in runs])
-            disc_states, disc_metrics = disc_update(disc_states, expert_pairs, learner_pairs, keys, jnp.asarray(counts))
-            disc_metrics = jax.device_get(disc_metrics)
-            for i, (r, start) in enumerate(zip(runs, before)):
-                r.counters["policy_steps"] += cfg.train_every
-                r.counters["round"] += 1
-                if not r.finished:
-                    metrics = {f"disc_{k}": float(v[i]) for k, v in disc_metrics.items()}
-                    _end_of_round(r, start, metrics, agent, lambda: unstack(group.state.step, i))
-                    if crossed(start, r.env_steps, cfg.checkpoint_every) or r.env_steps >= cfg.steps:
-                        extra = dict(counters=r.counters, sampler_rng=r.sampler_env.np_random.bit_generator.state)
-                        group.save(i, r.run.checkpoint_file, extra, {"disc": unstack(disc_states, i)})
-                    if r.env_steps >= cfg.steps:
-                        r.run.finish(env_steps=r.env_steps)
-                        r.finished = True
-            bar.update(progress_steps(), runs[0].counters["eval_return"])
-    return [r.run.path for r in runs]
+                lr *= max(1.0 - (i + 1) * CHUNK / cfg.train_every, 0.0)
+            self.group.collect(CHUNK, self.disc_states.params, lr)
 
-
-def _end_of_round(r: _SeedRun, start: int, disc_metrics: dict, agent: SAC, sac_step) -> None:
-    """Check the discriminator and evaluate/log when this seed crossed an evaluation point."""
-    cfg = r.cfg
-    if not all(map(math.isfinite, disc_metrics.values())):
-        raise HyirlError(f"non-finite discriminator loss at env step {r.env_steps}: {disc_metrics}")
-    if crossed(start, r.env_steps, cfg.eval_every) or r.env_steps >= cfg.steps:
-        returns = evaluate(r.learner.policy, r.eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
-        r.counters["eval_return"] = float(returns.mean())
-        expert_fraction = getattr(agent, "expert_fraction", None)
-        fraction = expert_fraction(sac_step()) if expert_fraction else 0.0
-        r.run.log(
-            dict(
-                env_steps=r.env_steps,
-                policy_steps=r.counters["policy_steps"],
-                disc_env_steps=r.counters["disc_env_steps"],
-                **evaluation_record(r.eval_env.task, returns),
-                expert_fraction=float(fraction),
-                **disc_metrics,
-                **r.learner.last_metrics,
-            )
+    def discriminator_phase(self) -> dict[str, np.ndarray]:
+        """One update per seed on its learner vs expert pairs; the metrics, one value per seed."""
+        learner_pairs, counts = _learner_pairs(self.cfg, self.group, self.seeds)
+        keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(r.cfg.seed), r.counters["round"]) for r in self.seeds])
+        self.disc_states, metrics = self.disc_update(
+            self.disc_states, self.expert_pairs, learner_pairs, keys, jnp.asarray(counts)
         )
+        return jax.device_get(metrics)
+
+    def end_round(self, before: list[int], disc_metrics: dict[str, np.ndarray]) -> None:
+        """Per seed: count the round, evaluate and log when due, checkpoint, and stop at ``cfg.steps``."""
+        cfg = self.cfg
+        for i, (r, start) in enumerate(zip(self.seeds, before)):
+            r.counters["policy_steps"] += cfg.train_every
+            r.counters["round"] += 1
+            if r.finished:
+                continue
+            metrics = {f"disc_{k}": float(v[i]) for k, v in disc_metrics.items()}
+            self._evaluate_if_due(i, start, metrics)
+            if crossed(start, r.env_steps, cfg.checkpoint_every) or r.env_steps >= cfg.steps:
+                extra = dict(counters=r.counters, sampler_rng=r.sampler_env.np_random.bit_generator.state)
+                self.group.save(i, r.run.checkpoint_file, extra, {"disc": unstack(self.disc_states, i)})
+            if r.env_steps >= cfg.steps:
+                r.run.finish(env_steps=r.env_steps)
+                r.finished = True
+
+    def _evaluate_if_due(self, i: int, start: int, disc_metrics: dict) -> None:
+        """Check seed ``i``'s discriminator, and evaluate and log it when it crossed an evaluation point."""
+        r, cfg = self.seeds[i], self.cfg
+        if not all(map(math.isfinite, disc_metrics.values())):
+            raise HyirlError(f"non-finite discriminator loss at env step {r.env_steps}: {disc_metrics}")
+        if crossed(start, r.env_steps, cfg.eval_every) or r.env_steps >= cfg.steps:
+            returns = evaluate(r.learner.policy, r.eval_env, cfg.eval_episodes, seed=1_000_000 + r.cfg.seed * 1000)
+            r.counters["eval_return"] = float(returns.mean())
+            expert_fraction = getattr(self.agent, "expert_fraction", None)
+            fraction = expert_fraction(unstack(self.group.state.step, i)) if expert_fraction else 0.0
+            r.run.log(
+                dict(
+                    env_steps=r.env_steps,
+                    policy_steps=r.counters["policy_steps"],
+                    disc_env_steps=r.counters["disc_env_steps"],
+                    **evaluation_record(r.eval_env.task, returns),
+                    expert_fraction=float(fraction),
+                    **disc_metrics,
+                    **r.learner.last_metrics,
+                )
+            )
