@@ -4,7 +4,9 @@ method, read from the ``cost.jsonl`` every run directory keeps since hyirl 0.8.0
 CPU seconds count every thread of the run's processes, so they do not depend on what else shared the
 machine; wall-clock seconds do (two runs on two cores each get one core; a third halves them again).
 A run trained with ``--seeds`` in one process records the whole process's cost in each seed's
-directory (hyirl sweep runs one process per seed). Set-up, compilation and evaluations are
+directory (hyirl sweep runs one process per seed); since hyirl 0.18.0 its records say how many seeds
+shared it (``process_seeds``), and each seed is charged its share. Older records do not say it: their
+figures are the whole process's. Set-up, compilation and evaluations are
 included: this is what a user pays for the curve.
 
     python benchmarks/run_cost.py results/runs/*      # runs without cost.jsonl are listed and skipped
@@ -33,14 +35,15 @@ def run_cost(path: Path) -> dict | None:
     algo = config.get("algo", "bc" if key == "grad_steps" else "expert")  # BC and expert configs name no algo
     first_logged = json.loads((path / "metrics.jsonl").read_text().splitlines()[0])[key]
     start = {key: 0, "cpu_s": 0.0, "wall_s": 0.0} if costs[0][key] == first_logged else costs[0]
+    share = costs[-1].get("process_seeds", 1)
     return dict(
         env=config["env"],
         method=method_label(algo, config),
         unit=key.replace("_", " "),
         since=start[key],
         steps=costs[-1][key] - start[key],
-        cpu_s=costs[-1]["cpu_s"] - start["cpu_s"],
-        wall_s=costs[-1]["wall_s"] - start["wall_s"],
+        cpu_s=(costs[-1]["cpu_s"] - start["cpu_s"]) / share,
+        wall_s=(costs[-1]["wall_s"] - start["wall_s"]) / share,
     )
 
 

@@ -1,5 +1,7 @@
+import importlib.util
 import json
 import struct
+from pathlib import Path
 
 import pytest
 from tensorboardX.proto.event_pb2 import Event, SessionLog
@@ -97,6 +99,32 @@ def test_cost_adds_up_across_a_resume_and_drops_with_the_records_after_the_check
     costs = [json.loads(line) for line in again.cost_file.read_text().splitlines()]
     assert costs == [dict(env_steps=100, wall_s=10.0, cpu_s=8.0), dict(env_steps=300, wall_s=40.0, cpu_s=28.0)]
     assert [json.loads(line)["env_steps"] for line in again.metrics_file.read_text().splitlines()] == [100, 300]
+
+
+def test_a_seed_trained_beside_others_is_charged_its_share_of_the_process(tmp_path, monkeypatch):
+    """Guards the per-seed cost of ``--seeds`` runs (docs/benchmarks.md): the process's seconds are in
+    every seed's cost records, which say how many seeds shared them, and benchmarks/run_cost.py charges
+    each seed its share. Fails if the records drop ``process_seeds`` or the script ignores it."""
+    spec = importlib.util.spec_from_file_location("run_cost", Path(__file__).parents[1] / "benchmarks" / "run_cost.py")
+    run_cost = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_cost)
+    clock = {"wall": 0.0, "cpu": 0.0}
+    monkeypatch.setattr("hyirl.runs.time.monotonic", lambda: clock["wall"])
+    monkeypatch.setattr("hyirl.runs.time.process_time", lambda: clock["cpu"])
+    config = dict(algo="mm", env="hopper", steps=300)
+    seeds = [RunDir(tmp_path / f"s{seed}", config, process_seeds=3) for seed in range(3)]
+    for steps in (100, 200):
+        clock["wall"] += 30.0
+        clock["cpu"] += 60.0
+        for run in seeds:
+            run.log(dict(env_steps=steps, eval_return_mean=1.0))
+    record = json.loads(seeds[0].cost_file.read_text().splitlines()[-1])
+    assert record == dict(env_steps=200, wall_s=60.0, cpu_s=120.0, process_seeds=3)
+    cost = run_cost.run_cost(tmp_path / "s1")
+    assert (cost["steps"], cost["cpu_s"], cost["wall_s"]) == (200, 40.0, 20.0)
+    alone = RunDir(tmp_path / "alone", config)
+    alone.log(dict(env_steps=100, eval_return_mean=1.0))
+    assert "process_seeds" not in json.loads(alone.cost_file.read_text())
 
 
 def test_a_run_directory_is_trained_by_one_process_at_a_time(tmp_path):

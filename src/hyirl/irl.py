@@ -333,6 +333,7 @@ class _IRLLoop:
             resume=resume,
             readable_since=IRL_RUNS_READABLE_SINCE,
             defaults=dataclasses.asdict(IRLConfig(cfg.algo, cfg.env)),
+            process_seeds=num_seeds,
         )
         counters = dict(round=0, policy_steps=0, disc_env_steps=0, eval_return=None)
         eval_env = make_env(self.task, p_tremble=cfg.p_tremble)

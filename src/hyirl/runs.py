@@ -73,13 +73,16 @@ class RunDir:
         extendable: tuple[str, ...] = ("steps",),
         readable_since: str | None = None,
         defaults: dict | None = None,
+        process_seeds: int = 1,
     ):
         """``extendable`` keys may differ on resume (e.g. training for more steps); all others must match.
         ``readable_since``: the first hyirl version whose runs of this kind this code continues exactly
         (every release from it to this one kept their checkpoints); the versions a run was trained with
         are kept in its config as ``earlier_versions``. A setting added since (absent from the saved
         config, at any depth) matches when it has its value in ``defaults`` (the config class's
-        defaults: what the older code did) or is empty."""
+        defaults: what the older code did) or is empty. ``process_seeds``: the seeds one process trains
+        together (``--seeds``), each in its own directory; every cost record says so, since it counts the
+        whole process."""
         self.path = Path(path)
         config_file = self.path / "config.json"
         # The code version is part of the config: checkpoints are only read back by the code that wrote them.
@@ -122,6 +125,7 @@ class RunDir:
             self.cost_file.unlink(missing_ok=True)
         # What the run has cost so far, carried across resumes (see ``cost_file``).
         self._cost_offset = {"wall_s": 0.0, "cpu_s": 0.0}
+        self._process_seeds = process_seeds
         self._clock_start = {"wall_s": time.monotonic(), "cpu_s": time.process_time()}
         self._tb: SummaryWriter | None = None
         # TensorBoard hides a killed process's events at or after this step once the new writer starts.
@@ -170,7 +174,8 @@ class RunDir:
         spent = {k: round(self._cost_offset[k] + now[k] - self._clock_start[k], 1) for k in now}
         with open(self.cost_file, "a") as fh:
             steps = {k: record[k] for k in ("env_steps", "policy_steps", "grad_steps") if k in record}
-            fh.write(json.dumps({**steps, **spent}) + "\n")
+            shared = {"process_seeds": self._process_seeds} if self._process_seeds > 1 else {}
+            fh.write(json.dumps({**steps, **spent, **shared}) + "\n")
         if self._tb is None:
             self._tb = SummaryWriter(str(self.path / "tb"), purge_step=self._tb_purge_step)
         step = record["env_steps"]
