@@ -274,31 +274,8 @@ def build_report(
     ]
     summary: dict = {}
     for env, by_method in sorted(groups.items()):
-        lines += [f"## {env}", ""]
-        curves, finals = {}, {}
-        for method, method_runs in sorted(by_method.items()):
-            if method_runs[0]["algo"] == "bc":
-                finals[method] = np.array([r["returns"][-1] for r in method_runs])
-                continue
-            # only where every run has been evaluated: no extrapolation before the first or after the last point
-            start, end = max(r[axis][0] for r in method_runs), min(r[axis][-1] for r in method_runs)
-            grid = np.linspace(start, end, 40)
-            scores = np.array([np.interp(grid, r[axis], r["returns"]) for r in method_runs])
-            iqm, ci = iqm_with_ci(scores)
-            curves[method] = dict(grid=grid, iqm=iqm, ci=ci, runs=method_runs)
-        lines += [f"Score: {score_name(env)}.", ""]
-        lines += [*_table(env, finals, by_method, at, axis, paper), ""]
-        improvement = _improvement(curves, at, axis)
-        lines += [*improvement, ""] if improvement else []
-        if curves:  # BC alone is a table row, not a curve
-            plot = _plot(env, curves, finals, out, axis, paper if overlay_paper else None)
-            lines += [f"![{env}]({link}{plot.name})", ""]
-        summary[env] = {
-            a: dict(
-                grid=c["grid"].tolist(), iqm=c["iqm"].tolist(), ci=c["ci"].tolist(), runs=[r["path"] for r in c["runs"]]
-            )
-            for a, c in curves.items()
-        }
+        section, summary[env] = _env_section(env, by_method, out, link, at, axis, paper, overlay_paper)
+        lines += section
     lines += [
         "Paper values are read off the reference's figures (`src/hyirl/paper_results.json` gives the source); the"
         " paper plots each point one evaluation interval (model-free 50k, on AntMaze 25k; HyPER 10k) before the "
@@ -310,6 +287,37 @@ def build_report(
     markdown.write_text("\n".join(lines))
     (out / "summary.json").write_text(json.dumps(summary))
     return markdown
+
+
+def _env_section(env, by_method, out: Path, link: str, at, axis: str, paper: dict, overlay_paper: bool):
+    """One task's part of the report: its table, pairwise improvement probabilities and plot (the lines),
+    and its IQM curves (the summary)."""
+    lines = [f"## {env}", ""]
+    curves, finals = {}, {}
+    for method, method_runs in sorted(by_method.items()):
+        if method_runs[0]["algo"] == "bc":
+            finals[method] = np.array([r["returns"][-1] for r in method_runs])
+            continue
+        # only where every run has been evaluated: no extrapolation before the first or after the last point
+        start, end = max(r[axis][0] for r in method_runs), min(r[axis][-1] for r in method_runs)
+        grid = np.linspace(start, end, 40)
+        scores = np.array([np.interp(grid, r[axis], r["returns"]) for r in method_runs])
+        iqm, ci = iqm_with_ci(scores)
+        curves[method] = dict(grid=grid, iqm=iqm, ci=ci, runs=method_runs)
+    lines += [f"Score: {score_name(env)}.", ""]
+    lines += [*_table(env, finals, by_method, at, axis, paper), ""]
+    improvement = _improvement(curves, at, axis)
+    lines += [*improvement, ""] if improvement else []
+    if curves:  # BC alone is a table row, not a curve
+        plot = _plot(env, curves, finals, out, axis, paper if overlay_paper else None)
+        lines += [f"![{env}]({link}{plot.name})", ""]
+    summary = {
+        a: dict(
+            grid=c["grid"].tolist(), iqm=c["iqm"].tolist(), ci=c["ci"].tolist(), runs=[r["path"] for r in c["runs"]]
+        )
+        for a, c in curves.items()
+    }
+    return lines, summary
 
 
 def _values_at(runs: list[dict], step: int, axis: str) -> np.ndarray | None:
