@@ -148,50 +148,16 @@ class SAC:
         k_reg_rows, k_reg = jax.random.split(k_reg)  # BC-Reg's expert rows and its action noise: two draws
         if self.actor_regulariser is not None and expert_batch is None:
             expert_batch = expert.batch(buffers.sample_indices(expert, k_reg_rows, self.cfg.batch_size))
-        cfg = self.cfg
         alpha = jnp.exp(state.log_alpha)
         rewards = jax.lax.stop_gradient(self.reward_fn(reward_params, batch))
-
-        # Critic: y = r + gamma (1 - terminal) (min target Q(s', a') - alpha log pi(a'|s'))
-        next_action, next_log_prob = sample_tanh_gaussian(
-            *self.actor.apply(state.actor_params, batch["next_obs"]), k_next
+        critic_params, critic_opt, c_loss, q = self._critic_step(state, batch, rewards, alpha, lr, k_next)
+        actor_params, actor_opt, a_loss, log_prob = self._actor_step(
+            state, critic_params, batch, expert_batch, alpha, actor_lr, (k_pi, k_reg)
         )
-        next_q = self.critic.apply(state.critic_target, batch["next_obs"], next_action).min(0)
-        target = rewards + cfg.gamma * (1.0 - batch["terminal"]) * (next_q - alpha * next_log_prob)
-
-        def critic_loss(params):
-            q = self.critic.apply(params, batch["obs"], batch["action"])
-            return 0.5 * ((q - target) ** 2).mean(-1).sum(), q
-
-        (c_loss, q), grads = jax.value_and_grad(critic_loss, has_aux=True)(state.critic_params)
-        critic_opt = _with_lr(state.critic_opt, lr)
-        updates, critic_opt = self.tx.update(grads, critic_opt, state.critic_params)
-        critic_params = optax.apply_updates(state.critic_params, updates)
-
-        # Actor: mean(alpha log pi(a|s) - min Q(s, a)), with the freshly updated critic (as SB3 does).
-        def actor_loss(params):
-            action, log_prob = sample_tanh_gaussian(*self.actor.apply(params, batch["obs"]), k_pi)
-            loss = (alpha * log_prob - self.critic.apply(critic_params, batch["obs"], action).min(0)).mean()
-            if self.actor_regulariser is not None:
-                loss = loss + self.actor_regulariser(params, self.actor.apply, expert_batch, k_reg)
-            return loss, log_prob
-
-        (a_loss, log_prob), grads = jax.value_and_grad(actor_loss, has_aux=True)(state.actor_params)
-        actor_opt = _with_lr(state.actor_opt, actor_lr)
-        updates, actor_opt = self.tx.update(grads, actor_opt, state.actor_params)
-        actor_params = optax.apply_updates(state.actor_params, updates)
-
-        # Temperature: d/d log_alpha of -log_alpha * (log pi + target_entropy)
-        log_alpha, alpha_opt = state.log_alpha, state.alpha_opt
-        if cfg.learn_alpha:
-            alpha_grad = -jnp.mean(jax.lax.stop_gradient(log_prob) + self.target_entropy)
-            alpha_opt = _with_lr(alpha_opt, lr)
-            updates, alpha_opt = self.alpha_tx.update(alpha_grad, alpha_opt, log_alpha)
-            log_alpha = optax.apply_updates(log_alpha, updates)
-
-        critic_target = optax.incremental_update(critic_params, state.critic_target, cfg.tau)
-        if cfg.target_update_every > 1:
-            due = (state.step + 1) % cfg.target_update_every == 0
+        log_alpha, alpha_opt = self._temperature_step(state, log_prob, lr)
+        critic_target = optax.incremental_update(critic_params, state.critic_target, self.cfg.tau)
+        if self.cfg.target_update_every > 1:
+            due = (state.step + 1) % self.cfg.target_update_every == 0
             critic_target = jax.tree.map(lambda new, old: jnp.where(due, new, old), critic_target, state.critic_target)
         new_state = state.replace(
             actor_params=actor_params,
@@ -213,6 +179,46 @@ class SAC:
             reward_mean=rewards.mean(),
         )
         return new_state, metrics
+
+    def _critic_step(self, state: SACState, batch: dict, rewards, alpha, lr, k_next):
+        """Both critics towards y = r + gamma (1 - terminal) (min target Q(s', a') - alpha log pi(a'|s'))."""
+        next_action, next_log_prob = sample_tanh_gaussian(
+            *self.actor.apply(state.actor_params, batch["next_obs"]), k_next
+        )
+        next_q = self.critic.apply(state.critic_target, batch["next_obs"], next_action).min(0)
+        target = rewards + self.cfg.gamma * (1.0 - batch["terminal"]) * (next_q - alpha * next_log_prob)
+
+        def critic_loss(params):
+            q = self.critic.apply(params, batch["obs"], batch["action"])
+            return 0.5 * ((q - target) ** 2).mean(-1).sum(), q
+
+        (c_loss, q), grads = jax.value_and_grad(critic_loss, has_aux=True)(state.critic_params)
+        updates, critic_opt = self.tx.update(grads, _with_lr(state.critic_opt, lr), state.critic_params)
+        return optax.apply_updates(state.critic_params, updates), critic_opt, c_loss, q
+
+    def _actor_step(self, state: SACState, critic_params, batch: dict, expert_batch, alpha, actor_lr, keys):
+        """The actor on mean(alpha log pi(a|s) - min Q(s, a)) with the freshly updated critic (as SB3
+        does), plus BC-Reg's term on expert rows when there is one."""
+        k_pi, k_reg = keys
+
+        def actor_loss(params):
+            action, log_prob = sample_tanh_gaussian(*self.actor.apply(params, batch["obs"]), k_pi)
+            loss = (alpha * log_prob - self.critic.apply(critic_params, batch["obs"], action).min(0)).mean()
+            if self.actor_regulariser is not None:
+                loss = loss + self.actor_regulariser(params, self.actor.apply, expert_batch, k_reg)
+            return loss, log_prob
+
+        (a_loss, log_prob), grads = jax.value_and_grad(actor_loss, has_aux=True)(state.actor_params)
+        updates, actor_opt = self.tx.update(grads, _with_lr(state.actor_opt, actor_lr), state.actor_params)
+        return optax.apply_updates(state.actor_params, updates), actor_opt, a_loss, log_prob
+
+    def _temperature_step(self, state: SACState, log_prob, lr):
+        """log alpha down the gradient of -log_alpha * (log pi + target_entropy), when alpha is learned."""
+        if not self.cfg.learn_alpha:
+            return state.log_alpha, state.alpha_opt
+        alpha_grad = -jnp.mean(jax.lax.stop_gradient(log_prob) + self.target_entropy)
+        updates, alpha_opt = self.alpha_tx.update(alpha_grad, _with_lr(state.alpha_opt, lr), state.log_alpha)
+        return optax.apply_updates(state.log_alpha, updates), alpha_opt
 
     def _train_chunk(self, state, learner, expert, reward_params, lr, actor_lr=None, *, num_updates: int):
         """``num_updates`` gradient steps in one compiled call; returns the chunk's mean metrics.
