@@ -246,6 +246,39 @@ class Dynamics:
         shape = dict(state=state, best_params=state.params, best_mse=np.zeros(self.cfg.members, np.float32))
         return dict(shape, key=jax.random.PRNGKey(0), epochs=0, stale=0)
 
+    def _normalise_and_split(self, state: DynamicsState, data: Buffer, rng: np.random.Generator, validation_split):
+        """The input normalisation set from every row of ``data``; the held-out rows (padded to whole
+        validation blocks) and their number; each member's bootstrap sample of the training rows
+        (padded to the buffer's capacity, so that the compiled epoch serves every fill) and their number."""
+        cfg = self.cfg
+        size, capacity = int(data.size), data.capacity
+        if size < 2:
+            raise ValueError("the dynamics model needs at least two transitions")
+        rows = (int(data.ptr) - 1 - np.arange(size)) % capacity
+        valid = np.concatenate([np.asarray(data.obs)[rows], np.asarray(data.action)[rows]], -1).astype(np.float64)
+        std = valid.std(0)
+        state = state.replace(
+            input_mean=jnp.asarray(valid.mean(0), jnp.float32),
+            input_std=jnp.asarray(np.where(std < 1e-12, 1.0, std), jnp.float32),
+        )
+        rows = rows[rng.permutation(size)]
+        if (validation_split or cfg.validation_split) == "spatial":
+            held_out = spatially_stratified(np.asarray(data.obs)[rows, :2], cfg.validation_ratio, rng)
+            rows = np.concatenate([rows[held_out], rows[~held_out]])
+            n_val = int(held_out.sum())
+            if n_val == 0:
+                raise ValueError("the spatial validation split held out no rows: too few rows in each x, y cell")
+        else:
+            n_val = max(1, int(size * cfg.validation_ratio))
+        if cfg.max_validation is not None:
+            n_val = min(n_val, cfg.max_validation)
+        val_rows, train_rows = rows[:n_val], rows[n_val:]
+        n_train = len(train_rows)
+        pad = lambda a, n: np.concatenate([a, np.zeros(n - len(a), a.dtype)]).astype(np.int32)  # noqa: E731
+        val_rows = jnp.asarray(pad(val_rows, -(-capacity // 1024) * 1024))
+        boot = jnp.asarray(pad(train_rows, capacity)[rng.integers(0, n_train, (cfg.members, capacity))])
+        return state, (val_rows, n_val, boot, n_train)
+
     def fit(
         self,
         state: DynamicsState,
@@ -305,36 +338,3 @@ class Dynamics:
             model_epochs=epochs, model_val_mse=float(best_mse[order[: cfg.elites]].mean()), model_rows=int(data.size)
         )
         return state, info
-
-    def _normalise_and_split(self, state: DynamicsState, data: Buffer, rng: np.random.Generator, validation_split):
-        """The input normalisation set from every row of ``data``; the held-out rows (padded to whole
-        validation blocks) and their number; each member's bootstrap sample of the training rows
-        (padded to the buffer's capacity, so that the compiled epoch serves every fill) and their number."""
-        cfg = self.cfg
-        size, capacity = int(data.size), data.capacity
-        if size < 2:
-            raise ValueError("the dynamics model needs at least two transitions")
-        rows = (int(data.ptr) - 1 - np.arange(size)) % capacity
-        valid = np.concatenate([np.asarray(data.obs)[rows], np.asarray(data.action)[rows]], -1).astype(np.float64)
-        std = valid.std(0)
-        state = state.replace(
-            input_mean=jnp.asarray(valid.mean(0), jnp.float32),
-            input_std=jnp.asarray(np.where(std < 1e-12, 1.0, std), jnp.float32),
-        )
-        rows = rows[rng.permutation(size)]
-        if (validation_split or cfg.validation_split) == "spatial":
-            held_out = spatially_stratified(np.asarray(data.obs)[rows, :2], cfg.validation_ratio, rng)
-            rows = np.concatenate([rows[held_out], rows[~held_out]])
-            n_val = int(held_out.sum())
-            if n_val == 0:
-                raise ValueError("the spatial validation split held out no rows: too few rows in each x, y cell")
-        else:
-            n_val = max(1, int(size * cfg.validation_ratio))
-        if cfg.max_validation is not None:
-            n_val = min(n_val, cfg.max_validation)
-        val_rows, train_rows = rows[:n_val], rows[n_val:]
-        n_train = len(train_rows)
-        pad = lambda a, n: np.concatenate([a, np.zeros(n - len(a), a.dtype)]).astype(np.int32)  # noqa: E731
-        val_rows = jnp.asarray(pad(val_rows, -(-capacity // 1024) * 1024))
-        boot = jnp.asarray(pad(train_rows, capacity)[rng.integers(0, n_train, (cfg.members, capacity))])
-        return state, (val_rows, n_val, boot, n_train)
