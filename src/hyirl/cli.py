@@ -316,6 +316,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
+    _add_expert_commands(sub)
+    _add_train_command(sub)
+    _add_sweep_command(sub)
+    _add_report_command(sub)
+    _add_navigate_command(sub)
+    _add_demos_command(sub)
+    return parser
+
+
+def _add_expert_commands(sub: argparse._SubParsersAction) -> None:
+    """hyirl expert train|eval|ship."""
     expert = sub.add_parser("expert", help="train, evaluate and ship expert policies").add_subparsers(
         dest="expert_command", required=True
     )
@@ -344,14 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="constant (default, the paper's) or linear: every learning rate falls to 0 at --steps",
     )
     p.add_argument("--out", help="run directory (default runs/expert-ENV-sSEED)")
-    p.add_argument(
-        "--resume",
-        nargs="?",
-        const="",
-        metavar="RUN_DIR",
-        help="continue RUN_DIR (or --out) from its last checkpoint; its config.json holds every setting, "
-        "and options given too must agree with it (--steps may grow)",
-    )
+    _add_resume(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_expert_train)
 
@@ -371,6 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=20)
     p.set_defaults(func=_expert_ship)
 
+
+def _add_train_command(sub: argparse._SubParsersAction) -> None:
+    """hyirl train: one imitation method on one task."""
     p = sub.add_parser("train", help="train an imitation method (bc, mm, bc-reg, filter, hype, hype-filter, hyper)")
     p.add_argument("--algo", help="bc, mm, bc-reg, filter, hype, hype-filter or hyper")
     p.add_argument("--env", help="task name or gymnasium id")
@@ -422,17 +429,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="override any preset setting (repeatable; VALUE is JSON), e.g. --set updates_per_step=20 "
         "--set sac.hidden=[512,512]; recorded in config.json and in report labels",
     )
-    p.add_argument(
-        "--resume",
-        nargs="?",
-        const="",
-        metavar="RUN_DIR",
-        help="continue RUN_DIR (or --out) from its last checkpoint; its config.json holds every setting, and "
-        "options given too must agree with it (--steps may grow)",
-    )
+    _add_resume(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_train)
 
+
+def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
+    """hyirl sweep: a method x task x seed grid."""
     p = sub.add_parser("sweep", help="run a method x task x seed grid (local worker pool or Ray)")
     p.add_argument("--algos", required=True, help="comma-separated methods, e.g. hype,mm")
     p.add_argument("--envs", required=True, help="comma-separated tasks, e.g. hopper,walker2d")
@@ -445,6 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_sweep)
 
+
+def _add_report_command(sub: argparse._SubParsersAction) -> None:
+    """hyirl report: curves and tables over run directories."""
     p = sub.add_parser("report", help="IQM curves, tables and probability of improvement over run directories")
     p.add_argument("run_dirs", nargs="*", help="run directories (each with config.json and metrics.jsonl)")
     p.add_argument(
@@ -463,6 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--intro", help="markdown file placed under the title (e.g. the commands that made the runs)")
     p.set_defaults(func=_report)
 
+
+def _add_navigate_command(sub: argparse._SubParsersAction) -> None:
+    """hyirl navigate: the AntMaze planner and goal-reaching ant."""
     p = sub.add_parser("navigate", help="measure the AntMaze planner and goal-reaching ant (success rate, paths)")
     p.add_argument(
         "--mode",
@@ -480,6 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_navigate)
 
+
+def _add_demos_command(sub: argparse._SubParsersAction) -> None:
+    """hyirl demos: demonstrations or an AntMaze dataset."""
     p = sub.add_parser(
         "demos", help="roll out an expert deterministically and write demonstrations (.npz), or make an AntMaze dataset"
     )
@@ -493,7 +505,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_demos)
-    return parser
+
+
+def _add_resume(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="RUN_DIR",
+        help="continue RUN_DIR (or --out) from its last checkpoint; its config.json holds every setting, "
+        "and options given too must agree with it (--steps may grow)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

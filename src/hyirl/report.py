@@ -373,6 +373,23 @@ def _improvement(curves, at, axis) -> list[str]:
 PANEL_ORDER = ("hype", "hype-filter", "filter", "mm", "bc-reg", "hyper")
 
 
+def _reference_lines(ax, finals: dict, task: dict, ours: float | None) -> list:
+    """The horizontal lines every panel shares (our final-only methods such as BC, the paper's BC, both
+    experts), returned to be named once in the figure's legend."""
+    shared = [
+        ax.axhline(np.mean(values), color="gray", ls=":", lw=1.2, label=f"our {method} (n={len(values)})")
+        for method, values in finals.items()
+    ]
+    if any(method.split(" (")[0] == "bc" for method in finals) and task.get("bc") is not None:
+        shared.append(ax.axhline(task["bc"], color="gray", ls="--", lw=1.2, label=f"paper bc ({task['bc']:,g})"))
+    if ours is not None:
+        shared.append(ax.axhline(ours, color="green", lw=1.0, label=f"our expert ({ours:,.0f})"))
+    if task.get("expert") is not None:
+        expert = task["expert"]
+        shared.append(ax.axhline(expert, color="green", ls="--", lw=1.0, label=f"paper expert ({expert:,.0f})"))
+    return shared
+
+
 def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path:
     """One panel per method: our curves (a variant's label names what differs), the paper's points as
     black markers at their measured x, both experts and BC as horizontal lines; legends below each panel."""
@@ -406,18 +423,7 @@ def _plot(env, curves, finals, out: Path, axis: str, paper: dict | None) -> Path
         # Below the x label, whatever the panel's height: tick labels and x label take about 32 points.
         below_label = ax.transAxes + ScaledTranslation(0, -34 / 72, fig.dpi_scale_trans)
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=below_label, frameon=False)
-        shared = []  # the same reference lines in every panel, named once in the figure's legend
-        for method, values in finals.items():
-            shared.append(
-                ax.axhline(np.mean(values), color="gray", ls=":", lw=1.2, label=f"our {method} (n={len(values)})")
-            )
-        if any(method.split(" (")[0] == "bc" for method in finals) and task.get("bc") is not None:
-            shared.append(ax.axhline(task["bc"], color="gray", ls="--", lw=1.2, label=f"paper bc ({task['bc']:,g})"))
-        if ours is not None:
-            shared.append(ax.axhline(ours, color="green", lw=1.0, label=f"our expert ({ours:,.0f})"))
-        if task.get("expert") is not None:
-            expert = task["expert"]
-            shared.append(ax.axhline(expert, color="green", ls="--", lw=1.0, label=f"paper expert ({expert:,.0f})"))
+        shared = _reference_lines(ax, finals, task, ours)
         ax.set_title(f"{env}: {algo}")
         ax.set_xlabel(axis.replace("_", " "))
         ax.set_xlim(0, 1.02 * right)

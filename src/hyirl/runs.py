@@ -92,21 +92,7 @@ class RunDir:
                 raise HyirlError(f"cannot resume: {self.path} holds no run (no config.json)")
             self._lock()
             saved = json.loads(config_file.read_text())
-            version = saved.get("hyirl_version")
-            if version != __version__ and not _released_between(version, readable_since, __version__):
-                made_by = f"hyirl {version}" if version else "a hyirl that recorded no version"
-                raise HyirlError(f"cannot resume {self.path}: it was made by {made_by}, this is hyirl {__version__}")
-            earlier = [*saved.get("earlier_versions", []), *([version] if version != __version__ else [])]
-            if earlier:
-                config["earlier_versions"] = earlier
-            differing = sorted(
-                k
-                for k in set(saved) | set(config)
-                if k not in (*extendable, "hyirl_version", "earlier_versions")
-                and _differs(saved, config, k, to_jsonable(defaults or {}))
-            )
-            if differing:
-                raise HyirlError(f"cannot resume {self.path}: this command's config differs in {', '.join(differing)}")
+            config = self._continued_config(saved, config, extendable, readable_since, to_jsonable(defaults or {}))
             # A resumed run is unfinished until its loop says otherwise (it may be extended to more steps).
             (self.path / "done.json").unlink(missing_ok=True)
         else:
@@ -133,6 +119,26 @@ class RunDir:
         # Said only now that the run's set-up (config, demos, environments) has succeeded.
         verb = "continuing" if self.resumed else "training"
         print(f"{verb} in run directory {self.path} (metrics.jsonl, tb/, checkpoints/)", file=sys.stderr, flush=True)
+
+    def _continued_config(
+        self, saved: dict, config: dict, extendable: tuple[str, ...], readable_since: str | None, defaults: dict
+    ) -> dict:
+        """``config`` with the versions the run was trained with, once it is found to continue ``saved``."""
+        version = saved.get("hyirl_version")
+        if version != __version__ and not _released_between(version, readable_since, __version__):
+            made_by = f"hyirl {version}" if version else "a hyirl that recorded no version"
+            raise HyirlError(f"cannot resume {self.path}: it was made by {made_by}, this is hyirl {__version__}")
+        earlier = [*saved.get("earlier_versions", []), *([version] if version != __version__ else [])]
+        if earlier:
+            config = {**config, "earlier_versions": earlier}
+        differing = sorted(
+            k
+            for k in set(saved) | set(config)
+            if k not in (*extendable, "hyirl_version", "earlier_versions") and _differs(saved, config, k, defaults)
+        )
+        if differing:
+            raise HyirlError(f"cannot resume {self.path}: this command's config differs in {', '.join(differing)}")
+        return config
 
     def _lock(self) -> None:
         self._lock_file = open(self.path / ".lock", "a+")
