@@ -1,0 +1,94 @@
+"""Dynamics models fitted once on a whole offline dataset before a run (AntMaze's HyPER, spec §5.8).
+
+A fit on 1M rows takes hours of CPU, so it is done once per dataset and settings: shipped with hyirl
+(``shipped_models/``) or cached, and a killed fit goes on from its last finished epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from hyirl import buffers, checkpoint
+from hyirl.demos import cache_dir
+from hyirl.dynamics import Dynamics, DynamicsConfig
+from hyirl.runs import StepProgress
+
+# Pretrained AntMaze models that ship with hyirl, named as their cache entries (docs/hyper.md).
+SHIPPED_MODELS = Path(__file__).parent / "shipped_models"
+
+
+def pretrained_model(
+    dynamics: Dynamics, expert: buffers.Buffer, model_cfg: DynamicsConfig, *, patience: int, progress: bool = True
+) -> tuple[object, dict]:
+    """The model fitted on the whole dataset before the loop, holding out a spatially stratified 20 %
+    (spec §5.8), as the reference's pretraining script: a constant learning rate (the run's refits keep
+    their schedule) and early stopping after ``patience`` epochs without a 1 % gain. Keyed by the data
+    and those settings, shipped with hyirl (``shipped_models/``) or cached under the hyirl cache, so the
+    runs of every seed share one fit. On 1M AntMaze rows it takes hours on a CPU (minutes an epoch): it
+    shows its progress, and keeps it after every epoch in a ``.partial.npz`` beside its cache entry,
+    from which a killed fit goes on. The weights are kept without the fit's optimiser state and come
+    back with ``dynamics``' fresh one, as the reference's loop builds a new trainer.
+    ``info["cached"]``: 0 fitted by this call, 1 from the cache, 2 shipped."""
+    fit_cfg = dataclasses.replace(model_cfg, cosine_lr_period=None, patience=patience)
+    fitter = Dynamics(dynamics.obs_dim, dynamics.act_dim, fit_cfg)
+    digest = hashlib.sha256(json.dumps(dataclasses.asdict(fit_cfg), sort_keys=True, default=str).encode())
+    for column in (expert.obs, expert.action, expert.next_obs):
+        digest.update(np.asarray(column).tobytes())
+    path = cache_dir() / "models" / f"{digest.hexdigest()[:16]}.npz"
+    template = fitter.init(jax.random.PRNGKey(0))
+    # Kept without the fit's optimiser state, which the loop never uses: a third of the size.
+    weights = template.replace(opt_state=())
+    for source, found in ((SHIPPED_MODELS / path.name, 2.0), (path, 1.0)):
+        if source.exists():
+            arrays, info = checkpoint.load_npz(source, "pretrained model")
+            state, info = checkpoint.unflatten(weights, arrays), dict(info, cached=found)
+            break
+    else:
+        fitted, info = _fit_keeping_progress(fitter, template, expert, path, progress)
+        state = fitted.replace(opt_state=())
+        checkpoint.save_npz(path, checkpoint.flatten(state), info)
+        path.with_name(f"{path.stem}.partial.npz").unlink(missing_ok=True)
+        info = dict(info, cached=0.0)
+    return state.replace(opt_state=dynamics.tx.init(state.params)), info
+
+
+def _fit_keeping_progress(fitter: Dynamics, template, expert: buffers.Buffer, path: Path, progress: bool):
+    """Fit from ``template`` (or from the progress saved beside ``path``), saving progress every epoch."""
+    progress_file = path.with_name(f"{path.stem}.partial.npz")
+    resume = (
+        checkpoint.unflatten(
+            fitter.fit_progress_like(template), checkpoint.load_npz(progress_file, "pretraining progress")[0]
+        )
+        if progress_file.exists()
+        else None
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bar = StepProgress(
+        fitter.cfg.first_fit_max_epochs,
+        "pretraining the model",
+        start=resume["epochs"] if resume else 0,
+        enabled=progress,
+        unit="epochs",
+        score="val mse",
+    )
+
+    def keep(fit: dict) -> None:
+        checkpoint.save_npz(progress_file, checkpoint.flatten(fit))
+        bar.update(fit["epochs"], float(np.mean(fit["best_mse"])))
+
+    with bar:
+        return fitter.fit(
+            template,
+            expert,
+            np.random.default_rng(0),
+            first=True,
+            validation_split="spatial",
+            on_epoch=keep,
+            resume=resume,
+        )
