@@ -1,9 +1,10 @@
-"""Issue 26 item 5: is FILTER ahead of HyPE on Hopper and Walker2d because of the x axis?
+"""Issue 26 item 5: is FILTER ahead of HyPE on Hopper and Walker2d because of the x axis? And on Ant?
 
 hyirl's tables count every real step (`env_steps`), the discriminator's fresh trajectories included;
 the paper plots `policy_steps` (those trajectories uncounted, spec §8, §10.1). This prints, from the
-committed 300k records, the IQM of HyPE and FILTER and P(HyPE > FILTER) at the same steps on both
-axes beside the paper's values, and how many discriminator steps each method had paid by 100k policy steps.
+committed 300k records, the IQM of each method with three seeds on the task and P(HyPE > FILTER) at
+the same steps on both axes beside the paper's values, and how many discriminator steps each method had
+paid by 100k policy steps.
 
     python results/tried/filter-ordering/order.py > results/tried/filter-ordering/order.txt
 """
@@ -28,11 +29,12 @@ def discriminator_steps(record_dir: Path, policy_steps: int) -> tuple[int, int]:
     return row["env_steps"], row["disc_env_steps"]
 
 
-for env in ("hopper", "walker2d"):
-    runs = {m: [load_run(RUNS / f"{m}-{env}-s{s}") for s in range(3)] for m in METHODS}
+for env in ("hopper", "walker2d", "ant"):
+    methods = [m for m in METHODS if all((RUNS / f"{m}-{env}-s{s}").is_dir() for s in range(3))]
+    runs = {m: [load_run(RUNS / f"{m}-{env}-s{s}") for s in range(3)] for m in methods}
     print(f"## {env} (seeds 0-2)\n")
-    print("| axis | step | " + " | ".join(f"{m} IQM" for m in METHODS) + " | P(hype > filter) |")
-    print("|---|---|" + "---|" * (len(METHODS) + 1))
+    print("| axis | step | " + " | ".join(f"{m} IQM" for m in methods) + " | P(hype > filter) |")
+    print("|---|---|" + "---|" * (len(methods) + 1))
     for axis in ("env_steps", "policy_steps"):
         for step in STEPS + ((300_000,) if axis == "env_steps" else ()):  # policy steps end at 205k-290k
             values = {m: _values_at(r, step, axis) for m, r in runs.items()}
@@ -40,12 +42,11 @@ for env in ("hopper", "walker2d"):
             p = metrics.probability_of_improvement(values["hype"][:, None], values["filter"][:, None])
             print(f"| {axis} | {step // 1000}k | " + " | ".join(iqms) + f" | {p:.2f} |")
     for step in STEPS:
-        values = [paper_value(PAPER, env, m, step) for m in METHODS]
-        print(
-            f"| paper (policy steps, plotted x) | {step // 1000}k | " + " | ".join(f"{v:,.0f}" for v in values) + " | |"
-        )
+        values = [paper_value(PAPER, env, m, step) for m in methods]
+        shown = " | ".join("–" if v is None else f"{v:,.0f}" for v in values)
+        print(f"| paper (policy steps, plotted x) | {step // 1000}k | {shown} | |")
     print("\nenv steps and discriminator steps at 100k policy steps, per seed:\n")
-    for m in METHODS:
+    for m in methods:
         paid = [discriminator_steps(RUNS / f"{m}-{env}-s{s}", 100_000) for s in range(3)]
         print(f"* {m}: " + ", ".join(f"{e:,} env ({d:,} discriminator)" for e, d in paid))
     print()
