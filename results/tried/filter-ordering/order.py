@@ -39,8 +39,13 @@ for env in ("hopper", "walker2d", "ant"):
         for step in STEPS + ((300_000,) if axis == "env_steps" else ()):  # policy steps end at 205k-290k
             values = {m: _values_at(r, step, axis) for m, r in runs.items()}
             iqms = [f"{iqm_with_ci(v[:, None])[0][0]:,.0f}" if v is not None else "–" for v in values.values()]
-            p = metrics.probability_of_improvement(values["hype"][:, None], values["filter"][:, None])
-            print(f"| {axis} | {step // 1000}k | " + " | ".join(iqms) + f" | {p:.2f} |")
+            hype, filter_ = values["hype"], values["filter"]
+            p = (
+                "–"
+                if hype is None or filter_ is None
+                else f"{metrics.probability_of_improvement(hype[:, None], filter_[:, None]):.2f}"
+            )
+            print(f"| {axis} | {step // 1000}k | " + " | ".join(iqms) + f" | {p} |")
     for step in STEPS:
         values = [paper_value(PAPER, env, m, step) for m in methods]
         shown = " | ".join("–" if v is None else f"{v:,.0f}" for v in values)
