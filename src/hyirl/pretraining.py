@@ -53,14 +53,19 @@ def pretrained_model(
         fitted, info = _fit_keeping_progress(fitter, template, expert, path, progress)
         state = fitted.replace(opt_state=())
         checkpoint.save_npz(path, checkpoint.flatten(state), info)
-        path.with_name(f"{path.stem}.partial.npz").unlink(missing_ok=True)
+        _progress_file(path).unlink(missing_ok=True)
         info = dict(info, cached=0.0)
     return state.replace(opt_state=dynamics.tx.init(state.params)), info
 
 
+def _progress_file(path: Path) -> Path:
+    """Where an unfinished fit of the cache entry ``path`` keeps its progress after every epoch."""
+    return path.with_name(f"{path.stem}.partial.npz")
+
+
 def _fit_keeping_progress(fitter: Dynamics, template, expert: buffers.Buffer, path: Path, progress: bool):
     """Fit from ``template`` (or from the progress saved beside ``path``), saving progress every epoch."""
-    progress_file = path.with_name(f"{path.stem}.partial.npz")
+    progress_file = _progress_file(path)
     resume = (
         checkpoint.unflatten(
             fitter.fit_progress_like(template), checkpoint.load_npz(progress_file, "pretraining progress")[0]
