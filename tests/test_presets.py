@@ -54,3 +54,15 @@ def test_cli_set_is_applied_and_recorded(pendulum_demos, tmp_path, capsys):
     assert main([*args[:-3], "--out", str(tmp_path / "bad"), "--set", "sac.widths=[8]"]) == 2
     assert "SACConfig has no setting 'widths'" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_preset_measured_not_to_learn_a_task_says_so(capsys):
+    """Guards the Ant caveat: `hyirl train --algo hyper --env ant` with the efficient preset (which
+    stayed near a return of 0 on Ant, docs/hyper.md §19) prints a note pointing at --preset paper,
+    while Hopper and Ant's paper preset print none. A bad --set makes each call stop before training."""
+    bad = ["--set", "sac.widths=[8]", "--no-progress"]
+    assert main(["train", "--algo", "hyper", "--env", "ant", *bad]) == 2
+    assert "note: the efficient HyPER preset has not learned Ant" in capsys.readouterr().err
+    for env, preset in (("hopper", "efficient"), ("ant", "paper")):
+        assert main(["train", "--algo", "hyper", "--env", env, "--preset", preset, *bad]) == 2
+        assert "note:" not in capsys.readouterr().err

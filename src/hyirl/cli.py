@@ -196,12 +196,13 @@ def _train(args) -> None:
     if algo == "bc":
         paths = [_train_bc(args, env, flags, out)]
     elif algo == "hyper":
-        from hyirl.envs import get_task
         from hyirl.hyper import HyPERConfig, train_hyper
-        from hyirl.presets import apply_settings, build_config, hyper_preset
+        from hyirl.presets import HYPER_PRESET_CAVEATS, apply_settings, build_config, hyper_preset
 
         default = "paper" if get_task(env).success_task else "efficient"  # AntMaze has the paper's preset only
         preset = args.preset or (saved or {}).get("preset", default)
+        if (preset, env) in HYPER_PRESET_CAVEATS:
+            print(f"note: {HYPER_PRESET_CAVEATS[preset, env]}", file=sys.stderr)
         base = saved or dict(hyper_preset(env, preset), env=env, preset=preset)
         flags.update(preset=args.preset, truncated_obs=args.truncated_obs or None)
         cfg = build_config(HyPERConfig, apply_settings(HyPERConfig, base, args.set), flags)

@@ -1,0 +1,97 @@
+"""Diagnostic: why does the efficient HyPER preset not learn Ant (docs/hyper.md §19)?
+
+Loads a HyPER Ant run's checkpoint (latest actor and the dynamics ensemble) and runs the actor
+deterministically from the evaluation's reset states in the real Ant-v5 (truncated observations, so
+obs[0] is the torso height z; the episode terminates when z leaves [0.2, 1.0]) and, from the same
+start, inside the model (elite-mean prediction, HyPER's Ant termination rule on the predicted z).
+Printed per episode: the real length and which bound ended it, the model's length, and whether the
+model's one-step prediction of the real terminal transition is itself terminal.
+
+If the real ant falls or jumps out of range where the model keeps it alive, the policy is trained on
+a world without those ends: the model, not the policy search, is what fails.
+
+Run from the repository root:
+    python results/tried/hyper-ant-falls/diagnose.py runs/hyper-ant-efficient-cpu-s0 [EPISODES]
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hyirl.dynamics import Dynamics
+from hyirl.envs import get_task, make_env, model_termination
+from hyirl.hyper import HyPERConfig
+from hyirl.learner import LoopConfig, OnlineSAC, restore_learner
+from hyirl.presets import build_config
+from hyirl.sac import SAC
+
+HORIZON = 1000
+
+
+def load(run_dir: Path):
+    cfg = build_config(HyPERConfig, json.loads((run_dir / "config.json").read_text()), {})
+    task = get_task(cfg.env)
+    env = make_env(task, truncated_obs=cfg.truncated_obs)
+    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    agent, dynamics = SAC(obs_dim, act_dim, cfg.sac), Dynamics(obs_dim, act_dim, cfg.model)
+    learner = OnlineSAC(env, agent, LoopConfig(cfg.real_capacity, 0, cfg.act_chunk), cfg.seed)
+    template = dict(model=dynamics.init(jax.random.PRNGKey(0)))
+    meta, extras = restore_learner(learner, run_dir / "checkpoints" / "learner.npz", template)
+    return task, env, dynamics, learner, extras["model"], meta["env_steps"]
+
+
+def real_episode(env, policy, obs):
+    states, actions = [obs], []
+    for _ in range(HORIZON):
+        action = policy(obs)
+        obs, _, terminated, truncated, _ = env.step(action)
+        states.append(obs), actions.append(action)
+        if terminated or truncated:
+            break
+    return np.array(states), np.array(actions), terminated
+
+
+def imagined_length(policy, mean_next, done_fn, obs) -> int:
+    o = jnp.asarray(obs, jnp.float32)[None]
+    for t in range(HORIZON):
+        o = mean_next(o, jnp.asarray(policy(np.asarray(o[0])), jnp.float32)[None])
+        if bool(done_fn(o)[0]):
+            return t + 1
+    return HORIZON
+
+
+def diagnose(run_dir: Path, episodes: int) -> None:
+    task, env, dynamics, learner, model, env_steps = load(run_dir)
+    policy, done_fn = learner.policy, model_termination(task)
+    mean_next = jax.jit(lambda obs, action: obs + dynamics.elite_mean_deltas(model, obs, action).mean(0))
+    print(
+        f"== {run_dir}: checkpoint at {env_steps} real steps, elite val MSE {np.asarray(model.val_mse)[model.elites]}"
+    )
+    flagged = ends = 0
+    for i in range(episodes):
+        obs = env.reset(seed=1_000_000 + i)[0]
+        states, actions, terminated = real_episode(env, policy, obs)
+        pred = np.asarray(mean_next(jnp.asarray(states[:-1], jnp.float32), jnp.asarray(actions, jnp.float32)))
+        z_err = np.abs(pred[:, 0] - states[1:, 0])
+        end = "time limit"
+        if terminated:
+            ends += 1
+            z = states[-1, 0]
+            end = f"z = {z:.2f} ({'above 1.0' if z > 1.0 else 'below 0.2' if z < 0.2 else 'non-finite state'})"
+            model_says = bool(done_fn(jnp.asarray(pred[-1:]))[0])
+            flagged += model_says
+            end += f", model's prediction of that step: z = {pred[-1, 0]:.2f}, {'terminal' if model_says else 'alive'}"
+        model_steps = imagined_length(policy, mean_next, done_fn, obs)
+        print(
+            f"episode {i}: real {len(actions):4d} steps, ended by {end} | in the model {model_steps:4d} steps"
+            f" | one-step |z error| median {np.median(z_err):.3f}, last 5 steps {z_err[-5:].mean():.3f}"
+        )
+    print(f"real terminations the model's one-step prediction also ends: {flagged} of {ends}")
+
+
+if __name__ == "__main__":
+    diagnose(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 10)
