@@ -8,7 +8,9 @@ Printed per episode: the real length and which bound ended it, the model's lengt
 model's one-step prediction of the real terminal transition is itself terminal.
 
 If the real ant falls or jumps out of range where the model keeps it alive, the policy is trained on
-a world without those ends: the model, not the policy search, is what fails.
+a world without those ends: the model, not the policy search, is what fails. Also printed: the learned
+reward -f(s, a) of the checkpoint's discriminator along each real episode, beside its mean on the
+expert's rows, to see whether the reward itself favours what ends the episode.
 
 Run from the repository root:
     python results/tried/hyper-ant-falls/diagnose.py runs/hyper-ant-efficient-cpu-s0 [EPISODES]
@@ -22,6 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hyirl.demos import expert_demos
+from hyirl.discriminator import Discriminator
 from hyirl.dynamics import Dynamics
 from hyirl.envs import get_task, make_env, model_termination
 from hyirl.hyper import HyPERConfig
@@ -38,10 +42,14 @@ def load(run_dir: Path):
     env = make_env(task, truncated_obs=cfg.truncated_obs)
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
     agent, dynamics = SAC(obs_dim, act_dim, cfg.sac), Dynamics(obs_dim, act_dim, cfg.model)
+    disc = Discriminator(obs_dim, act_dim, cfg.disc)
     learner = OnlineSAC(env, agent, LoopConfig(cfg.real_capacity, 0, cfg.act_chunk), cfg.seed)
-    template = dict(model=dynamics.init(jax.random.PRNGKey(0)))
+    template = dict(model=dynamics.init(jax.random.PRNGKey(0)), disc=disc.init(jax.random.PRNGKey(0)))
     meta, extras = restore_learner(learner, run_dir / "checkpoints" / "learner.npz", template)
-    return task, env, dynamics, learner, extras["model"], meta["env_steps"]
+    reward = jax.jit(lambda obs, action: -disc.cost(extras["disc"].params, obs, action))
+    expert, _ = expert_demos(cfg.env, cfg.demos, truncated_obs=cfg.truncated_obs)
+    expert_reward = float(reward(jnp.asarray(expert["observations"]), jnp.asarray(expert["actions"])).mean())
+    return task, env, dynamics, learner, extras["model"], meta["env_steps"], reward, expert_reward
 
 
 def real_episode(env, policy, obs):
@@ -65,12 +73,12 @@ def imagined_length(policy, mean_next, done_fn, obs) -> int:
 
 
 def diagnose(run_dir: Path, episodes: int) -> None:
-    task, env, dynamics, learner, model, env_steps = load(run_dir)
+    task, env, dynamics, learner, model, env_steps, reward, expert_reward = load(run_dir)
     policy, done_fn = learner.policy, model_termination(task)
     mean_next = jax.jit(lambda obs, action: obs + dynamics.elite_mean_deltas(model, obs, action).mean(0))
-    print(
-        f"== {run_dir}: checkpoint at {env_steps} real steps, elite val MSE {np.asarray(model.val_mse)[model.elites]}"
-    )
+    elite_mse = np.asarray(model.val_mse)[model.elites]
+    print(f"== {run_dir}: checkpoint at {env_steps} real steps, elite val MSE {elite_mse}")
+    print(f"learned reward on the expert's rows: mean {expert_reward:.2f}")
     flagged = ends = 0
     for i in range(episodes):
         obs = env.reset(seed=1_000_000 + i)[0]
@@ -86,9 +94,11 @@ def diagnose(run_dir: Path, episodes: int) -> None:
             flagged += model_says
             end += f", model's prediction of that step: z = {pred[-1, 0]:.2f}, {'terminal' if model_says else 'alive'}"
         model_steps = imagined_length(policy, mean_next, done_fn, obs)
+        learned = np.asarray(reward(jnp.asarray(states[:-1], jnp.float32), jnp.asarray(actions, jnp.float32)))
         print(
             f"episode {i}: real {len(actions):4d} steps, ended by {end} | in the model {model_steps:4d} steps"
             f" | one-step |z error| median {np.median(z_err):.3f}, last 5 steps {z_err[-5:].mean():.3f}"
+            f" | learned reward mean {learned.mean():.2f}, last 5 steps {learned[-5:].mean():.2f}"
         )
     print(f"real terminations the model's one-step prediction also ends: {flagged} of {ends}")
 
