@@ -12,7 +12,14 @@ from hyirl.discriminator import DiscriminatorConfig
 from hyirl.dynamics import Dynamics, DynamicsConfig
 from hyirl.envs import make_env
 from hyirl.errors import HyirlError
-from hyirl.hyper import HyPERConfig, _HyPERLoop, _refit_and_roll_out, make_model_rollout, train_hyper
+from hyirl.hyper import (
+    HyPERConfig,
+    _HyPERLoop,
+    _refit_and_roll_out,
+    load_hyper_run,
+    make_model_rollout,
+    train_hyper,
+)
 from hyirl.learner import evaluate
 from hyirl.presets import build_config, hyper_preset
 from hyirl.sac import SAC, NumpyPolicy, SACConfig
@@ -205,9 +212,16 @@ def test_loop_runs_counts_every_step_and_resumes_exactly(pendulum_demos, tmp_pat
     assert (split / "metrics.jsonl").read_text() == (averaged / "metrics.jsonl").read_text()
 
 
-def test_selection_acts_with_one_snapshot_per_epoch_and_resumes_exactly(pendulum_demos, tmp_path):
+@pytest.fixture(scope="module")
+def selection_run(pendulum_demos, tmp_path_factory):
+    """A finished run with snapshot selection (its deployed actor is not its latest): config and directory."""
     cfg = _cfg(pendulum_demos, select_epochs=2, p_tremble=0.0)
-    straight = train_hyper(cfg, tmp_path / "straight", progress=False)
+    return cfg, train_hyper(cfg, tmp_path_factory.mktemp("selection") / "straight", progress=False)
+
+
+@pytest.mark.xdist_group("selection_run")  # one worker trains the shared run once
+def test_selection_acts_with_one_snapshot_per_epoch_and_resumes_exactly(selection_run, tmp_path):
+    cfg, straight = selection_run
     records = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
     assert [r["env_steps"] for r in records] == [400, 800]
     assert all(np.isfinite(r["eval_return_selected"]) and np.isfinite(r["eval_return_latest"]) for r in records)
@@ -235,6 +249,32 @@ def test_selection_acts_with_one_snapshot_per_epoch_and_resumes_exactly(pendulum
     train_hyper(cfg, split, resume=True, progress=False)
     resumed = [json.loads(line) for line in (split / "metrics.jsonl").read_text().splitlines()]
     assert [r for r in resumed if r["env_steps"] != 500] == records
+
+
+@pytest.mark.xdist_group("selection_run")  # one worker trains the shared run once
+def test_a_saved_run_loads_as_its_last_evaluation_saw_it_and_is_left_unchanged(selection_run, tmp_path):
+    """Guards ``load_hyper_run``, the analysis scripts' way into a run: the loaded deployed actor (a
+    selected snapshot here) and latest actor score exactly what the run logged at its last evaluation,
+    the ensemble is the fitted one (its elites' held-out error as logged), and no file changes."""
+    cfg, run = selection_run
+    files = lambda: {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}  # noqa: E731
+    before = files()
+    last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    saved = load_hyper_run(run)
+    assert saved.learner.env_steps == last["env_steps"] == 800
+    assert last["eval_return_mean"] != last["eval_return_latest"]  # so the two actors below can be told apart
+    env = make_env("pendulum", p_tremble=0.0)
+    for params, logged in [
+        (saved.deployed_params, "eval_return_mean"),
+        (saved.learner.state.actor_params, "eval_return_latest"),
+    ]:
+        returns = evaluate(NumpyPolicy(params), env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
+        assert float(returns.mean()) == pytest.approx(last[logged])
+    elites = np.asarray(saved.model_state.elites)
+    assert float(np.asarray(saved.model_state.val_mse)[elites].mean()) == pytest.approx(last["model_val_mse"])
+    assert files() == before
+    with pytest.raises(HyirlError, match="no HyPER checkpoint"):
+        load_hyper_run(tmp_path)
 
 
 def test_antmaze_rollout_length_follows_loop_epochs_not_the_exploration():

@@ -27,10 +27,11 @@ see :mod:`hyirl.selection`).
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -38,12 +39,13 @@ import numpy as np
 
 from hyirl import buffers
 from hyirl.demos import expert_buffer, load_expert_data, trajectory_ends
-from hyirl.discriminator import Discriminator, DiscriminatorConfig
-from hyirl.dynamics import Dynamics, DynamicsConfig
+from hyirl.discriminator import Discriminator, DiscriminatorConfig, DiscriminatorState
+from hyirl.dynamics import Dynamics, DynamicsConfig, DynamicsState
 from hyirl.envs import get_task, make_env, model_termination
 from hyirl.errors import HyirlError, check_choice, check_config
 from hyirl.learner import LoopConfig, OnlineSAC, evaluate, evaluation_record, restore_learner, save_learner
 from hyirl.networks import sample_tanh_gaussian
+from hyirl.presets import build_config, from_json
 from hyirl.pretraining import pretrained_model
 from hyirl.runs import RunDir, StepProgress, crossed
 from hyirl.sac import SAC, NumpyPolicy, SACConfig, stored_reward
@@ -303,6 +305,20 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
     return loop.run.path
 
 
+def _hyper_parts(cfg: HyPERConfig, env) -> tuple[Discriminator, SAC | TD3BC, Dynamics, OnlineSAC]:
+    """The discriminator, policy optimiser, dynamics ensemble and real-env learner of a HyPER run."""
+    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    disc = Discriminator(obs_dim, act_dim, cfg.disc)
+    if cfg.policy == "td3bc":  # every batch relabelled (half of it is dataset rows, spec §3.4)
+        agent = TD3BC(obs_dim, act_dim, cfg.td3, reward_fn=disc.reward, mode=batch_mode(cfg.td3_hybrid, cfg.td3))
+    else:
+        # A model transition's stored reward is r = -f(s, a) of the current discriminator (plus the
+        # uncertainty penalty, zero by default), kept current by update_discriminator.
+        agent = SAC(obs_dim, act_dim, cfg.sac, reward_fn=stored_reward)
+    loop_config = LoopConfig(cfg.real_capacity, learning_starts=0, train_freq=cfg.act_chunk)
+    return disc, agent, Dynamics(obs_dim, act_dim, cfg.model), OnlineSAC(env, agent, loop_config, cfg.seed)
+
+
 class _HyPERLoop:
     """HyPER's parts and the state its phases share; each phase is one method."""
 
@@ -321,24 +337,14 @@ class _HyPERLoop:
         self.expert_prefix = min(int(self.expert.size), cfg.expert_rows or int(self.expert.size))
         first_rows = jnp.arange(self.expert_prefix)
         self.hybrid = buffers.insert(buffers.empty(cfg.real_capacity, obs_dim, act_dim), self.expert.batch(first_rows))
-        self.disc = Discriminator(obs_dim, act_dim, cfg.disc)
+        self.disc, self.agent, self.dynamics, self.learner = _hyper_parts(cfg, env)
         self.learned_rewards = make_learned_rewards(self.disc)
         self.relabel = make_relabel(self.disc)
         self.stale_params = None  # with the uncertainty penalty: the discriminator that labelled the stale rows
-        if cfg.policy == "td3bc":  # every batch relabelled (half of it is dataset rows, spec §3.4)
-            mode = batch_mode(cfg.td3_hybrid, cfg.td3)
-            self.agent = TD3BC(obs_dim, act_dim, cfg.td3, reward_fn=self.disc.reward, mode=mode)
-        else:
-            # A model transition's stored reward is r = -f(s, a) of the current discriminator (plus the
-            # uncertainty penalty, zero by default), kept current by update_discriminator.
-            self.agent = SAC(obs_dim, act_dim, cfg.sac, reward_fn=stored_reward)
-        self.dynamics = Dynamics(obs_dim, act_dim, cfg.model)
         noise = cfg.model_action_noise if cfg.policy == "td3bc" else None
         self.rollout = make_model_rollout(
             self.agent, self.dynamics, model_termination(task), cfg.uncertainty_penalty, noise
         )
-        loop_config = LoopConfig(cfg.real_capacity, learning_starts=0, train_freq=cfg.act_chunk)
-        self.learner = OnlineSAC(env, self.agent, loop_config, cfg.seed)
         self.model_buffer = buffers.empty(cfg.model_window(cfg.rollout_length(0)), obs_dim, act_dim)  # grows with L
         self.disc_state = self.disc.init(jax.random.PRNGKey(cfg.seed + 10_000))
         self.model_state = self.dynamics.init(jax.random.PRNGKey(cfg.seed + 20_000))
@@ -525,6 +531,43 @@ class _HyPERLoop:
             extra_trees=self._trees(),
             extra_buffers=dict(hybrid=self.hybrid, model_buffer=self.model_buffer),
         )
+
+
+@dataclasses.dataclass
+class SavedHyPERRun:
+    """A HyPER run rebuilt from its last checkpoint, for analysis (see :func:`load_hyper_run`)."""
+
+    cfg: HyPERConfig
+    learner: OnlineSAC  # the real env where the run left it, the replay buffer and the latest weights
+    disc: Discriminator
+    disc_state: DiscriminatorState
+    dynamics: Dynamics
+    model_state: DynamicsState
+    deployed_params: Any  # the actor the run's evaluation scores as eval_return_mean
+
+
+def load_hyper_run(run_dir: Path) -> SavedHyPERRun:
+    """Read a HyPER run directory's config and last checkpoint; nothing in the directory changes."""
+    run_dir = Path(run_dir)
+    config_file, checkpoint_file = run_dir / "config.json", run_dir / "checkpoints" / "learner.npz"
+    if not (config_file.is_file() and checkpoint_file.is_file()):
+        raise HyirlError(f"{run_dir} holds no HyPER checkpoint (needs config.json and checkpoints/learner.npz)")
+    cfg = build_config(HyPERConfig, from_json(json.loads(config_file.read_text())), {})
+    if cfg.algo != "hyper":
+        raise HyirlError(f"{run_dir} is a {cfg.algo} run, not a HyPER run")
+    env = make_env(get_task(cfg.env), p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
+    disc, _, dynamics, learner = _hyper_parts(cfg, env)
+    deployment = Deployment(learner.state.actor_params, cfg.select_epochs, cfg.policy_averages)
+    key = jax.random.PRNGKey(0)  # the templates' values are all overwritten
+    templates = dict(disc=disc.init(key), model=dynamics.init(key), **deployment.trees())
+    _, restored = restore_learner(learner, checkpoint_file, templates)
+    deployment.restore(restored)
+    reward = partial(disc.reward, restored["disc"].params)
+    candidates, _ = deployment.candidates(
+        learner.state.actor_params, learner.buffer, learner.env_steps, cfg.epoch_length, reward
+    )
+    deployed = next(iter(candidates.values()))
+    return SavedHyPERRun(cfg, learner, disc, restored["disc"], dynamics, restored["model"], deployed)
 
 
 def sliding_window_rows(

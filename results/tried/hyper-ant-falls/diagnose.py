@@ -1,6 +1,7 @@
 """Diagnostic: why does the efficient HyPER preset not learn Ant (docs/hyper.md §19)?
 
-Loads a HyPER Ant run's checkpoint (latest actor and the dynamics ensemble) and runs the actor
+Loads a HyPER Ant run's checkpoint (``hyirl.hyper.load_hyper_run``: the latest actor, not the
+deployed snapshot, and the dynamics ensemble) and runs the actor
 deterministically from the evaluation's reset states in the real Ant-v5 (truncated observations, so
 obs[0] is the torso height z; the episode terminates when z leaves [0.2, 1.0]) and, from the same
 start, inside the model (elite-mean prediction, HyPER's Ant termination rule on the predicted z).
@@ -16,7 +17,6 @@ Run from the repository root:
     python results/tried/hyper-ant-falls/diagnose.py runs/hyper-ant-efficient-cpu-s0 [EPISODES]
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -25,31 +25,29 @@ import jax.numpy as jnp
 import numpy as np
 
 from hyirl.demos import expert_demos
-from hyirl.discriminator import Discriminator
-from hyirl.dynamics import Dynamics
-from hyirl.envs import get_task, make_env, model_termination
-from hyirl.hyper import HyPERConfig
-from hyirl.learner import LoopConfig, OnlineSAC, restore_learner
-from hyirl.presets import build_config
-from hyirl.sac import SAC
+from hyirl.envs import get_task, model_termination
+from hyirl.hyper import load_hyper_run
 
 HORIZON = 1000
 
 
 def load(run_dir: Path):
-    cfg = build_config(HyPERConfig, json.loads((run_dir / "config.json").read_text()), {})
-    task = get_task(cfg.env)
-    env = make_env(task, truncated_obs=cfg.truncated_obs)
-    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    agent, dynamics = SAC(obs_dim, act_dim, cfg.sac), Dynamics(obs_dim, act_dim, cfg.model)
-    disc = Discriminator(obs_dim, act_dim, cfg.disc)
-    learner = OnlineSAC(env, agent, LoopConfig(cfg.real_capacity, 0, cfg.act_chunk), cfg.seed)
-    template = dict(model=dynamics.init(jax.random.PRNGKey(0)), disc=disc.init(jax.random.PRNGKey(0)))
-    meta, extras = restore_learner(learner, run_dir / "checkpoints" / "learner.npz", template)
-    reward = jax.jit(lambda obs, action: -disc.cost(extras["disc"].params, obs, action))
+    saved = load_hyper_run(run_dir)
+    cfg, disc, params = saved.cfg, saved.disc, saved.disc_state.params
+    reward = jax.jit(lambda obs, action: -disc.cost(params, obs, action))
     expert, _ = expert_demos(cfg.env, cfg.demos, truncated_obs=cfg.truncated_obs)
     expert_reward = float(reward(jnp.asarray(expert["observations"]), jnp.asarray(expert["actions"])).mean())
-    return task, env, dynamics, learner, extras["model"], meta["env_steps"], reward, expert_reward
+    learner = saved.learner  # its policy is the latest actor
+    return (
+        get_task(cfg.env),
+        learner.env,
+        saved.dynamics,
+        learner,
+        saved.model_state,
+        learner.env_steps,
+        reward,
+        expert_reward,
+    )
 
 
 def real_episode(env, policy, obs):

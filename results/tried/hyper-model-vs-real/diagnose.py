@@ -19,7 +19,6 @@ Run from the repository root:
     python results/tried/hyper-model-vs-real/diagnose.py runs/hyper-hopper-s0-true-reward [more run dirs]
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -28,12 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from hyirl.demos import expert_demos
-from hyirl.dynamics import Dynamics
 from hyirl.envs import get_task, make_env, model_termination
-from hyirl.hyper import HyPERConfig
-from hyirl.learner import LoopConfig, OnlineSAC, restore_learner
-from hyirl.presets import build_config
-from hyirl.sac import SAC
+from hyirl.hyper import load_hyper_run
 
 HORIZON = 1000
 
@@ -44,15 +39,17 @@ def hopper_reward(action, next_obs):
 
 
 def load(run_dir: Path):
-    cfg = build_config(HyPERConfig, json.loads((run_dir / "config.json").read_text()), {})
-    task = get_task(cfg.env)
-    env = make_env(task)
-    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    agent, dynamics = SAC(obs_dim, act_dim, cfg.sac), Dynamics(obs_dim, act_dim, cfg.model)
-    learner = OnlineSAC(env, agent, LoopConfig(cfg.real_capacity, 0, cfg.act_chunk), cfg.seed)
-    template = dict(model=dynamics.init(jax.random.PRNGKey(0)))
-    meta, extras = restore_learner(learner, run_dir / "checkpoints" / "learner.npz", template)
-    return cfg, task, agent, dynamics, learner, extras["model"], meta["env_steps"]
+    saved = load_hyper_run(run_dir)
+    learner = saved.learner  # its policy is the latest actor
+    return (
+        saved.cfg,
+        get_task(saved.cfg.env),
+        learner.agent,
+        saved.dynamics,
+        learner,
+        saved.model_state,
+        learner.env_steps,
+    )
 
 
 def real_episode(env, policy, obs):
