@@ -174,3 +174,57 @@ def test_padded_learner_pairs_give_the_same_update_and_one_compilation():
         for a, b in zip(jax.tree.leaves(exact.params), jax.tree.leaves(padded.params)):
             np.testing.assert_array_equal(a, b)
     assert disc.update._cache_size() == 3  # the two exact shapes, and one padded shape for both counts
+
+
+def _shift_cost(params, c):
+    """The same ensemble with every member's cost f raised by ``c`` (its output bias)."""
+    members = params["params"]["VmapMLP_0"]
+    last = sorted(members)[-1]
+    shifted = {**members, last: {**members[last], "bias": members[last]["bias"] + c}}
+    return {"params": {**params["params"], "VmapMLP_0": shifted}}
+
+
+@pytest.mark.parametrize("absorbing", [True, False])
+def test_absorbing_states_make_the_best_policy_independent_of_the_costs_level(absorbing):
+    """Guards ``disc.absorbing``: moment matching fixes f only up to a constant, and with terminal
+    steps that constant decided whether ending an episode pays (the Ant seeds that learnt to fall).
+    With absorbing states, raising f by c lowers every TD target by exactly c / (1 - gamma) once the
+    values are lowered by the same amount, so the Bellman backup, and the best policy, does not see c.
+    Without them a terminal step's target moves by c only: the case the option exists for. Broken by
+    hand (the absorbing value left out of the reward), the absorbing case failed."""
+    gamma, c = 0.98, 2.5
+    disc = Discriminator(4, 2, DiscriminatorConfig(hidden=(16,), ensemble_size=3, absorbing=absorbing))
+    params = disc.init(jax.random.PRNGKey(0)).params
+    rng = np.random.default_rng(0)
+    batch = dict(
+        obs=jnp.asarray(rng.normal(size=(64, 4)), jnp.float32),
+        action=jnp.asarray(rng.uniform(-1, 1, (64, 2)), jnp.float32),
+        terminal=jnp.asarray(np.arange(64) % 4 == 0, jnp.float32),
+    )
+    next_value = jnp.asarray(rng.normal(size=64), jnp.float32)
+    reward = disc.reward_fn(gamma)
+
+    def targets(p, value):
+        return reward(p, batch) + gamma * (1.0 - batch["terminal"]) * value
+
+    moved = targets(_shift_cost(params, c), next_value - c / (1 - gamma)) - targets(params, next_value)
+    expected = np.full(64, -c / (1 - gamma))
+    if absorbing:
+        np.testing.assert_allclose(moved, expected, rtol=1e-4)
+    else:  # the time-limit-free steps agree, the terminal ones do not
+        np.testing.assert_allclose(moved[batch["terminal"] == 0], expected[batch["terminal"] == 0], rtol=1e-4)
+        np.testing.assert_allclose(moved[batch["terminal"] == 1], -c, rtol=1e-4)
+
+
+def test_absorbing_rows_are_marked_apart_from_real_pairs():
+    """Guards the discriminator's input with ``disc.absorbing``: real pairs carry indicator 0, the
+    absorbing row is the zero pair with indicator 1, and a real pair's cost is the same whether asked
+    through ``cost`` or through its row (what the update trains is what the reward reads)."""
+    disc = Discriminator(3, 2, DiscriminatorConfig(hidden=(8,), absorbing=True))
+    obs, action = jnp.ones((5, 3)), -jnp.ones((5, 2))
+    rows = disc.rows(obs, action)
+    assert rows.shape == (5, 6) and bool((rows[:, -1] == 0).all())
+    np.testing.assert_array_equal(disc.absorbing_row(), [0, 0, 0, 0, 0, 1])
+    params = disc.init(jax.random.PRNGKey(1)).params
+    np.testing.assert_allclose(disc.cost(params, obs, action), disc._f(params, rows))
+    assert Discriminator(3, 2, DiscriminatorConfig(hidden=(8,))).rows(obs, action).shape == (5, 5)

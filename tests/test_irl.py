@@ -10,6 +10,7 @@ from hyirl.bc import BCConfig, train_bc
 from hyirl.cli import main
 from hyirl.discriminator import Discriminator, DiscriminatorConfig
 from hyirl.envs import make_env
+from hyirl.errors import HyirlError
 from hyirl.irl import IRLConfig, SACConfig, bc_regulariser, expert_fraction_schedule, train_irl
 from hyirl.sac import SAC, NumpyPolicy
 
@@ -357,3 +358,54 @@ def test_antmaze_training_episodes_go_past_the_goal_only_when_asked():
         assert training_demos(cfg, demos)["terminals"].tolist() == [False, ends]
     with pytest.raises(HyirlError, match="goal_ends_episode"):
         training_task(IRLConfig("hype", "hopper", goal_ends_episode=False), get_task("hopper"))
+
+
+def test_each_terminated_trajectory_gives_the_discriminator_one_absorbing_row():
+    """Guards the learner's side of ``disc.absorbing``: fresh trajectories that end in a terminal step
+    (random Hopper actions fall within tens of steps) add one absorbing row each after their pairs,
+    which the padded array has room for; only the real steps are counted as interaction. Broken by
+    hand (the rows appended for every trajectory, terminated or not), it failed."""
+    import types
+
+    from hyirl.irl import _learner_pairs, _SeedRun
+
+    disc = Discriminator(11, 3, DiscriminatorConfig(hidden=(8,), absorbing=True))
+    cfg = IRLConfig("mm", "hopper", disc_trajectories=3, disc=disc.cfg)
+    rng = np.random.default_rng(0)
+    learner = types.SimpleNamespace(policy=lambda obs: rng.uniform(-1, 1, 3), rng=rng, deterministic=True)
+    seed = types.SimpleNamespace(
+        learner=learner, sampler_env=make_env("hopper"), cfg=cfg, counters=dict(disc_env_steps=0)
+    )
+    seed.fresh_pairs = lambda: _SeedRun.fresh_pairs(seed)
+    seed.sampler_env.reset(seed=0)
+    rows, counts = _learner_pairs(cfg, None, [seed], disc)
+    real = seed.counters["disc_env_steps"]
+    assert 3 <= real < 3 * 1000 and counts[0] == real + 3 and rows.shape == (1, 3000, 15)
+    np.testing.assert_array_equal(rows[0, real : real + 3], np.tile(disc.absorbing_row(), (3, 1)))
+    assert not rows[0, :real, -1].any() and not rows[0, real + 3 :].any()
+
+    # On a task without terminal steps (Pendulum) nothing is added.
+    swinging = types.SimpleNamespace(policy=lambda obs: rng.uniform(-1, 1, 1), rng=rng, deterministic=True)
+    pendulum = types.SimpleNamespace(
+        learner=swinging, sampler_env=make_env("pendulum"), cfg=cfg, counters=dict(disc_env_steps=0)
+    )
+    pendulum.fresh_pairs = lambda: _SeedRun.fresh_pairs(pendulum)
+    _, counts = _learner_pairs(cfg, None, [pendulum], Discriminator(3, 1, disc.cfg))
+    assert counts[0] == pendulum.counters["disc_env_steps"] == 3 * 200
+
+
+def test_absorbing_states_train_end_to_end_and_are_refused_where_not_implemented(pendulum_demos, tmp_path):
+    """Guards the option's wiring through the loop (the discriminator's wider input, vmapped over two
+    seeds) and its clear refusal with replay-buffer samples, TD3-BC or HyPER."""
+    disc = DiscriminatorConfig(hidden=(32, 32), batch_size=256, absorbing=True)
+    paths = train_irl(_cfg("hype", pendulum_demos, steps=300, disc=disc), tmp_path / "a", progress=False, seeds=[0, 1])
+    for path in paths:
+        last = json.loads((path / "metrics.jsonl").read_text().splitlines()[-1])
+        assert np.isfinite(last["disc_loss"]) and last["disc_env_steps"] > 0
+    for bad in (dict(disc_samples="recent"), dict(policy="td3bc")):
+        with pytest.raises(HyirlError, match="disc.absorbing=true needs"):
+            _cfg("hype", pendulum_demos, disc=disc, **bad)
+    from hyirl.hyper import HyPERConfig
+
+    with pytest.raises(HyirlError, match="model-free family only"):
+        HyPERConfig("pendulum", disc=disc)

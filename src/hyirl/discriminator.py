@@ -13,12 +13,14 @@ over discriminator updates k.
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Any, Literal
 
 import flax.linen as nn
 import flax.struct
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from hyirl.errors import check_choice, check_config, check_widths
@@ -42,6 +44,11 @@ class DiscriminatorConfig:
     # weight moves by about 0.01 over a whole run, so the initialisation persists (docs/methods.md);
     # "lecun" is what hyirl 0.2.0 used.
     init: Literal["torch", "lecun"] = "torch"
+    # Absorbing states (Kostrikov et al. 2019, DAC; not the paper's): f reads one more input, 0 on every
+    # real pair and 1 on the absorbing pair that a terminal step leads into, and a terminal step's reward
+    # holds the absorbing state's value (see reward_fn). The best policy then no longer depends on the
+    # level of f, which moment matching leaves free and which on Ant decides whether ending pays.
+    absorbing: bool = False
 
     def __post_init__(self):
         check_config(
@@ -75,6 +82,7 @@ class DiscriminatorState(flax.struct.PyTreeNode):
 class Discriminator:
     def __init__(self, obs_dim: int, act_dim: int, cfg: DiscriminatorConfig = DiscriminatorConfig()):
         self.obs_dim, self.act_dim, self.cfg = obs_dim, act_dim, cfg
+        self.input_dim = obs_dim + act_dim + int(cfg.absorbing)
         self.net = CostEnsemble(cfg.hidden, cfg.ensemble_size, cfg.init)
         self.tx = optax.inject_hyperparams(oadam)(learning_rate=cfg.learning_rate)
         self.update = jax.jit(self._update, donate_argnums=0)
@@ -84,22 +92,47 @@ class Discriminator:
         self.init = self._init
 
     def _init(self, key) -> DiscriminatorState:
-        params = self.net.init(key, jnp.zeros((1, self.obs_dim + self.act_dim)))
+        params = self.net.init(key, jnp.zeros((1, self.input_dim)))
         return DiscriminatorState(params=params, opt_state=self.tx.init(params), num_updates=jnp.int32(0))
 
-    def cost(self, params, obs, action):
-        f = self.net.apply(params, jnp.concatenate([obs, action], -1)).min(0)
+    def rows(self, obs, action) -> jax.Array:
+        """The discriminator's input rows for real (s, a) pairs: concat(obs, action[, 0 = not absorbing])."""
+        parts = [obs, action] + ([jnp.zeros((*obs.shape[:-1], 1), obs.dtype)] if self.cfg.absorbing else [])
+        return jnp.concatenate(parts, -1)
+
+    def absorbing_row(self) -> np.ndarray:
+        """The input row of the absorbing state (zero observation and action, indicator 1)."""
+        return np.eye(1, self.input_dim, self.input_dim - 1, dtype=np.float32)[0]
+
+    def _f(self, params, x):
+        f = self.net.apply(params, x).min(0)
         if self.cfg.clip_output is not None:
             f = jnp.clip(f, -self.cfg.clip_output, self.cfg.clip_output)
         return f
+
+    def cost(self, params, obs, action):
+        return self._f(params, self.rows(obs, action))
 
     def reward(self, params, batch):
         """r = -f(s, a): the SAC reward function, applied to every sampled batch."""
         return -self.cost(params, batch["obs"], batch["action"])
 
+    def reward_fn(self, gamma: float):
+        """SAC's reward function. With absorbing states a terminal step's reward also holds the value of
+        the absorbing state, which loops on itself with reward -f(abs): SAC's target r + gamma (1 - d) V(s')
+        is then, on a terminal step, the target of a step into that state, -f(s, a) + gamma (-f(abs)) / (1 - gamma)."""
+        if not self.cfg.absorbing:
+            return self.reward
+
+        def reward(params, batch):
+            absorbed = -self._f(params, jnp.asarray(self.absorbing_row())[None])[0] / (1.0 - gamma)
+            return self.reward(params, batch) + gamma * batch["terminal"] * absorbed
+
+        return reward
+
     def loss(self, params, expert_x, learner_x, key):
         cfg = self.cfg
-        f = lambda x: self.cost(params, x[:, : self.obs_dim], x[:, self.obs_dim :])  # noqa: E731
+        f = partial(self._f, params)
         moment_gap = f(expert_x).mean() - f(learner_x).mean()
         mix = jax.random.uniform(key, (expert_x.shape[0], 1))
         interpolates = mix * expert_x + (1.0 - mix) * learner_x
@@ -110,8 +143,8 @@ class Discriminator:
         return moment_gap + cfg.gp_weight * penalty, dict(moment_gap=moment_gap, grad_penalty=penalty)
 
     def _update(self, state: DiscriminatorState, expert_x, learner_x, key, num_learner=None):
-        """One gradient step on (expert, learner) pairs ``x = concat(obs, action)``, sampled with replacement
-        (from the first ``num_learner`` learner rows if given: padded stacks of several seeds)."""
+        """One gradient step on (expert, learner) input rows (:meth:`rows`, :meth:`absorbing_row`), sampled
+        with replacement (from the first ``num_learner`` learner rows if given: padded stacks of several seeds)."""
         cfg = self.cfg
         k_expert, k_learner, k_mix = jax.random.split(key, 3)
         num_learner = learner_x.shape[0] if num_learner is None else num_learner

@@ -164,7 +164,8 @@ class HyPERConfig:
                 ["the uncertainty penalty works with SAC's stored rewards only"]
                 if self.policy == "td3bc" and self.uncertainty_penalty
                 else []
-            ),
+            )
+            + (["disc.absorbing=true is implemented for the model-free family only"] if self.disc.absorbing else []),
         )
         self.check_multiples()
 

@@ -140,8 +140,21 @@ class IRLConfig:
             problems=_schedule_problems(self.expert_schedule)
             + check_choice("disc_samples", self.disc_samples, ("fresh", "recent"))
             + check_choice("reset_mode", self.reset_mode, ("state", "replay"))
-            + check_choice("policy", self.policy, ("sac", "td3bc")),
+            + check_choice("policy", self.policy, ("sac", "td3bc"))
+            + _absorbing_problems(self),
         )
+
+
+def _absorbing_problems(cfg: IRLConfig) -> list[str]:
+    """Where absorbing states are not implemented (yet): TD3-BC (AntMaze, whose expert rows end in
+    terminals too) and discriminator samples taken from the replay buffer."""
+    if not cfg.disc.absorbing:
+        return []
+    return [
+        f"disc.absorbing=true needs {k}={v!r}"
+        for k, v in (("policy", "sac"), ("disc_samples", "fresh"))
+        if getattr(cfg, k) != v
+    ]
 
 
 def _schedule_problems(segments) -> list[str]:
@@ -192,7 +205,7 @@ def _policy_optimiser(cfg: IRLConfig, method: Method, obs_dim: int, act_dim: int
         obs_dim,
         act_dim,
         cfg.sac,
-        reward_fn=disc.reward,
+        reward_fn=disc.reward_fn(cfg.sac.gamma),
         expert_fraction=expert_fraction_schedule(cfg.expert_schedule) if method.hybrid_batches else None,
         actor_regulariser=bc_regulariser(cfg.bc_weight) if method.bc_regularise else None,
     )
@@ -227,38 +240,43 @@ class _SeedRun:
     def env_steps(self) -> int:
         return self.learner.env_steps + self.counters["disc_env_steps"]
 
-    def fresh_pairs(self) -> np.ndarray:
+    def fresh_pairs(self) -> tuple[np.ndarray, int]:
         """The reference's discriminator data: new trajectories of the acting policy (SB3 predict():
-        stochastic for SAC, the deterministic actor for TD3)."""
-        policy, rng = self.learner.policy, self.learner.rng
+        stochastic for SAC, the deterministic actor for TD3), as concat(obs, action) rows, and how many
+        of the trajectories ended in a terminal step (before the time limit)."""
+        policy, rng, env = self.learner.policy, self.learner.rng, self.sampler_env
         if self.learner.deterministic:
             act = policy
         else:
             act = lambda obs: policy(obs, noise=rng.standard_normal(policy.act_dim))  # noqa: E731
-        return np.array(
-            [
-                np.concatenate([obs, action])
-                for _ in range(self.cfg.disc_trajectories)
-                for obs, action, _ in episode(self.sampler_env, act)
-            ]
-        )
+        rows, terminated = [], 0
+        for _ in range(self.cfg.disc_trajectories):
+            rows += [np.concatenate([obs, action]) for obs, action, _ in episode(env, act)]
+            terminated += env.t < env.horizon
+        return np.array(rows), terminated
 
 
-def _learner_pairs(cfg: IRLConfig, group: SeedGroup, seeds: list[_SeedRun]) -> tuple[jax.Array, np.ndarray]:
-    """Learner (s, a) pairs of every seed, padded to one array, and each seed's number of rows."""
+def _learner_pairs(
+    cfg: IRLConfig, group: SeedGroup, seeds: list[_SeedRun], disc: Discriminator
+) -> tuple[jax.Array, np.ndarray]:
+    """The discriminator's learner rows of every seed, padded to one array, and each seed's number of rows."""
     if cfg.disc_samples == "recent":  # the latest real transitions: no extra interaction
         n = min(cfg.disc_trajectories * seeds[0].sampler_env.horizon, int(group.buffer.size[0]))
         return jax.vmap(buffers.recent_pairs, in_axes=(0, None))(group.buffer, n), np.full(len(seeds), n)
-    pairs = [seed.fresh_pairs() for seed in seeds]
-    counts = np.array([len(p) for p in pairs])
-    for seed, count in zip(seeds, counts):
-        seed.counters["disc_env_steps"] += int(count)
-    # A fixed row count (the most the trajectories can hold) keeps one compiled discriminator update:
-    # padding to each round's longest trajectory set recompiled it almost every round (seconds each).
-    padded = np.zeros((len(pairs), cfg.disc_trajectories * seeds[0].sampler_env.horizon, pairs[0].shape[1]), np.float32)
-    for i, p in enumerate(pairs):
-        padded[i, : len(p)] = p
-    return jnp.asarray(padded), counts
+    rows = []
+    for seed in seeds:
+        pairs, terminated = seed.fresh_pairs()
+        seed.counters["disc_env_steps"] += len(pairs)
+        rows.append(np.asarray(disc.rows(pairs[:, : disc.obs_dim], pairs[:, disc.obs_dim :])))
+        if cfg.disc.absorbing:  # each terminal step leads into the absorbing state: one row per trajectory
+            rows[-1] = np.concatenate([rows[-1], np.tile(disc.absorbing_row(), (terminated, 1))])
+    # A fixed row count (the most the trajectories can hold; a terminated one is shorter than the time
+    # limit, so it has room for its absorbing row) keeps one compiled discriminator update: padding to
+    # each round's longest trajectory set recompiled it almost every round (seconds each).
+    padded = np.zeros((len(rows), cfg.disc_trajectories * seeds[0].sampler_env.horizon, disc.input_dim), np.float32)
+    for i, r in enumerate(rows):
+        padded[i, : len(r)] = r
+    return jnp.asarray(padded), np.array([len(r) for r in rows])
 
 
 def training_task(cfg: IRLConfig, task: Task) -> Task:
@@ -305,8 +323,8 @@ class _IRLLoop:
         self.demos = training_demos(cfg, load_expert_data(cfg, probe_env))
         obs_dim, act_dim = probe_env.observation_space.shape[0], probe_env.action_space.shape[0]
         expert = expert_buffer(self.demos)
-        self.expert_pairs = jnp.concatenate([expert.obs, expert.action], -1)
         self.disc = Discriminator(obs_dim, act_dim, self.cfg.disc)
+        self.expert_pairs = self.disc.rows(expert.obs, expert.action)
         self.agent, needs_expert = _policy_optimiser(cfg, self.method, obs_dim, act_dim, self.disc)
         # run dirs only now: set-up errors leave nothing behind
         self.seeds = [self._seed_run(seed, out, resume, len(seed_list)) for seed in seed_list]
@@ -377,7 +395,7 @@ class _IRLLoop:
 
     def discriminator_phase(self) -> dict[str, np.ndarray]:
         """One update per seed on its learner vs expert pairs; the metrics, one value per seed."""
-        learner_pairs, counts = _learner_pairs(self.cfg, self.group, self.seeds)
+        learner_pairs, counts = _learner_pairs(self.cfg, self.group, self.seeds, self.disc)
         keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(r.cfg.seed), r.counters["round"]) for r in self.seeds])
         self.disc_states, metrics = self.disc_update(
             self.disc_states, self.expert_pairs, learner_pairs, keys, jnp.asarray(counts)
