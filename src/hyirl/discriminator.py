@@ -97,6 +97,7 @@ class Discriminator:
 
     def rows(self, obs, action) -> jax.Array:
         """The discriminator's input rows for real (s, a) pairs: concat(obs, action[, 0 = not absorbing])."""
+        obs, action = jnp.asarray(obs), jnp.asarray(action)
         parts = [obs, action] + ([jnp.zeros((*obs.shape[:-1], 1), obs.dtype)] if self.cfg.absorbing else [])
         return jnp.concatenate(parts, -1)
 
