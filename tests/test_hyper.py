@@ -275,6 +275,12 @@ def test_a_saved_run_loads_as_its_last_evaluation_saw_it_and_is_left_unchanged(s
     assert files() == before
     with pytest.raises(HyirlError, match="no HyPER checkpoint"):
         load_hyper_run(tmp_path)
+    other = tmp_path / "mm"
+    (other / "checkpoints").mkdir(parents=True)
+    (other / "checkpoints" / "learner.npz").write_bytes(b"")
+    (other / "config.json").write_text(json.dumps(dict(algo="mm", env="pendulum", train_every=128)))
+    with pytest.raises(HyirlError, match="is a mm run, not a HyPER run"):
+        load_hyper_run(other)
 
 
 def test_antmaze_rollout_length_follows_loop_epochs_not_the_exploration():

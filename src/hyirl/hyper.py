@@ -553,9 +553,10 @@ def load_hyper_run(run_dir: Path) -> SavedHyPERRun:
     config_file, checkpoint_file = run_dir / "config.json", run_dir / "checkpoints" / "learner.npz"
     if not (config_file.is_file() and checkpoint_file.is_file()):
         raise HyirlError(f"{run_dir} holds no HyPER checkpoint (needs config.json and checkpoints/learner.npz)")
-    cfg = build_config(HyPERConfig, from_json(json.loads(config_file.read_text())), {})
-    if cfg.algo != "hyper":
-        raise HyirlError(f"{run_dir} is a {cfg.algo} run, not a HyPER run")
+    saved = from_json(json.loads(config_file.read_text()))
+    if saved.get("algo") != "hyper":
+        raise HyirlError(f"{run_dir} is a {saved.get('algo')} run, not a HyPER run")
+    cfg = build_config(HyPERConfig, saved, {})
     env = make_env(get_task(cfg.env), p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
     disc, _, dynamics, learner = _hyper_parts(cfg, env)
     deployment = Deployment(learner.state.actor_params, cfg.select_epochs, cfg.policy_averages)
