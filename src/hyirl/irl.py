@@ -240,20 +240,21 @@ class _SeedRun:
     def env_steps(self) -> int:
         return self.learner.env_steps + self.counters["disc_env_steps"]
 
-    def fresh_pairs(self) -> tuple[np.ndarray, int]:
+    def fresh_pairs(self) -> tuple[np.ndarray, np.ndarray, int]:
         """The reference's discriminator data: new trajectories of the acting policy (SB3 predict():
-        stochastic for SAC, the deterministic actor for TD3), as concat(obs, action) rows, and how many
-        of the trajectories ended in a terminal step (before the time limit)."""
+        stochastic for SAC, the deterministic actor for TD3), as their observations and actions, and how
+        many of the trajectories ended in a terminal step (before the time limit)."""
         policy, rng, env = self.learner.policy, self.learner.rng, self.sampler_env
         if self.learner.deterministic:
             act = policy
         else:
             act = lambda obs: policy(obs, noise=rng.standard_normal(policy.act_dim))  # noqa: E731
-        rows, terminated = [], 0
+        steps, terminated = [], 0
         for _ in range(self.cfg.disc_trajectories):
-            rows += [np.concatenate([obs, action]) for obs, action, _ in episode(env, act)]
+            steps += [(obs, action) for obs, action, _ in episode(env, act)]
             terminated += env.t < env.horizon
-        return np.array(rows), terminated
+        obs, actions = map(np.array, zip(*steps))
+        return obs, actions, terminated
 
 
 def _learner_pairs(
@@ -265,9 +266,9 @@ def _learner_pairs(
         return jax.vmap(buffers.recent_pairs, in_axes=(0, None))(group.buffer, n), np.full(len(seeds), n)
     rows = []
     for seed in seeds:
-        pairs, terminated = seed.fresh_pairs()
-        seed.counters["disc_env_steps"] += len(pairs)
-        rows.append(np.asarray(disc.rows(pairs[:, : disc.obs_dim], pairs[:, disc.obs_dim :])))
+        obs, actions, terminated = seed.fresh_pairs()
+        seed.counters["disc_env_steps"] += len(obs)
+        rows.append(np.asarray(disc.rows(obs, actions)))
         if cfg.disc.absorbing:  # each terminal step leads into the absorbing state: one row per trajectory
             rows[-1] = np.concatenate([rows[-1], np.tile(disc.absorbing_row(), (terminated, 1))])
     # A fixed row count (the most the trajectories can hold; a terminated one is shorter than the time
