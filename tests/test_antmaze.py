@@ -383,8 +383,8 @@ def test_bc_trains_on_antmaze_data_and_reports_a_success_rate(tmp_path, capsys, 
     assert record["eval_success_pct"] in (0.0, 100.0)
     assert record["eval_success_pct"] == 100.0 * record["eval_return_mean"]
     task = make_env("antmaze-large-play").task
-    assert evaluation_record(task, np.array([0.0, 1.0, 1.0, 0.0]))["eval_success_pct"] == 50.0
-    assert "eval_success_pct" not in evaluation_record(make_env("pendulum").task, np.array([-100.0]))
+    assert evaluation_record(task, np.array([0.0, 1.0, 1.0, 0.0]), np.full(4, 10))["eval_success_pct"] == 50.0
+    assert "eval_success_pct" not in evaluation_record(make_env("pendulum").task, np.array([-100.0]), np.array([200]))
 
 
 def test_demos_command_makes_the_dataset_once_and_copies_it(tmp_path, monkeypatch, capsys):

@@ -43,6 +43,8 @@ def test_loss_and_gradient_penalty_match_hand_computation():
     expected = f_expert.mean() - f_learner.mean() + 10 * penalty
     assert float(aux["grad_penalty"]) == pytest.approx(penalty, rel=1e-4)
     assert float(loss) == pytest.approx(expected, rel=1e-4, abs=1e-5)
+    assert float(aux["learner_reward"]) == pytest.approx(-f_learner.mean(), rel=1e-4, abs=1e-6)
+    assert "absorbing_reward" not in aux
 
 
 def test_reward_is_negative_cost_and_ensemble_takes_min_and_clips():
@@ -228,3 +230,5 @@ def test_absorbing_rows_are_marked_apart_from_real_pairs():
     params = disc.init(jax.random.PRNGKey(1)).params
     np.testing.assert_allclose(disc.cost(params, obs, action), disc._f(params, rows))
     assert Discriminator(3, 2, DiscriminatorConfig(hidden=(8,))).rows(obs, action).shape == (5, 5)
+    _, aux = disc.loss(params, rows, rows, jax.random.PRNGKey(2))  # logged: the absorbing state's -f
+    np.testing.assert_allclose(aux["absorbing_reward"], -disc._f(params, disc.absorbing_row()[None])[0])

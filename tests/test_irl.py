@@ -41,6 +41,7 @@ def test_each_method_runs_and_counts_every_step(algo, pendulum_demos, tmp_path):
     (path,) = train_irl(_cfg(algo, pendulum_demos), tmp_path / algo, progress=False)
     records = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]
     assert records and all(np.isfinite(r["eval_return_mean"]) for r in records)
+    assert all(r["eval_length_mean"] == 200 for r in records)  # Pendulum's episodes never end early
     last = records[-1]
     rounds = last["policy_steps"] // 128
     if "filter" in algo:  # trajectories may start mid-episode from an expert state

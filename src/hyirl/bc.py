@@ -23,7 +23,7 @@ from hyirl.demos import expert_buffer, load_expert_data
 from hyirl.envs import get_task, make_env
 from hyirl.errors import HyirlError, check_choice, check_config, check_widths
 from hyirl.experts import save_policy
-from hyirl.learner import evaluate, evaluation_record
+from hyirl.learner import evaluate_with_lengths, evaluation_record
 from hyirl.networks import Actor, sample_tanh_gaussian
 from hyirl.optim import oadam
 from hyirl.runs import RunDir, StepProgress
@@ -125,13 +125,15 @@ def train_bc(cfg: BCConfig, out: Path, *, progress: bool = True) -> Path:
                 if not np.isfinite(loss):
                     raise HyirlError(f"non-finite BC loss at gradient step {done}")
                 episodes = cfg.final_eval_episodes if final else cfg.eval_episodes
-                returns = evaluate(NumpyPolicy(params), eval_env, episodes, seed=1_000_000 + cfg.seed * 1000)
+                returns, lengths = evaluate_with_lengths(
+                    NumpyPolicy(params), eval_env, episodes, seed=1_000_000 + cfg.seed * 1000
+                )
                 latest = float(returns.mean())
                 run.log(
                     dict(
                         env_steps=0,
                         grad_steps=done,
-                        **evaluation_record(task, returns),
+                        **evaluation_record(task, returns, lengths),
                         eval_episodes=episodes,
                         bc_loss=loss,
                     )

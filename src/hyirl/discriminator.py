@@ -134,14 +134,19 @@ class Discriminator:
     def loss(self, params, expert_x, learner_x, key):
         cfg = self.cfg
         f = partial(self._f, params)
-        moment_gap = f(expert_x).mean() - f(learner_x).mean()
+        learner_cost = f(learner_x).mean()
+        moment_gap = f(expert_x).mean() - learner_cost
         mix = jax.random.uniform(key, (expert_x.shape[0], 1))
         interpolates = mix * expert_x + (1.0 - mix) * learner_x
         # f is per-sample, so the gradient of the sum holds each sample's own input gradient.
         grads = jax.grad(lambda x: f(x).sum())(interpolates)
         norms = jnp.sqrt((grads**2).sum(-1) + 1e-12)
         penalty = ((norms - cfg.gp_target) ** 2).mean()
-        return moment_gap + cfg.gp_weight * penalty, dict(moment_gap=moment_gap, grad_penalty=penalty)
+        # The level of -f, which moment matching leaves free: on tasks that end, whether living pays.
+        levels = dict(learner_reward=-learner_cost)
+        if cfg.absorbing:
+            levels["absorbing_reward"] = -f(jnp.asarray(self.absorbing_row())[None])[0]
+        return moment_gap + cfg.gp_weight * penalty, dict(moment_gap=moment_gap, grad_penalty=penalty, **levels)
 
     def _update(self, state: DiscriminatorState, expert_x, learner_x, key, num_learner=None):
         """One gradient step on (expert, learner) input rows (:meth:`rows`, :meth:`absorbing_row`), sampled

@@ -43,7 +43,7 @@ from hyirl.discriminator import Discriminator, DiscriminatorConfig, Discriminato
 from hyirl.dynamics import Dynamics, DynamicsConfig, DynamicsState
 from hyirl.envs import get_task, make_env, model_termination
 from hyirl.errors import HyirlError, check_choice, check_config
-from hyirl.learner import LoopConfig, OnlineSAC, evaluate, evaluation_record, restore_learner, save_learner
+from hyirl.learner import LoopConfig, OnlineSAC, evaluate_with_lengths, evaluation_record, restore_learner, save_learner
 from hyirl.networks import sample_tanh_gaussian
 from hyirl.presets import build_config, from_json
 from hyirl.pretraining import pretrained_model
@@ -495,9 +495,11 @@ class _HyPERLoop:
         )
         scores = {}
         for i, (name, params) in enumerate(candidates.items()):
-            returns = evaluate(NumpyPolicy(params), self.eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000)
+            returns, lengths = evaluate_with_lengths(
+                NumpyPolicy(params), self.eval_env, cfg.eval_episodes, seed=1_000_000 + cfg.seed * 1000
+            )
             if i == 0:
-                scores.update(evaluation_record(self.eval_env.task, returns))
+                scores.update(evaluation_record(self.eval_env.task, returns, lengths))
             if len(candidates) > 1:
                 scores[f"eval_return_{name}"] = float(returns.mean())
         self.counters["eval_return"] = scores["eval_return_mean"]

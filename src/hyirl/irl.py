@@ -36,7 +36,7 @@ from hyirl.learner import (
     OnlineSAC,
     SeedGroup,
     episode,
-    evaluate,
+    evaluate_with_lengths,
     evaluation_record,
     restore_learner,
     stack,
@@ -426,7 +426,9 @@ class _IRLLoop:
         if not all(map(math.isfinite, disc_metrics.values())):
             raise HyirlError(f"non-finite discriminator loss at env step {r.env_steps}: {disc_metrics}")
         if crossed(start, r.env_steps, cfg.eval_every) or r.env_steps >= cfg.steps:
-            returns = evaluate(r.learner.policy, r.eval_env, cfg.eval_episodes, seed=1_000_000 + r.cfg.seed * 1000)
+            returns, lengths = evaluate_with_lengths(
+                r.learner.policy, r.eval_env, cfg.eval_episodes, seed=1_000_000 + r.cfg.seed * 1000
+            )
             r.counters["eval_return"] = float(returns.mean())
             expert_fraction = getattr(self.agent, "expert_fraction", None)
             fraction = expert_fraction(unstack(self.group.state.step, i)) if expert_fraction else 0.0
@@ -435,7 +437,7 @@ class _IRLLoop:
                     env_steps=r.env_steps,
                     policy_steps=r.counters["policy_steps"],
                     disc_env_steps=r.counters["disc_env_steps"],
-                    **evaluation_record(r.eval_env.task, returns),
+                    **evaluation_record(r.eval_env.task, returns, lengths),
                     expert_fraction=float(fraction),
                     **disc_metrics,
                     **r.learner.last_metrics,

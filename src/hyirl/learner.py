@@ -130,10 +130,15 @@ def evaluate(policy: NumpyPolicy, env: TaskEnv, episodes: int, seed: int) -> np.
     return evaluate_with_lengths(policy, env, episodes, seed)[0]
 
 
-def evaluation_record(task, returns: np.ndarray) -> dict:
-    """What a run logs of an evaluation: the returns' mean and std and, on a task scored by success
-    (AntMaze: return 1 when the goal is reached), the success rate in %."""
-    record = dict(eval_return_mean=float(returns.mean()), eval_return_std=float(returns.std()))
+def evaluation_record(task, returns: np.ndarray, lengths: np.ndarray) -> dict:
+    """What a run logs of an evaluation: the returns' mean and std, the mean episode length (an episode
+    ended early shows there, not only in the return) and, on a task scored by success (AntMaze: return 1
+    when the goal is reached), the success rate in %."""
+    record = dict(
+        eval_return_mean=float(returns.mean()),
+        eval_return_std=float(returns.std()),
+        eval_length_mean=float(lengths.mean()),
+    )
     if task.success_task:
         record["eval_success_pct"] = 100.0 * float(np.mean(returns > 0))
     return record
