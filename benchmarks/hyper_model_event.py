@@ -26,7 +26,8 @@ from td3bc_throughput import _buffer, peak_gflops
 from hyirl import buffers
 from hyirl.discriminator import Discriminator
 from hyirl.dynamics import Dynamics
-from hyirl.hyper import HyPERConfig, make_learned_rewards, make_model_rollout
+from hyirl.hyper import HyPERConfig
+from hyirl.model_rollouts import make_learned_rewards, make_model_rollout
 from hyirl.presets import apply_settings, build_config, hyper_preset
 from hyirl.td3bc import TD3BC
 

@@ -36,7 +36,8 @@ from hyirl import buffers
 from hyirl.discriminator import Discriminator
 from hyirl.dynamics import Dynamics
 from hyirl.envs import get_task, make_env, model_termination
-from hyirl.hyper import HyPERConfig, make_learned_rewards, make_model_rollout
+from hyirl.hyper import HyPERConfig
+from hyirl.model_rollouts import make_learned_rewards, make_model_rollout
 from hyirl.presets import apply_settings, build_config, hyper_preset
 from hyirl.sac import SAC
 

@@ -44,7 +44,13 @@ from hyirl.dynamics import Dynamics, DynamicsConfig, DynamicsState
 from hyirl.envs import get_task, make_env, model_termination
 from hyirl.errors import HyirlError, check_choice, check_config
 from hyirl.learner import LoopConfig, OnlineSAC, evaluate_with_lengths, evaluation_record, restore_learner, save_learner
-from hyirl.networks import sample_tanh_gaussian
+from hyirl.model_rollouts import (
+    make_learned_rewards,
+    make_model_rollout,
+    make_relabel,
+    refit_and_roll_out,
+    sliding_window_rows,
+)
 from hyirl.presets import build_config, from_json
 from hyirl.pretraining import pretrained_model
 from hyirl.runs import RunDir, StepProgress, crossed
@@ -203,80 +209,6 @@ class HyPERConfig:
         return length * self.rollouts_per_fit * fits_per_epoch * self.retain_epochs
 
 
-def make_model_rollout(
-    agent, dynamics: Dynamics, done_fn, uncertainty_penalty: float = 0.0, action_noise: float | None = None
-):
-    """Compiled L-step rollouts of the stochastic policy in the model; rows after a terminal are masked.
-    A transition's reward field holds its uncertainty penalty; the discriminator's reward is added at update time.
-    With ``action_noise`` (TD3) the actions are tanh(mean) + N(0, noise²), clipped to [-1, 1]."""
-
-    @partial(jax.jit, static_argnames="length")
-    def rollout(model_state, actor_params, start_obs, key, *, length: int):
-        def step(carry, key):
-            obs, alive = carry
-            k_act, k_model = jax.random.split(key)
-            if action_noise is None:
-                action, _ = sample_tanh_gaussian(*agent.actor.apply(actor_params, obs), k_act)
-            else:
-                noise = action_noise * jax.random.normal(k_act, (obs.shape[0], agent.act_dim))
-                action = jnp.clip(agent.act(actor_params, obs) + noise, -1.0, 1.0)
-            next_obs = dynamics.sample_next(model_state, obs, action, k_model)
-            done = done_fn(next_obs)
-            next_obs = jnp.where(jnp.isfinite(next_obs), next_obs, 0.0)  # keeps 0 * NaN out of the targets
-            penalty = jnp.zeros(len(obs))
-            if uncertainty_penalty:
-                penalty = -uncertainty_penalty * dynamics.disagreement(model_state, obs, action)
-            transition = dict(
-                obs=obs, action=action, next_obs=next_obs, reward=penalty, terminal=done.astype(jnp.float32)
-            )
-            return (next_obs, alive & ~done), (transition, alive)
-
-        alive = jnp.ones(start_obs.shape[0], bool)
-        _, (steps, valid) = jax.lax.scan(step, (start_obs, alive), jax.random.split(key, length))
-        flat = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), steps)
-        return flat, valid.reshape(-1)
-
-    return rollout
-
-
-def make_learned_rewards(disc: Discriminator, rows_per_call: int = 4096):
-    """``rewards(disc_params, obs, action)``: r = -f(s, a) for every row of a buffer or rollout, computed
-    ``rows_per_call`` rows at a time so that a million rows need no more memory than a few thousand."""
-
-    @jax.jit
-    def rewards(disc_params, obs, action):
-        one_row = lambda row: disc.reward(disc_params, row)  # noqa: E731
-        return jax.lax.map(one_row, dict(obs=obs, action=action), batch_size=rows_per_call)
-
-    return rewards
-
-
-def make_relabel(disc: Discriminator, block: int = 4096):
-    """``relabel(buffer, disc_params, count, old_params=None)``: the stored rewards of the ``count`` oldest
-    rows set to r = -f(s, a) of ``disc_params``, ``block`` rows at a time (one compiled loop for any
-    count). With ``old_params``, the discriminator they were labelled with, each row keeps what its
-    reward held besides -f (the uncertainty penalty)."""
-
-    @partial(jax.jit, donate_argnums=0)
-    def relabel(buffer: buffers.Buffer, disc_params, count, old_params=None) -> buffers.Buffer:
-        size = min(block, buffer.capacity)  # a block never holds one row twice
-        oldest = buffer.ptr - buffer.size
-
-        def body(i, reward):
-            age = i * size + jnp.arange(size)
-            rows = (oldest + age) % buffer.capacity
-            pairs = dict(obs=buffer.obs[rows], action=buffer.action[rows])
-            new = disc.reward(disc_params, pairs)
-            if old_params is not None:
-                new = new + reward[rows] - disc.reward(old_params, pairs)
-            return reward.at[rows].set(jnp.where(age < count, new, reward[rows]))
-
-        reward = jax.lax.fori_loop(0, (count + size - 1) // size, body, buffer.reward)
-        return buffer.replace(reward=reward)
-
-    return relabel
-
-
 def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: bool = True) -> Path:
     """HyPER's outer loop: chunks of ``act_chunk`` real steps, each followed by the phases that are due."""
     loop = _HyPERLoop(cfg, out, resume, progress)
@@ -331,7 +263,6 @@ class _HyPERLoop:
         demos = load_expert_data(cfg, env)
         self.expert = expert_buffer(demos)
         self.expert_ends = trajectory_ends(demos)
-        self.expert_pairs = jnp.concatenate([self.expert.obs, self.expert.action], -1)
         obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
         # The hybrid buffer (the model's training data) starts with the first expert transitions, and the
         # one it gains per real step is drawn from them too (the reference's expert buffer holds only those).
@@ -339,6 +270,7 @@ class _HyPERLoop:
         first_rows = jnp.arange(self.expert_prefix)
         self.hybrid = buffers.insert(buffers.empty(cfg.real_capacity, obs_dim, act_dim), self.expert.batch(first_rows))
         self.disc, self.agent, self.dynamics, self.learner = _hyper_parts(cfg, env)
+        self.expert_pairs = self.disc.rows(self.expert.obs, self.expert.action)
         self.learned_rewards = make_learned_rewards(self.disc)
         self.relabel = make_relabel(self.disc)
         self.stale_params = None  # with the uncertainty penalty: the discriminator that labelled the stale rows
@@ -418,7 +350,7 @@ class _HyPERLoop:
         else:
             expert_rows = lambda n, key: buffers.sample_indices(self.expert, key, n)  # noqa: E731
         size_before = int(self.model_buffer.size)
-        self.model_state, self.model_buffer, fit_info = _refit_and_roll_out(
+        self.model_state, self.model_buffer, fit_info = refit_and_roll_out(
             cfg, self.dynamics, self.rollout, label, self.model_state, self.model_buffer, self.hybrid,
             self.learner, self.expert, expert_rows, self.rng, self.counters["fits"],
         )  # fmt: skip
@@ -572,72 +504,3 @@ def load_hyper_run(run_dir: Path) -> SavedHyPERRun:
     )
     deployed = next(iter(candidates.values()))
     return SavedHyPERRun(cfg, learner, disc, restored["disc"], dynamics, restored["model"], deployed)
-
-
-def sliding_window_rows(
-    ends: np.ndarray,
-    env_steps: int,
-    n: int,
-    rng: np.random.Generator,
-    *,
-    horizon: int = 1000,
-    span: int = 150_000,
-    width: float = 0.1,
-) -> np.ndarray:
-    """Rows of AntMaze start states in a time window sliding back over training (spec §5.6).
-
-    Trajectories (rows up to and including the next one marked in ``ends``, see
-    :func:`~hyirl.demos.trajectory_ends`) are picked uniformly and stretched to ``horizon`` steps by
-    repeating states, and the time index is uniform in [low, high) with low = floor((1 - env_steps /
-    span) * horizon) and high = min(horizon, low + width * horizon): early on the starts lie near
-    the trajectories' ends, where their goals are, and the window reaches their starts after ``span``
-    real steps. At 0 steps the window is the last step, and past ``span`` it stays at the start (the
-    reference's empty range at 0 and negative indices past ``span``, which wrap round to the ends,
-    are avoided).
-    """
-    ends = np.asarray(ends, bool)
-    starts = np.concatenate([[0], np.flatnonzero(ends[:-1]) + 1])
-    lengths = np.diff(np.append(starts, len(ends)))
-    low = min(horizon - 1, max(0, math.floor((1.0 - env_steps / span) * horizon)))
-    high = min(horizon, max(low + 1, math.floor((1.0 - env_steps / span + width) * horizon)))
-    trajectory = rng.integers(len(starts), size=n)
-    t = rng.integers(low, high, size=n)
-    return starts[trajectory] + t * lengths[trajectory] // horizon
-
-
-def _refit_and_roll_out(
-    cfg, dynamics, rollout, label, model_state, model_buffer, hybrid, learner, expert, expert_rows, rng, fit_index
-):
-    """One model event: fit the ensemble on the hybrid buffer, then fill the model buffer with rollouts,
-    each transition stored with its learned reward ``label(transitions)``. Expert start states are
-    the rows ``expert_rows(n, key)`` of ``expert``."""
-    model_state, info = dynamics.fit(model_state, hybrid, rng, first=fit_index == 0)
-    key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed + 40_000), fit_index)
-    k_start, k_roll = jax.random.split(key)
-    n, window = cfg.rollouts_per_fit, cfg.learner_start_window
-    if cfg.start_coin == "event":  # the reference: all starts from one source, chosen per event (spec §10.9)
-        from_expert = rng.random() < cfg.expert_start_prob
-        if from_expert:
-            start_obs = expert.obs[expert_rows(n, k_start)]
-        else:
-            start_obs = learner.buffer.obs[buffers.sample_indices(learner.buffer, k_start, n, window)]
-    else:  # a coin per start state: every fit holds the same expert/learner mix
-        k_expert, k_learner, k_coin = jax.random.split(k_start, 3)
-        from_expert = jax.random.uniform(k_coin, (n, 1)) < cfg.expert_start_prob
-        start_obs = jnp.where(
-            from_expert,
-            expert.obs[expert_rows(n, k_expert)],
-            learner.buffer.obs[buffers.sample_indices(learner.buffer, k_learner, n, window)],
-        )
-    length = cfg.rollout_length(learner.env_steps)
-    transitions, valid = rollout(model_state, learner.state.actor_params, start_obs, k_roll, length=length)
-    transitions["reward"] = transitions["reward"] + label(transitions["obs"], transitions["action"])
-    if cfg.model_window(length) > model_buffer.capacity:  # L grew: keep more transitions (spec §5.2)
-        model_buffer = buffers.resize(model_buffer, cfg.model_window(length))
-    model_buffer = buffers.insert(model_buffer, transitions, valid)
-    info.update(
-        rollout_from_expert=float(jnp.mean(from_expert)),
-        rollout_kept=float(valid.mean()),
-        rollout_rows=int(valid.sum()),
-    )
-    return model_state, model_buffer, info

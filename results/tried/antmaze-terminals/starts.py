@@ -3,7 +3,7 @@
 For each dataset of the hyirl cache: the terminal rows with the flag at each row's own goal (hyirl
 0.16) and at the evaluation goal (D4RL's relabelling, hyirl 0.17), then 100,000 FILTER resets (drawn
 by the env's own rule: a uniform stretch between terminal rows, a uniform time in it) and 100,000
-HyPER model starts (hyper.sliding_window_rows at 10k, 30k and 50k real steps), and the share of them
+HyPER model starts (model_rollouts.sliding_window_rows at 10k, 30k and 50k real steps), and the share of them
 within 0.5 m of their own episode's goal.
 
     python results/tried/antmaze-terminals/starts.py
@@ -13,7 +13,7 @@ import numpy as np
 
 from hyirl.demos import antmaze_dataset, trajectory_ends
 from hyirl.envs import make_env
-from hyirl.hyper import sliding_window_rows
+from hyirl.model_rollouts import sliding_window_rows
 
 rng = np.random.default_rng(0)
 for name in ("antmaze-large-diverse", "antmaze-large-play"):

@@ -22,8 +22,9 @@ from hyirl.demos import expert_demos
 from hyirl.discriminator import Discriminator
 from hyirl.dynamics import Dynamics
 from hyirl.envs import get_task, make_env, model_termination
-from hyirl.hyper import HyPERConfig, make_model_rollout
+from hyirl.hyper import HyPERConfig
 from hyirl.learner import LoopConfig, OnlineSAC, restore_learner
+from hyirl.model_rollouts import make_model_rollout
 from hyirl.presets import build_config
 from hyirl.sac import SAC
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from hyirl import buffers
 from hyirl.discriminator import Discriminator, DiscriminatorConfig
-from hyirl.hyper import make_learned_rewards, make_relabel
+from hyirl.model_rollouts import make_learned_rewards, make_relabel
 
 disc = Discriminator(11, 3, DiscriminatorConfig(ensemble_size=7, init="lecun"))
 params = disc.init(jax.random.PRNGKey(0)).params
