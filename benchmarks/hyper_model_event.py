@@ -56,7 +56,7 @@ def main() -> None:
     val_rows = jnp.asarray(np.arange(-(-args.rows // 1024) * 1024) % args.rows, jnp.int32)
     never_done = lambda obs: jnp.zeros(obs.shape[0], bool)  # noqa: E731  (AntMaze's model never terminates)
     rollout = make_model_rollout(agent, dynamics, never_done, 0.0, cfg.model_action_noise)
-    label = partial(make_learned_rewards(disc), disc.init(jax.random.PRNGKey(2)).params)
+    label = partial(make_learned_rewards(disc.reward), disc.init(jax.random.PRNGKey(2)).params)
     starts = jnp.asarray(rng.standard_normal((cfg.rollouts_per_fit, OBS)), jnp.float32)
     window = cfg.model_window(args.length)
 
@@ -67,7 +67,7 @@ def main() -> None:
     timed(seconds, "fit epoch", lambda: dynamics._epoch(jax.tree.map(jnp.copy, state), hybrid, boot, n_train, key))
     timed(seconds, "validation", lambda: dynamics._validate(model, hybrid, val_rows, args.rows - n_train))
     rows, valid = timed(seconds, "rollouts", lambda: rollout(model, actor, starts, key, length=args.length))
-    timed(seconds, "labels", lambda: label(rows["obs"], rows["action"]))
+    timed(seconds, "labels", lambda: label(rows))
     full = buffers.insert(buffers.empty(window, OBS, ACT), rows, valid)
     timed(seconds, "insert", lambda: buffers.insert(buffers.empty(window, OBS, ACT), rows, valid))
     timed(seconds, "buffer growth (L to L + 1)", lambda: buffers.resize(full, cfg.model_window(args.length + 1)))

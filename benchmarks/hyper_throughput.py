@@ -108,8 +108,13 @@ def measure(env: str, preset: str, reps: int, real_rows: int, length: int, setti
         rollout_rates[f"L{steps}"] = cfg.rollouts_per_fit * steps / t
 
     model_buffer = random_buffer(rng, cfg.model_window(length), obs_dim, act_dim)
-    learned_rewards = make_learned_rewards(disc)
-    relabel_s = median_time(lambda: learned_rewards(disc_params, model_buffer.obs, model_buffer.action), reps)
+    learned_rewards = make_learned_rewards(disc.reward)
+    relabel_s = median_time(
+        lambda: learned_rewards(
+            disc_params, dict(obs=model_buffer.obs, action=model_buffer.action, terminal=model_buffer.terminal)
+        ),
+        reps,
+    )
     relabel_rows_per_s = model_buffer.capacity / relabel_s
     num_updates = cfg.act_chunk * cfg.updates_per_step // cfg.update_every
 

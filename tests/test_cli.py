@@ -48,7 +48,8 @@ BAD_INPUT = {
     "sweep steps 0": ["sweep", "--algos", "hype", "--envs", "pendulum", "--steps", "0"],
     "train without algo": ["train", "--env", "pendulum"],
     "absorbing with buffer samples": TRAIN + ["--set", "disc.absorbing=true", "--set", "disc_samples=recent"],
-    "hyper absorbing": ["train", "--algo", "hyper", "--env", "pendulum", "--set", "disc.absorbing=true"],
+    "hyper td3 absorbing": ["train", "--algo", "hyper", "--env", "pendulum"]
+    + ["--set", "disc.absorbing=true", "--set", "policy=td3bc"],
 }
 
 

@@ -18,6 +18,7 @@ from hyirl.hyper import (
     train_hyper,
 )
 from hyirl.learner import evaluate
+from hyirl.model_rollouts import make_model_rollout
 from hyirl.presets import build_config, hyper_preset
 from hyirl.sac import NumpyPolicy, SACConfig
 from hyirl.selection import average_in
@@ -94,6 +95,44 @@ def test_sac_reads_rewards_of_the_current_discriminator_and_only_surviving_rows_
         now = learned(buffer)
         assert np.abs(now - before)[live].max() > 1e-3  # the update changed the reward ...
         np.testing.assert_allclose(np.asarray(buffer.reward)[live], (now + penalties)[live], atol=1e-4)  # ... and SAC's
+
+
+def test_absorbing_states_reach_hypers_discriminator_rows_and_stored_rewards(pendulum_demos, tmp_path):
+    """Guards ``disc.absorbing`` in HyPER: each terminal real transition adds one absorbing row after the
+    discriminator's learner rows, and a terminal model transition stores -f plus the absorbing state's
+    value, when generated and when recomputed after a discriminator update. Broken by hand, each failed:
+    the loop labelling with plain -f; the relabel reading no terminal flags; no absorbing rows."""
+    disc = DiscriminatorConfig(hidden=(32, 32), batch_size=256, ensemble_size=2, absorbing=True)
+    loop = _HyPERLoop(_cfg(pendulum_demos, disc=disc), tmp_path / "run", resume=False)
+    chunk = loop.learner.rollout_chunk(200)
+    chunk["terminal"] = chunk["terminal"].at[jnp.array([49, 99, 149])].set(1.0)  # Pendulum never ends: by hand
+    loop.learner.buffer = buffers.insert(loop.learner.buffer, chunk)
+    rows, live = loop._learner_rows(200)
+    assert live == 203 and bool((rows[:200, -1] == 0).all())
+    np.testing.assert_array_equal(rows[200:203], np.tile(loop.disc.absorbing_row(), (3, 1)))
+    # model rollouts that end (Pendulum's model never does): cos(theta) > 0.5 is terminal
+    loop.rollout = make_model_rollout(loop.agent, loop.dynamics, lambda obs: obs[..., 0] > 0.5)
+    reward_fn, plain = loop.disc.reward_fn(loop.cfg.sac.gamma), loop.disc.reward
+
+    def stored_and_expected():
+        batch = loop.model_buffer.batch(jnp.arange(int(loop.model_buffer.size)))
+        params = loop.disc_state.params
+        return (
+            batch,
+            np.asarray(batch["reward"]),
+            np.asarray(reward_fn(params, batch)),
+            np.asarray(plain(params, batch)),
+        )
+
+    loop.refit_model_and_roll_out()
+    batch, stored, expected, without = stored_and_expected()
+    terminal = np.asarray(batch["terminal"]) > 0
+    assert terminal.any() and not np.allclose(expected[terminal], without[terminal])
+    np.testing.assert_allclose(stored, expected, rtol=1e-5, atol=1e-5)
+    loop.update_discriminator()
+    loop._relabel_stale_rows()
+    _, stored, expected, _ = stored_and_expected()
+    np.testing.assert_allclose(stored, expected, rtol=1e-5, atol=1e-5)
 
 
 def test_loop_runs_counts_every_step_and_resumes_exactly(pendulum_demos, tmp_path):

@@ -397,7 +397,7 @@ def test_each_terminated_trajectory_gives_the_discriminator_one_absorbing_row():
 
 def test_absorbing_states_train_end_to_end_and_are_refused_where_not_implemented(pendulum_demos, tmp_path):
     """Guards the option's wiring through the loop (the discriminator's wider input, vmapped over two
-    seeds) and its clear refusal with replay-buffer samples, TD3-BC or HyPER."""
+    seeds) and its clear refusal with replay-buffer samples or TD3-BC, here and in HyPER."""
     disc = DiscriminatorConfig(hidden=(32, 32), batch_size=256, absorbing=True)
     paths = train_irl(_cfg("hype", pendulum_demos, steps=300, disc=disc), tmp_path / "a", progress=False, seeds=[0, 1])
     for path in paths:
@@ -408,5 +408,5 @@ def test_absorbing_states_train_end_to_end_and_are_refused_where_not_implemented
             _cfg("hype", pendulum_demos, disc=disc, **bad)
     from hyirl.hyper import HyPERConfig
 
-    with pytest.raises(HyirlError, match="model-free family only"):
-        HyPERConfig("pendulum", disc=disc)
+    with pytest.raises(HyirlError, match="works with SAC only"):
+        HyPERConfig("pendulum", disc=disc, policy="td3bc")

@@ -79,10 +79,15 @@ def sample_indices(buffer: Buffer, key, n: int, newest: int | None = None):
     return (buffer.ptr - 1 - age) % buffer.capacity
 
 
+def recent_indices(buffer: Buffer, n: int, rows: int | None = None) -> jax.Array:
+    """Rows of the ``n`` most recently inserted transitions, oldest first; with ``rows`` (>= n) padded to
+    that many by the rows after them (a fixed shape for a compiled consumer)."""
+    return (buffer.ptr - n + jnp.arange(n if rows is None else rows)) % buffer.capacity
+
+
 def recent_pairs(buffer: Buffer, n: int, rows: int | None = None) -> jax.Array:
-    """concat(obs, action) of the ``n`` most recently inserted transitions, oldest first; with ``rows``
-    (>= n) padded to that many rows by the ones after them (a fixed shape for a compiled consumer)."""
-    idx = (buffer.ptr - n + jnp.arange(n if rows is None else rows)) % buffer.capacity
+    """concat(obs, action) of :func:`recent_indices`."""
+    idx = recent_indices(buffer, n, rows)
     return jnp.concatenate([buffer.obs[idx], buffer.action[idx]], -1)
 
 

@@ -171,7 +171,11 @@ class HyPERConfig:
                 if self.policy == "td3bc" and self.uncertainty_penalty
                 else []
             )
-            + (["disc.absorbing=true is implemented for the model-free family only"] if self.disc.absorbing else []),
+            + (
+                ["disc.absorbing=true works with SAC only (policy=sac)"]
+                if self.disc.absorbing and self.policy != "sac"
+                else []
+            ),
         )
         self.check_multiples()
 
@@ -271,8 +275,9 @@ class _HyPERLoop:
         self.hybrid = buffers.insert(buffers.empty(cfg.real_capacity, obs_dim, act_dim), self.expert.batch(first_rows))
         self.disc, self.agent, self.dynamics, self.learner = _hyper_parts(cfg, env)
         self.expert_pairs = self.disc.rows(self.expert.obs, self.expert.action)
-        self.learned_rewards = make_learned_rewards(self.disc)
-        self.relabel = make_relabel(self.disc)
+        reward_fn = self.disc.reward_fn(cfg.sac.gamma)  # -f, and with absorbing states their value at terminals
+        self.learned_rewards = make_learned_rewards(reward_fn)
+        self.relabel = make_relabel(reward_fn)
         self.stale_params = None  # with the uncertainty penalty: the discriminator that labelled the stale rows
         noise = cfg.model_action_noise if cfg.policy == "td3bc" else None
         self.rollout = make_model_rollout(
@@ -397,7 +402,7 @@ class _HyPERLoop:
         # always disc_pairs rows, of which the update draws from the newest ``count`` only: one compiled
         # update, where a growing buffer recompiled it at every update of a run's first disc_pairs steps
         count = min(cfg.disc_pairs, int(learner.buffer.size))
-        learner_pairs = buffers.recent_pairs(learner.buffer, count, rows=cfg.disc_pairs)
+        learner_pairs, count = self._learner_rows(count)
         key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), self.counters["disc_updates"])
         self._relabel_stale_rows()  # so that stale rows are never two updates behind
         if cfg.uncertainty_penalty:  # the update donates its state: keep what the penalty's relabel needs
@@ -417,6 +422,21 @@ class _HyPERLoop:
                 actor_opt=self.agent.tx.init(learner.state.actor_params),
                 critic_opt=self.agent.tx.init(learner.state.critic_params),
             )
+
+    def _learner_rows(self, count: int) -> tuple[jax.Array, int]:
+        """The discriminator's rows of the newest ``count`` real transitions, padded to a fixed shape, and
+        how many are live. With absorbing states each terminal transition adds one absorbing row after
+        them (the shape doubles, so that every transition has room for one)."""
+        buffer, rows = self.learner.buffer, self.cfg.disc_pairs
+        newest = buffers.recent_indices(buffer, count, rows)
+        real = self.disc.rows(buffer.obs[newest], buffer.action[newest])
+        if not self.cfg.disc.absorbing:
+            return real, count
+        terminals = int(buffer.terminal[newest[:count]].sum())
+        position = jnp.arange(2 * rows)[:, None]  # the same shapes for every count: one compiled program
+        return jnp.where(
+            position < count, jnp.pad(real, ((0, rows), (0, 0))), self.disc.absorbing_row()
+        ), count + terminals
 
     def evaluate(self) -> None:
         """Score every deployable policy (the deployed one first) and log one record."""

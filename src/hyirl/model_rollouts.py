@@ -13,9 +13,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from hyirl import buffers
-from hyirl.discriminator import Discriminator
 from hyirl.dynamics import Dynamics
 from hyirl.networks import sample_tanh_gaussian
+from hyirl.sac import RewardFn
 
 
 def make_model_rollout(
@@ -54,23 +54,25 @@ def make_model_rollout(
     return rollout
 
 
-def make_learned_rewards(disc: Discriminator, rows_per_call: int = 4096):
-    """``rewards(disc_params, obs, action)``: r = -f(s, a) for every row of a buffer or rollout, computed
-    ``rows_per_call`` rows at a time so that a million rows need no more memory than a few thousand."""
+def make_learned_rewards(reward_fn: RewardFn, rows_per_call: int = 4096):
+    """``rewards(disc_params, transitions)``: the learned reward (:meth:`Discriminator.reward_fn`: -f(s, a),
+    with absorbing states plus a terminal step's absorbing value) of every row of a buffer or rollout
+    (``obs``, ``action``, ``terminal``), ``rows_per_call`` rows at a time so that a million rows need no
+    more memory than a few thousand."""
 
     @jax.jit
-    def rewards(disc_params, obs, action):
-        one_row = lambda row: disc.reward(disc_params, row)  # noqa: E731
-        return jax.lax.map(one_row, dict(obs=obs, action=action), batch_size=rows_per_call)
+    def rewards(disc_params, transitions):
+        rows = {k: transitions[k] for k in ("obs", "action", "terminal")}
+        return jax.lax.map(partial(reward_fn, disc_params), rows, batch_size=rows_per_call)
 
     return rewards
 
 
-def make_relabel(disc: Discriminator, block: int = 4096):
+def make_relabel(reward_fn: RewardFn, block: int = 4096):
     """``relabel(buffer, disc_params, count, old_params=None)``: the stored rewards of the ``count`` oldest
-    rows set to r = -f(s, a) of ``disc_params``, ``block`` rows at a time (one compiled loop for any
-    count). With ``old_params``, the discriminator they were labelled with, each row keeps what its
-    reward held besides -f (the uncertainty penalty)."""
+    rows set to the learned reward of ``disc_params`` (see :func:`make_learned_rewards`), ``block`` rows at
+    a time (one compiled loop for any count). With ``old_params``, the discriminator they were labelled
+    with, each row keeps what its reward held besides the learned reward (the uncertainty penalty)."""
 
     @partial(jax.jit, donate_argnums=0)
     def relabel(buffer: buffers.Buffer, disc_params, count, old_params=None) -> buffers.Buffer:
@@ -80,10 +82,10 @@ def make_relabel(disc: Discriminator, block: int = 4096):
         def body(i, reward):
             age = i * size + jnp.arange(size)
             rows = (oldest + age) % buffer.capacity
-            pairs = dict(obs=buffer.obs[rows], action=buffer.action[rows])
-            new = disc.reward(disc_params, pairs)
+            batch = dict(obs=buffer.obs[rows], action=buffer.action[rows], terminal=buffer.terminal[rows])
+            new = reward_fn(disc_params, batch)
             if old_params is not None:
-                new = new + reward[rows] - disc.reward(old_params, pairs)
+                new = new + reward[rows] - reward_fn(old_params, batch)
             return reward.at[rows].set(jnp.where(age < count, new, reward[rows]))
 
         reward = jax.lax.fori_loop(0, (count + size - 1) // size, body, buffer.reward)
@@ -149,7 +151,7 @@ def refit_and_roll_out(
         )
     length = cfg.rollout_length(learner.env_steps)
     transitions, valid = rollout(model_state, learner.state.actor_params, start_obs, k_roll, length=length)
-    transitions["reward"] = transitions["reward"] + label(transitions["obs"], transitions["action"])
+    transitions["reward"] = transitions["reward"] + label(transitions)
     if cfg.model_window(length) > model_buffer.capacity:  # L grew: keep more transitions (spec §5.2)
         model_buffer = buffers.resize(model_buffer, cfg.model_window(length))
     model_buffer = buffers.insert(model_buffer, transitions, valid)

@@ -22,6 +22,8 @@ for n in (60_000, 70_000):  # wraps round
         terminal=np.zeros(n),
     )
     buf = buffers.insert(buf, {k: jnp.asarray(v, jnp.float32) for k, v in chunk.items()})
-eager = np.asarray(make_learned_rewards(disc)(params, buf.obs, buf.action))
-lazy = np.asarray(make_relabel(disc)(buf, params, int(buf.size)).reward)
+eager = np.asarray(
+    make_learned_rewards(disc.reward)(params, dict(obs=buf.obs, action=buf.action, terminal=buf.terminal))
+)
+lazy = np.asarray(make_relabel(disc.reward)(buf, params, int(buf.size)).reward)
 print("max abs diff", np.abs(eager - lazy).max(), "bitwise equal:", np.array_equal(eager, lazy))
