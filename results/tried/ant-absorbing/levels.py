@@ -34,7 +34,7 @@ def levels(run: Path) -> dict:
     newest = buffers.recent_indices(replay, min(NEWEST, int(replay.size)))
     out = dict(
         run=str(run),
-        env_steps=meta["env_steps"],
+        policy_env_steps=meta["env_steps"],  # the learner's own steps, without the discriminator's samples
         expert_reward=float(disc.reward(params, dict(obs=expert.obs, action=expert.action)).mean()),
         learner_reward=float(disc.reward(params, dict(obs=replay.obs[newest], action=replay.action[newest])).mean()),
         terminal_steps_per_1000=1000 * float(np.asarray(replay.terminal[newest]).mean()),
