@@ -90,7 +90,7 @@ def test_start_states_come_from_the_flipped_buffer_and_window():
             dataclasses.replace(cfg, expert_start_prob=prob, start_coin=coin, learner_start_window=window),
             dynamics,
             rollout,
-            lambda obs, action: jnp.zeros(len(obs)),
+            lambda transitions: jnp.zeros(len(transitions["obs"])),
             dynamics.init(jax.random.PRNGKey(1)),
             model_buffer,
             expert,
