@@ -107,9 +107,13 @@ def test_absorbing_states_reach_hypers_discriminator_rows_and_stored_rewards(pen
     chunk = loop.learner.rollout_chunk(200)
     chunk["terminal"] = chunk["terminal"].at[jnp.array([49, 99, 149])].set(1.0)  # Pendulum never ends: by hand
     loop.learner.buffer = buffers.insert(loop.learner.buffer, chunk)
-    rows, live = loop._learner_rows(200)
-    assert live == 203 and bool((rows[:200, -1] == 0).all())
-    np.testing.assert_array_equal(rows[200:203], np.tile(loop.disc.absorbing_row(), (3, 1)))
+    seen, update = [], loop.disc.update
+
+    def seeing_update(state, expert_x, learner_x, key, num_learner=None):  # keeps the learner rows it gets
+        seen.append((np.asarray(learner_x), num_learner))
+        return update(state, expert_x, learner_x, key, num_learner=num_learner)
+
+    loop.disc.update = seeing_update
     # model rollouts that end (Pendulum's model never does): cos(theta) > 0.5 is terminal
     loop.rollout = make_model_rollout(loop.agent, loop.dynamics, lambda obs: obs[..., 0] > 0.5)
     reward_fn, plain = loop.disc.reward_fn(loop.cfg.sac.gamma), loop.disc.reward
@@ -130,6 +134,9 @@ def test_absorbing_states_reach_hypers_discriminator_rows_and_stored_rewards(pen
     assert terminal.any() and not np.allclose(expected[terminal], without[terminal])
     np.testing.assert_allclose(stored, expected, rtol=1e-5, atol=1e-5)
     loop.update_discriminator()
+    ((rows, live),) = seen
+    assert live == 203 and bool((rows[:200, -1] == 0).all())
+    np.testing.assert_array_equal(rows[200:203], np.tile(loop.disc.absorbing_row(), (3, 1)))
     loop._relabel_stale_rows()
     _, stored, expected, _ = stored_and_expected()
     np.testing.assert_allclose(stored, expected, rtol=1e-5, atol=1e-5)

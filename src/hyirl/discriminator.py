@@ -105,6 +105,17 @@ class Discriminator:
         """The input row of the absorbing state (zero observation and action, indicator 1)."""
         return np.eye(1, self.input_dim, self.input_dim - 1, dtype=np.float32)[0]
 
+    def learner_rows(self, real_rows, terminated: int, size: int) -> tuple[np.ndarray, int]:
+        """The learner side of an update as one fixed-shape array: ``real_rows`` (from :meth:`rows`), then
+        with absorbing states one absorbing row per terminated trajectory, zero-padded to ``size`` rows
+        (a fixed shape keeps one compiled update); and how many rows are live (the update samples those)."""
+        live = np.asarray(real_rows, np.float32)
+        if self.cfg.absorbing:  # each terminal step leads into the absorbing state
+            live = np.concatenate([live, np.tile(self.absorbing_row(), (terminated, 1))])
+        padded = np.zeros((size, self.input_dim), np.float32)
+        padded[: len(live)] = live
+        return padded, len(live)
+
     def _f(self, params, x):
         f = self.net.apply(params, x).min(0)
         if self.cfg.clip_output is not None:

@@ -399,10 +399,14 @@ class _HyPERLoop:
         """One update on the newest real learner transitions vs expert pairs (no extra interaction); the
         model transitions' stored rewards become stale, to be recomputed before SAC reads them."""
         cfg, learner = self.cfg, self.learner
-        # always disc_pairs rows, of which the update draws from the newest ``count`` only: one compiled
-        # update, where a growing buffer recompiled it at every update of a run's first disc_pairs steps
-        count = min(cfg.disc_pairs, int(learner.buffer.size))
-        learner_pairs, count = self._learner_rows(count)
+        # A fixed row count (disc_pairs, twice that with absorbing rows) keeps one compiled update, where a
+        # growing buffer recompiled it at every update of a run's first disc_pairs steps.
+        newest = buffers.recent_indices(learner.buffer, min(cfg.disc_pairs, int(learner.buffer.size)))
+        learner_pairs, count = self.disc.learner_rows(
+            self.disc.rows(learner.buffer.obs[newest], learner.buffer.action[newest]),
+            int(learner.buffer.terminal[newest].sum()),
+            cfg.disc_pairs * (2 if cfg.disc.absorbing else 1),
+        )
         key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), self.counters["disc_updates"])
         self._relabel_stale_rows()  # so that stale rows are never two updates behind
         if cfg.uncertainty_penalty:  # the update donates its state: keep what the penalty's relabel needs
@@ -422,21 +426,6 @@ class _HyPERLoop:
                 actor_opt=self.agent.tx.init(learner.state.actor_params),
                 critic_opt=self.agent.tx.init(learner.state.critic_params),
             )
-
-    def _learner_rows(self, count: int) -> tuple[jax.Array, int]:
-        """The discriminator's rows of the newest ``count`` real transitions, padded to a fixed shape, and
-        how many are live. With absorbing states each terminal transition adds one absorbing row after
-        them (the shape doubles, so that every transition has room for one)."""
-        buffer, rows = self.learner.buffer, self.cfg.disc_pairs
-        newest = buffers.recent_indices(buffer, count, rows)
-        real = self.disc.rows(buffer.obs[newest], buffer.action[newest])
-        if not self.cfg.disc.absorbing:
-            return real, count
-        terminals = int(buffer.terminal[newest[:count]].sum())
-        position = jnp.arange(2 * rows)[:, None]  # the same shapes for every count: one compiled program
-        return jnp.where(
-            position < count, jnp.pad(real, ((0, rows), (0, 0))), self.disc.absorbing_row()
-        ), count + terminals
 
     def evaluate(self) -> None:
         """Score every deployable policy (the deployed one first) and log one record."""

@@ -264,20 +264,18 @@ def _learner_pairs(
     if cfg.disc_samples == "recent":  # the latest real transitions: no extra interaction
         n = min(cfg.disc_trajectories * seeds[0].sampler_env.horizon, int(group.buffer.size[0]))
         return jax.vmap(buffers.recent_pairs, in_axes=(0, None))(group.buffer, n), np.full(len(seeds), n)
-    rows = []
-    for seed in seeds:
-        obs, actions, terminated = seed.fresh_pairs()
-        seed.counters["disc_env_steps"] += len(obs)
-        rows.append(np.asarray(disc.rows(obs, actions)))
-        if cfg.disc.absorbing:  # each terminal step leads into the absorbing state: one row per trajectory
-            rows[-1] = np.concatenate([rows[-1], np.tile(disc.absorbing_row(), (terminated, 1))])
     # A fixed row count (the most the trajectories can hold; a terminated one is shorter than the time
     # limit, so it has room for its absorbing row) keeps one compiled discriminator update: padding to
     # each round's longest trajectory set recompiled it almost every round (seconds each).
-    padded = np.zeros((len(rows), cfg.disc_trajectories * seeds[0].sampler_env.horizon, disc.input_dim), np.float32)
-    for i, r in enumerate(rows):
-        padded[i, : len(r)] = r
-    return jnp.asarray(padded), np.array([len(r) for r in rows])
+    size = cfg.disc_trajectories * seeds[0].sampler_env.horizon
+    rows, counts = [], []
+    for seed in seeds:
+        obs, actions, terminated = seed.fresh_pairs()
+        seed.counters["disc_env_steps"] += len(obs)
+        padded, live = disc.learner_rows(disc.rows(obs, actions), terminated, size)
+        rows.append(padded)
+        counts.append(live)
+    return jnp.asarray(np.stack(rows)), np.array(counts)
 
 
 def training_task(cfg: IRLConfig, task: Task) -> Task:
