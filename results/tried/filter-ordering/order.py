@@ -7,8 +7,13 @@ the same steps on both axes beside the paper's values, and how many discriminato
 paid by 100k policy steps.
 
     python results/tried/filter-ordering/order.py > results/tried/filter-ordering/order.txt
+
+``--tag T --envs hopper`` reads the records ``results/runs/{method}-{env}-T-s{seed}`` instead (e.g. the
+runs with the reference's discriminator initialisation, tag ``torchinit``); a method without three such
+records is left out.
 """
 
+import argparse
 import json
 from pathlib import Path
 
@@ -29,10 +34,21 @@ def discriminator_steps(record_dir: Path, policy_steps: int) -> tuple[int, int]:
     return row["env_steps"], row["disc_env_steps"]
 
 
-for env in ("hopper", "walker2d", "ant"):
-    methods = [m for m in METHODS if all((RUNS / f"{m}-{env}-s{s}").is_dir() for s in range(3))]
-    runs = {m: [load_run(RUNS / f"{m}-{env}-s{s}") for s in range(3)] for m in methods}
-    print(f"## {env} (seeds 0-2)\n")
+parser = argparse.ArgumentParser()
+parser.add_argument("--tag", default="", help="read {method}-{env}-TAG-s{seed}")
+parser.add_argument("--envs", default="hopper,walker2d,ant")
+args = parser.parse_args()
+suffix = f"-{args.tag}" if args.tag else ""
+
+
+def record(method: str, env: str, seed: int) -> Path:
+    return RUNS / f"{method}-{env}{suffix}-s{seed}"
+
+
+for env in args.envs.split(","):
+    methods = [m for m in METHODS if all(record(m, env, s).is_dir() for s in range(3))]
+    runs = {m: [load_run(record(m, env, s)) for s in range(3)] for m in methods}
+    print(f"## {env}{suffix} (seeds 0-2)\n")
     print("| axis | step | " + " | ".join(f"{m} IQM" for m in methods) + " | P(hype > filter) |")
     print("|---|---|" + "---|" * (len(methods) + 1))
     for axis in ("env_steps", "policy_steps"):
@@ -52,6 +68,6 @@ for env in ("hopper", "walker2d", "ant"):
         print(f"| paper (policy steps, plotted x) | {step // 1000}k | {shown} | |")
     print("\nenv steps and discriminator steps at 100k policy steps, per seed:\n")
     for m in methods:
-        paid = [discriminator_steps(RUNS / f"{m}-{env}-s{s}", 100_000) for s in range(3)]
+        paid = [discriminator_steps(record(m, env, s), 100_000) for s in range(3)]
         print(f"* {m}: " + ", ".join(f"{e:,} env ({d:,} discriminator)" for e, d in paid))
     print()
