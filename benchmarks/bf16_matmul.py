@@ -1,7 +1,8 @@
 """bf16 matmuls on this CPU (AVX-512 BF16): what they give a chain of matmuls and a whole SAC update.
 
 Issue 25 listed bf16 matmuls as an idea to measure. Two measurements, in one process, each the
-median of ``--reps`` timed repetitions, fp32 and bf16 alternating so that a busy machine slows both:
+median of ``--reps`` timed repetitions, fp32 right before bf16, so that a steady load on the machine
+slows both alike:
 
   * a chain of dependent (B x k) @ (k x k) matmuls with a tanh between them (so XLA cannot hoist
     them), fp32 against bf16 operands with fp32 accumulation and bf16 results;
