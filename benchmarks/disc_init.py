@@ -4,7 +4,10 @@ Under the reference's sign-step updates (a fresh Optimistic Adam per update, lr_
 weight moves by at most 2 lr0 (1 + H_{N-1}) over N updates, so the initial network is most of the
 final one. This prints, for each initialisation and several seeds, the spread of f over expert
 (s, a) pairs and the input-gradient norm ||grad_x f|| at interpolates of expert and learner pairs
-(the gradient penalty pulls it towards 0.4), with learner pairs from an untrained SAC policy.
+(the gradient penalty pulls it towards 0.4), with learner pairs from an untrained SAC policy; and
+how much of the first sign step serves the moment term: the share of weights whose step has the sign
+of the moment term's own gradient, and the moment gap's change after that step against a step on the
+moment term alone.
 
     python benchmarks/disc_init.py [--env hopper] [--seeds 5]
 """
@@ -40,6 +43,29 @@ def learner_pairs(env_name: str, n: int) -> np.ndarray:
     return np.array(rows[:n], np.float32)
 
 
+def first_step(disc: Discriminator, params, expert: jax.Array, learner: jax.Array) -> dict:
+    """The first update's sign step (a fresh OAdam step is 2 lr0 sign(g)) on the whole loss and on the
+    moment term alone: the sign agreement of the two, and the moment gap each step leaves."""
+    key = jax.random.PRNGKey(0)
+    step = 2 * disc.cfg.learning_rate
+
+    def gap(p):
+        return disc.loss(p, expert, learner, key)[1]["moment_gap"]
+
+    def signed_step(g):
+        return jax.tree.map(lambda p, gi: p - step * jnp.sign(gi), params, g)
+
+    whole = jax.grad(lambda p: disc.loss(p, expert, learner, key)[0])(params)
+    moment = jax.grad(gap)(params)
+    agree = [jnp.mean(jnp.sign(a) == jnp.sign(b)) for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(moment))]
+    sizes = [a.size for a in jax.tree.leaves(whole)]
+    return dict(
+        sign_agreement=float(np.average(agree, weights=sizes)),
+        gap_change_whole_step=float(gap(signed_step(whole)) - gap(params)),
+        gap_change_moment_step=float(gap(signed_step(moment)) - gap(params)),
+    )
+
+
 def measure(env_name: str, seeds: int) -> dict:
     demos, _ = expert_demos(env_name, 4)
     expert = np.concatenate([demos["observations"], demos["actions"]], 1).astype(np.float32)
@@ -60,6 +86,7 @@ def measure(env_name: str, seeds: int) -> dict:
                     f_std_expert=float(f(jnp.asarray(expert)).std()),
                     grad_norm_median=float(jnp.median(norms)),
                     gradient_penalty=float(((norms - 0.4) ** 2).mean()),
+                    **first_step(disc, params, jnp.asarray(expert), jnp.asarray(learner)),
                 )
             )
         out[init] = {k: float(np.median([r[k] for r in rows])) for k in rows[0]}
@@ -81,7 +108,9 @@ def main() -> None:
         print(
             f"{init:6s} median over {args.seeds} seeds: std f(expert) {r['f_std_expert']:.3f}, "
             f"median ||grad f|| {r['grad_norm_median']:.3f} {r['grad_norm_median_per_seed']}, "
-            f"gradient penalty {r['gradient_penalty']:.4f}"
+            f"gradient penalty {r['gradient_penalty']:.4f}; first sign step: sign agreement with the "
+            f"moment term {r['sign_agreement']:.2f}, moment gap change {r['gap_change_whole_step']:+.4f} "
+            f"(moment term alone {r['gap_change_moment_step']:+.4f})"
         )
     print(json.dumps(result))
 
