@@ -7,7 +7,10 @@ import jax
 import numpy as np
 
 from hyirl import buffers, checkpoint, pretraining
+from hyirl.demos import generated_data_name
 from hyirl.dynamics import Dynamics, DynamicsConfig
+from hyirl.hyper import HyPERConfig
+from hyirl.presets import build_config, hyper_preset
 
 
 def _maze_like_rows() -> buffers.Buffer:
@@ -40,6 +43,41 @@ def test_a_shipped_pretrained_model_is_loaded_instead_of_fitted(tmp_path, monkey
     assert info["cached"] == 2.0 and not any(cache.iterdir())
     for a, b in zip(jax.tree.leaves(shipped), jax.tree.leaves(loaded)):
         assert np.array_equal(a, b)
+
+
+def test_a_datasets_recipe_finds_its_fit_when_made_again_on_another_machine(tmp_path, monkeypatch):
+    """Guards the shipped AntMaze fit on machines whose CPU makes the dataset's rows differently (the
+    rows depend on the floating-point paths of the CPU: docs/antmaze.md): with the dataset's recipe
+    name the fit is found for rows that differ in the last bit, and says so (same_rows 0); without a
+    name the rows themselves are the key, so other rows get a fit of their own. Broken by hand (keyed
+    by the rows even with a name): the second call fits again, and this fails."""
+    data = _maze_like_rows()
+    other_machine = dataclasses.replace(data, next_obs=np.nextafter(data.next_obs, np.inf))
+    cfg = DynamicsConfig(members=2, elites=1, hidden=(8,), first_fit_max_epochs=1)
+
+    def fit(rows, name):
+        return pretraining.pretrained_model(Dynamics(3, 2, cfg), rows, cfg, patience=1, data_name=name, progress=False)
+
+    fitted, info = fit(data, "recipe-v3")
+    assert (info["cached"], info["same_rows"]) == (0.0, 1.0)
+    assert fit(data, "recipe-v3")[1]["same_rows"] == 1.0
+    found, info = fit(other_machine, "recipe-v3")
+    assert (info["cached"], info["same_rows"]) == (1.0, 0.0)
+    for a, b in zip(jax.tree.leaves(fitted.params), jax.tree.leaves(found.params)):
+        assert np.array_equal(a, b)
+    assert fit(other_machine, None)[1]["cached"] == 0.0
+
+
+def test_the_shipped_diverse_fit_carries_the_name_of_todays_recipe_and_settings():
+    """Guards the shipped diverse fit against being orphaned (hours of CPU on every fresh machine):
+    its file must be named by the key that today's dataset recipe (generator version, data-making
+    ant) and HyPER's AntMaze pretraining settings give, as a run computes it. 0.17.0 changed the rows
+    under the old row-digest key and no test noticed. Fails if any of these changes and the shipped
+    file is not renamed (checked by hand: generator version 2 instead of 3)."""
+    cfg = build_config(HyPERConfig, hyper_preset("antmaze-large-diverse", "paper"), {}, env="antmaze-large-diverse")
+    name = generated_data_name(cfg)
+    key = pretraining.model_key(pretraining.fit_settings(cfg.model, cfg.pretrain_patience), name.encode())
+    assert (pretraining.SHIPPED_MODELS / f"{key}.npz").is_file()
 
 
 def test_pretraining_fits_as_the_reference_script_and_hands_the_run_a_fresh_optimiser(tmp_path, monkeypatch):

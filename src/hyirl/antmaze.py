@@ -383,7 +383,12 @@ class AntMazeEnv(_AntWithGoal):
 
     def sample_goal(self, rng: np.random.Generator, cell) -> np.ndarray:
         """D4RL's goal noise: the cell centre plus U(0, 1) + U(0, 0.5) m in x and in y."""
-        return self.grid.center(cell) + sum(rng.uniform(0, width, 2) for width in GOAL_NOISE)
+        # Added one after the other, as the datasets were made up to 0.16.0 and again since 0.23.0: adding the
+        # two draws first rounds differently, and the ant's path, hence every later row, follows the goal.
+        goal = self.grid.center(cell)
+        for width in GOAL_NOISE:
+            goal = goal + rng.uniform(0, width, 2)
+        return goal
 
     def step(self, action):
         ant_obs, _, _, _, _ = self.ant.step(action)

@@ -53,8 +53,9 @@ DATASETS = {
 # The shipped goal-reaching ant that makes the datasets (docs/antmaze.md): D4RL's ant and input.
 DATA_ANT = "ant-goal-d4rl-steady"
 
-# Part of the cache key of generated datasets: 2 = merged walls, episodes stepped side by side (0.6.0).
-GENERATOR_VERSION = 2
+# Part of the cache key of generated datasets: 2 = merged walls, episodes stepped side by side (0.6.0);
+# 3 = 2's rows again, as made up to 0.16.0 (0.17.0-0.22.0 rounded goal draws differently under 2).
+GENERATOR_VERSION = 3
 
 
 def dataset_spec(name: str) -> DatasetSpec:

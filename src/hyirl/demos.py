@@ -179,6 +179,14 @@ def load_expert_data(cfg, env: TaskEnv) -> dict[str, np.ndarray]:
     return expert_demos(cfg.env, cfg.demos, truncated_obs=env.truncated_obs)[0]
 
 
+def generated_data_name(cfg) -> str | None:
+    """The recipe of the data a run config uses where hyirl makes it (an AntMaze dataset's cache name:
+    generator version, policy, size and seed), else None (a user's file, an expert's demos)."""
+    if cfg.demos_file or cfg.env not in antmaze_data.DATASETS:
+        return None
+    return antmaze_dataset_path(cfg.env, antmaze_data.DATASETS[cfg.env].transitions, _data_ant_path()).stem
+
+
 def expert_buffer(demos: dict[str, np.ndarray]) -> buffers.Buffer:
     """The expert transitions as a full replay buffer. Actions are pulled inside (-1, 1), where the
     squashed Gaussian has a finite log-density; rewards are never used (the learner's come from f).
@@ -247,13 +255,9 @@ def antmaze_dataset_file(
     """The cache file of a D4RL-style AntMaze dataset, made on first use (by default with the
     shipped goal-reaching ant) and keyed by the generator's version, the policy file, size and seed."""
     spec = antmaze_data.dataset_spec(name)
-    policy_path = policy_path or shipped_policy_path(
-        antmaze_data.DATA_ANT,
-        f"train one (`hyirl expert train {antmaze_data.DATA_ANT}`, docs/antmaze.md) or pass --demos-file FILE",
-    )
+    policy_path = policy_path or _data_ant_path()
     n = spec.transitions if transitions is None else transitions
-    digest = checkpoint.file_digest(policy_path)[:12]
-    path = cache_dir() / "demos" / f"{name}-v{antmaze_data.GENERATOR_VERSION}-{digest}-{n}-s{seed}.npz"
+    path = antmaze_dataset_path(name, n, policy_path, seed)
     if not path.exists():
         policy, policy_meta = load_policy(policy_path)
         reacher = GoalReacher.of(policy, policy_meta)  # on the ant the policy learnt to walk
@@ -261,6 +265,19 @@ def antmaze_dataset_file(
         path.parent.mkdir(parents=True, exist_ok=True)
         checkpoint.save_npz(path, rows, dict(meta, policy=policy_meta))
     return path
+
+
+def antmaze_dataset_path(name: str, transitions: int, policy_path: Path, seed: int = 0) -> Path:
+    """Where the cache keeps a dataset: its recipe (generator version, policy file, size, seed) names it."""
+    digest = checkpoint.file_digest(policy_path)[:12]
+    return cache_dir() / "demos" / f"{name}-v{antmaze_data.GENERATOR_VERSION}-{digest}-{transitions}-s{seed}.npz"
+
+
+def _data_ant_path() -> Path:
+    return shipped_policy_path(
+        antmaze_data.DATA_ANT,
+        f"train one (`hyirl expert train {antmaze_data.DATA_ANT}`, docs/antmaze.md) or pass --demos-file FILE",
+    )
 
 
 def truncated_obs_dim(task) -> int:

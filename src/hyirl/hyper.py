@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hyirl import buffers
-from hyirl.demos import expert_buffer, load_expert_data, trajectory_ends
+from hyirl.demos import expert_buffer, generated_data_name, load_expert_data, trajectory_ends
 from hyirl.discriminator import Discriminator, DiscriminatorConfig, DiscriminatorState
 from hyirl.dynamics import Dynamics, DynamicsConfig, DynamicsState
 from hyirl.envs import get_task, make_env, model_termination
@@ -308,7 +308,12 @@ class _HyPERLoop:
         cfg, learner = self.cfg, self.learner
         if cfg.pretrain_model:
             self.model_state, info = pretrained_model(
-                self.dynamics, self.expert, cfg.model, patience=cfg.pretrain_patience, progress=self.progress
+                self.dynamics,
+                self.expert,
+                cfg.model,
+                patience=cfg.pretrain_patience,
+                data_name=generated_data_name(cfg),
+                progress=self.progress,
             )
             self.info.update({f"pretrain_{k}": v for k, v in info.items()})
         if cfg.bc_init_steps:
