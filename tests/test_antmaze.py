@@ -324,8 +324,8 @@ def test_dataset_follows_d4rls_protocol(name):
 
 
 def test_goals_are_drawn_to_the_last_bit_as_the_shipped_models_data_was():
-    """Guards the datasets' rows, and with them the shipped pretrained model's cache key (a digest of the
-    rows): the ant steers for its goal in float64, so a goal one bit off changes its whole path and every
+    """Guards the datasets' rows, which on one CPU are the rows the shipped pretrained model was fitted
+    on: the ant steers for its goal in float64, so a goal one bit off changes its whole path and every
     later row. 0.17.0 added the two uniform draws before adding them to the cell centre, which moved
     seed 1's y by one bit below; these are 0.16.0's goals. Broken by hand (the draws summed first): fails."""
     env = AntMazeEnv(terminate_on_success=False)

@@ -45,7 +45,7 @@ def test_a_shipped_pretrained_model_is_loaded_instead_of_fitted(tmp_path, monkey
         assert np.array_equal(a, b)
 
 
-def test_a_datasets_recipe_finds_its_fit_when_made_again_on_another_machine(tmp_path, monkeypatch):
+def test_a_datasets_recipe_finds_its_fit_when_made_again_on_another_machine():
     """Guards the shipped AntMaze fit on machines whose CPU makes the dataset's rows differently (the
     rows depend on the floating-point paths of the CPU: docs/antmaze.md): with the dataset's recipe
     name the fit is found for rows that differ in the last bit, and says so (same_rows 0); without a
