@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hyirl.envs import make_env
+from hyirl.envs import get_task, make_env, observes_contact_forces, without_contact_forces
 from hyirl.errors import HyirlError
 
 
@@ -102,6 +102,26 @@ def test_truncated_observations():
     assert make_env("humanoid", truncated_obs=True).observation_space.shape == (45,)
     with pytest.raises(HyirlError):
         make_env("hopper", truncated_obs=True)
+
+
+@pytest.mark.parametrize("task,dim", [("ant", 27), ("humanoid", 270)])
+def test_leaving_out_contact_forces_keeps_the_leading_columns_of_the_full_observation(task, dim):
+    """Guards the demos' column cut for ``contact_forces=false``: the demos are recorded with the
+    full observation and cut to its first columns, which must be exactly what the env observes
+    without contact forces, step by step (same seed, same actions)."""
+    full, without = make_env(task, p_tremble=0.0), make_env(without_contact_forces(get_task(task)), p_tremble=0.0)
+    obs_full, _ = full.reset(seed=3)
+    obs_without, _ = without.reset(seed=3)
+    rng, forces_seen = np.random.default_rng(0), False
+    for _ in range(30):
+        assert obs_without.shape == (dim,) and np.array_equal(obs_without, obs_full[:dim])
+        forces_seen |= bool(np.abs(obs_full[dim:]).sum() > 0)  # what is left out is not empty
+        action = rng.uniform(-1, 1, full.action_space.shape)
+        obs_full, obs_without = full.step(action)[0], without.step(action)[0]
+    assert forces_seen
+    assert not observes_contact_forces(without) and observes_contact_forces(full)
+    with pytest.raises(HyirlError, match="contact_forces=false applies to"):
+        without_contact_forces(get_task("hopper"))
 
 
 def test_actions_are_normalised():

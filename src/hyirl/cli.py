@@ -183,6 +183,11 @@ def _train(args) -> None:
     check_algo(algo)
     get_task(env)
     seeds = parse_seeds(args.seeds) if args.seeds else saved_seeds
+    if args.truncated_obs and algo != "hyper":
+        raise HyirlError(
+            "--truncated-obs is HyPER's; the model-free methods observe what the reference's did "
+            "with --set contact_forces=false"
+        )
     if seeds and algo in ("bc", "hyper"):
         raise HyirlError(f"--seeds trains the model-free methods; run {algo} once per seed (or use hyirl sweep)")
     seed = seeds[0] if seeds else args.seed

@@ -35,7 +35,7 @@ import numpy as np
 
 from hyirl import antmaze_data, buffers, checkpoint, datasets
 from hyirl.antmaze import EVAL_GOAL, SUCCESS_RADIUS, GoalReacher, MazeGrid
-from hyirl.envs import TaskEnv, make_env
+from hyirl.envs import CONTACT_FORCE_TASKS, TaskEnv, make_env, observes_contact_forces
 from hyirl.errors import HyirlError
 from hyirl.experts import check_policy_fits, load_policy, shipped_policy_path
 from hyirl.sac import NumpyPolicy
@@ -176,7 +176,10 @@ def load_expert_data(cfg, env: TaskEnv) -> dict[str, np.ndarray]:
     expert), in ``env``'s observation form."""
     if cfg.demos_file:
         return load_demos(Path(cfg.demos_file), env)[0]
-    return expert_demos(cfg.env, cfg.demos, truncated_obs=env.truncated_obs)[0]
+    demos = expert_demos(cfg.env, cfg.demos, truncated_obs=env.truncated_obs)[0]
+    if env.task.name in CONTACT_FORCE_TASKS and not observes_contact_forces(env):
+        demos = leading_columns(demos, env.observation_space.shape[0])  # the contact forces are the last columns
+    return demos
 
 
 def generated_data_name(cfg) -> str | None:
@@ -236,12 +239,15 @@ def expert_demos(env_name: str, n_trajectories: int = 64, *, truncated_obs: bool
         checkpoint.save_npz(path, *generate_demos(policy, policy_meta, expert_env, n_trajectories))
     demos, meta = load_demos(path, expert_env)
     if truncated_obs:
-        dim = truncated_obs_dim(env_name)
-        demos = dict(
-            demos, observations=demos["observations"][:, :dim], next_observations=demos["next_observations"][:, :dim]
-        )
-        meta = dict(meta, truncated_obs=True)
+        demos, meta = leading_columns(demos, truncated_obs_dim(env_name)), dict(meta, truncated_obs=True)
     return demos, meta
+
+
+def leading_columns(demos: dict[str, np.ndarray], dim: int) -> dict[str, np.ndarray]:
+    """The demos with their observations cut to the first ``dim`` columns."""
+    return dict(
+        demos, observations=demos["observations"][:, :dim], next_observations=demos["next_observations"][:, :dim]
+    )
 
 
 def antmaze_dataset(name: str) -> tuple[dict, dict]:

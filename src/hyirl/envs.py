@@ -278,6 +278,22 @@ def model_termination(task: Task):
     return lambda obs: rule(obs) | ~jnp.isfinite(obs).all(-1)
 
 
+# gymnasium's Ant-v5 and Humanoid-v5 observe the external contact forces (their last columns); the
+# reference's Ant-v3 and Humanoid-v3 on mujoco-py 2 observed them as zeros (docs/methods.md).
+CONTACT_FORCE_TASKS = ("ant", "humanoid")
+
+
+def without_contact_forces(task: Task) -> Task:
+    """``task`` observing what the reference's model-free methods could use: no external contact forces."""
+    if task.name not in CONTACT_FORCE_TASKS:
+        raise HyirlError(f"contact_forces=false applies to {' and '.join(CONTACT_FORCE_TASKS)}, not {task.name!r}")
+    return dataclasses.replace(task, gym_kwargs={**task.gym_kwargs, "include_cfrc_ext_in_observation": False})
+
+
+def observes_contact_forces(env: TaskEnv) -> bool:
+    return env.task.name in CONTACT_FORCE_TASKS and env.task.gym_kwargs.get("include_cfrc_ext_in_observation", True)
+
+
 def make_env(task: str | Task, *, p_tremble: float | None = None, truncated_obs: bool = False) -> TaskEnv:
     """Create a task environment. ``p_tremble=None`` uses the paper's per-task value."""
     if isinstance(task, str):

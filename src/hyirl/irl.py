@@ -29,7 +29,7 @@ import numpy as np
 from hyirl import buffers
 from hyirl.demos import expert_buffer, load_expert_data
 from hyirl.discriminator import Discriminator, DiscriminatorConfig, DiscriminatorState
-from hyirl.envs import Task, TaskEnv, get_task, make_env
+from hyirl.envs import Task, TaskEnv, get_task, make_env, without_contact_forces
 from hyirl.errors import HyirlError, check_choice, check_config
 from hyirl.learner import (
     LoopConfig,
@@ -117,6 +117,9 @@ class IRLConfig:
     # positive offset of the learned reward cannot make the goal a state to avoid (docs/antmaze.md).
     # Evaluation episodes end at the goal either way.
     goal_ends_episode: bool = True
+    # Ant/Humanoid: v5 observes the external contact forces, which the reference's v3 envs observed as
+    # zeros; False leaves them out, so that every network sees the reference's information (docs/methods.md).
+    contact_forces: bool = True
     disc: DiscriminatorConfig = DiscriminatorConfig()
     buffer_size: int = 1_000_000
     checkpoint_every: int = 50_000
@@ -316,7 +319,7 @@ class _IRLLoop:
         if cfg.algo not in METHODS:
             raise HyirlError(f"unknown model-free method {cfg.algo!r}: use one of {', '.join(METHODS)}")
         self.cfg, self.method = cfg, METHODS[cfg.algo]
-        self.task = get_task(cfg.env)
+        self.task = get_task(cfg.env) if cfg.contact_forces else without_contact_forces(get_task(cfg.env))
         self.train_task = training_task(cfg, self.task)
         probe_env = make_env(self.task, p_tremble=cfg.p_tremble)
         self.demos = training_demos(cfg, load_expert_data(cfg, probe_env))

@@ -9,19 +9,34 @@ and reports the learner-minus-expert gap of the discriminator's cost f(s, a) wit
 are and with one group of inputs (contact forces, qpos[2:] + qvel, action) set to its mean over both.
 
     python results/tried/ant-contact-forces/probe.py runs/hype-ant/s0/checkpoints/learner.npz ...
+    python results/tried/ant-contact-forces/probe.py --task humanoid runs/hype-humanoid/s0/checkpoints/learner.npz ...
+
+Humanoid-v5 observes its external contact forces unclipped (the last 78 of 348 columns; the
+reference's Humanoid-v3 observed zeros there), so its groups are the observation's five blocks.
 """
 
+import argparse
 import glob
 import os
-import sys
 
 import numpy as np
 
 GROUPS = {
-    "contact forces (obs 27-104)": slice(27, 105),
-    "qpos[2:]+qvel (obs 0-26)": slice(0, 27),
-    "action": slice(105, 113),
+    "ant": {
+        "contact forces (obs 27-104)": slice(27, 105),
+        "qpos[2:]+qvel (obs 0-26)": slice(0, 27),
+        "action": slice(105, 113),
+    },
+    "humanoid": {
+        "contact forces (obs 270-347)": slice(270, 348),
+        "qpos[2:]+qvel (obs 0-44)": slice(0, 45),
+        "cinert (obs 45-174)": slice(45, 175),
+        "cvel (obs 175-252)": slice(175, 253),
+        "qfrc_actuator (obs 253-269)": slice(253, 270),
+        "action": slice(348, 365),
+    },
 }
+CONTACT = {"ant": slice(27, 105), "humanoid": slice(270, 348)}
 
 
 def cost(params, x):
@@ -31,8 +46,8 @@ def cost(params, x):
     return (h @ params[4] + params[5])[:, 0]
 
 
-def main(checkpoints):
-    demos = np.load(glob.glob(os.path.expanduser("~/.cache/hyirl/demos/ant-*.npz"))[0])
+def main(checkpoints, task="ant"):
+    demos = np.load(glob.glob(os.path.expanduser(f"~/.cache/hyirl/demos/{task}-*.npz"))[0])
     expert_all = np.concatenate([demos["observations"], demos["actions"]], 1)
     rng = np.random.default_rng(0)
     for path in checkpoints:
@@ -43,13 +58,19 @@ def main(checkpoints):
         expert = expert_all[rng.choice(len(expert_all), 20_000, replace=False)]
         mean = np.concatenate([expert, learner]).mean(0)
         print(f"{path}: learner - expert cost {cost(params, learner).mean() - cost(params, expert).mean():.3f}")
-        for name, cols in GROUPS.items():
+        for name, cols in GROUPS[task].items():
             learner_, expert_ = learner.copy(), expert.copy()
             learner_[:, cols] = expert_[:, cols] = mean[cols]
             print(f"  {name} set to its mean: {cost(params, learner_).mean() - cost(params, expert_).mean():.3f}")
-        contact = learner[:, 27:105]
-        print(f"  learner contact-force entries not zero: {100 * (np.abs(contact) > 1e-6).mean():.1f} %")
+        for name, rows in (("learner", learner), ("expert", expert)):
+            contact = np.abs(rows[:, CONTACT[task]])
+            share = 100 * (contact > 1e-6).mean()
+            print(f"  {name} contact-force entries not zero: {share:.1f} %, mean |x| {contact.mean():.2f}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", choices=sorted(GROUPS), default="ant")
+    parser.add_argument("checkpoints", nargs="+")
+    args = parser.parse_args()
+    main(args.checkpoints, args.task)
