@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hyirl.envs import get_task, make_env, observes_contact_forces, without_contact_forces
+from hyirl.envs import get_task, leaves_out_contact_forces, make_env, without_contact_forces
 from hyirl.errors import HyirlError
 
 
@@ -119,7 +119,7 @@ def test_leaving_out_contact_forces_keeps_the_leading_columns_of_the_full_observ
         action = rng.uniform(-1, 1, full.action_space.shape)
         obs_full, obs_without = full.step(action)[0], without.step(action)[0]
     assert forces_seen
-    assert not observes_contact_forces(without) and observes_contact_forces(full)
+    assert leaves_out_contact_forces(without) and not leaves_out_contact_forces(full)
     with pytest.raises(HyirlError, match="contact_forces=false applies to"):
         without_contact_forces(get_task("hopper"))
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from hyirl import antmaze_data, buffers, checkpoint, datasets
 from hyirl.antmaze import EVAL_GOAL, SUCCESS_RADIUS, GoalReacher, MazeGrid
-from hyirl.envs import CONTACT_FORCE_TASKS, TaskEnv, make_env, observes_contact_forces
+from hyirl.envs import TaskEnv, leaves_out_contact_forces, make_env
 from hyirl.errors import HyirlError
 from hyirl.experts import check_policy_fits, load_policy, shipped_policy_path
 from hyirl.sac import NumpyPolicy
@@ -177,7 +177,7 @@ def load_expert_data(cfg, env: TaskEnv) -> dict[str, np.ndarray]:
     if cfg.demos_file:
         return load_demos(Path(cfg.demos_file), env)[0]
     demos = expert_demos(cfg.env, cfg.demos, truncated_obs=env.truncated_obs)[0]
-    if env.task.name in CONTACT_FORCE_TASKS and not observes_contact_forces(env):
+    if leaves_out_contact_forces(env):
         demos = leading_columns(demos, env.observation_space.shape[0])  # the contact forces are the last columns
     return demos
 

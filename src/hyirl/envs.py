@@ -290,8 +290,9 @@ def without_contact_forces(task: Task) -> Task:
     return dataclasses.replace(task, gym_kwargs={**task.gym_kwargs, "include_cfrc_ext_in_observation": False})
 
 
-def observes_contact_forces(env: TaskEnv) -> bool:
-    return env.task.name in CONTACT_FORCE_TASKS and env.task.gym_kwargs.get("include_cfrc_ext_in_observation", True)
+def leaves_out_contact_forces(env: TaskEnv) -> bool:
+    """Whether ``env`` is a :func:`without_contact_forces` task (the truncated observations set no such task)."""
+    return env.task.gym_kwargs.get("include_cfrc_ext_in_observation") is False
 
 
 def make_env(task: str | Task, *, p_tremble: float | None = None, truncated_obs: bool = False) -> TaskEnv:

@@ -319,7 +319,8 @@ class _IRLLoop:
         if cfg.algo not in METHODS:
             raise HyirlError(f"unknown model-free method {cfg.algo!r}: use one of {', '.join(METHODS)}")
         self.cfg, self.method = cfg, METHODS[cfg.algo]
-        self.task = get_task(cfg.env) if cfg.contact_forces else without_contact_forces(get_task(cfg.env))
+        task = get_task(cfg.env)
+        self.task = task if cfg.contact_forces else without_contact_forces(task)
         self.train_task = training_task(cfg, self.task)
         probe_env = make_env(self.task, p_tremble=cfg.p_tremble)
         self.demos = training_demos(cfg, load_expert_data(cfg, probe_env))

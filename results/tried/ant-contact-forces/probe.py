@@ -36,7 +36,6 @@ GROUPS = {
         "action": slice(348, 365),
     },
 }
-CONTACT = {"ant": slice(27, 105), "humanoid": slice(270, 348)}
 
 
 def cost(params, x):
@@ -50,6 +49,7 @@ def main(checkpoints, task="ant"):
     demos = np.load(glob.glob(os.path.expanduser(f"~/.cache/hyirl/demos/{task}-*.npz"))[0])
     expert_all = np.concatenate([demos["observations"], demos["actions"]], 1)
     rng = np.random.default_rng(0)
+    contact_cols = next(cols for name, cols in GROUPS[task].items() if name.startswith("contact forces"))
     for path in checkpoints:
         ckpt = np.load(path)
         params = [ckpt[f"disc/params/params/VmapMLP_0/Dense_{i}/{w}"][0] for i in range(3) for w in ("kernel", "bias")]
@@ -63,7 +63,7 @@ def main(checkpoints, task="ant"):
             learner_[:, cols] = expert_[:, cols] = mean[cols]
             print(f"  {name} set to its mean: {cost(params, learner_).mean() - cost(params, expert_).mean():.3f}")
         for name, rows in (("learner", learner), ("expert", expert)):
-            contact = np.abs(rows[:, CONTACT[task]])
+            contact = np.abs(rows[:, contact_cols])
             share = 100 * (contact > 1e-6).mean()
             print(f"  {name} contact-force entries not zero: {share:.1f} %, mean |x| {contact.mean():.2f}")
 
