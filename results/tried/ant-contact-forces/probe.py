@@ -49,6 +49,9 @@ def main(checkpoints, task="ant"):
     demos = np.load(glob.glob(os.path.expanduser(f"~/.cache/hyirl/demos/{task}-*.npz"))[0])
     expert_all = np.concatenate([demos["observations"], demos["actions"]], 1)
     rng = np.random.default_rng(0)
+    for name, cols in GROUPS[task].items():  # the inputs' scale over all expert rows (the network sees them raw)
+        block = np.abs(expert_all[:, cols])
+        print(f"expert {name}: mean |x| {block.mean():.2f}, max |x| {block.max():.1f}")
     contact_cols = next(cols for name, cols in GROUPS[task].items() if name.startswith("contact forces"))
     for path in checkpoints:
         ckpt = np.load(path)
