@@ -12,7 +12,9 @@ from hyirl.cli import main
 from hyirl.discriminator import Discriminator, DiscriminatorConfig
 from hyirl.envs import make_env
 from hyirl.errors import HyirlError
+from hyirl.experts import load_policy
 from hyirl.irl import IRLConfig, SACConfig, _IRLLoop, bc_regulariser, expert_fraction_schedule, train_irl
+from hyirl.report import method_label
 from hyirl.sac import SAC, NumpyPolicy
 
 SMALL_SAC = SACConfig(hidden=(32, 32), gamma=0.98, tau=0.02, learning_rate=7.3e-4, optimizer="oadam")
@@ -77,6 +79,19 @@ def test_bc_runs_and_logs(pendulum_demos, tmp_path):
     records = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]
     assert [r["grad_steps"] for r in records] == [1000, 2000]
     assert records[-1]["eval_episodes"] == 2 and records[-1]["env_steps"] == 0
+
+
+def test_bc_without_contact_forces_learns_and_acts_on_the_references_ant_observation(tmp_path):
+    """Guards BC's ``contact_forces=false`` from the command line: the demos are cut to Ant's 27
+    columns, so the saved policy's first layer takes 27 inputs and it is evaluated on the env without
+    contact forces (the full 105-column demos or env would fail on shapes), and the run's label says so."""
+    out = tmp_path / "bc"
+    args = ["train", "--algo", "bc", "--env", "ant", "--demos", "1", "--steps", "1000", "--eval-every", "1000"]
+    main([*args, "--eval-episodes", "1", "--set", "contact_forces=false", "--out", str(out), "--no-progress"])
+    policy, _ = load_policy(out / "policy.npz")
+    assert policy.layers[0][0].shape[0] == 27
+    assert np.isfinite(json.loads((out / "metrics.jsonl").read_text())["eval_return_mean"])
+    assert method_label("bc", json.loads((out / "config.json").read_text())) == "bc (contact_forces=false)"
 
 
 def test_expert_fraction_schedule_follows_segments():

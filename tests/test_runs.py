@@ -28,6 +28,20 @@ def test_a_new_run_never_reuses_a_run_directory(tmp_path):
         RunDir(tmp_path / "r", dict(algo="mm"))
 
 
+def test_a_new_run_never_writes_among_the_seeds_of_a_multi_seed_run_or_inside_a_run(tmp_path):
+    """Guards the one-run-per-directory rule across the two layouts: a single-seed run must not write
+    its records beside a ``--seeds`` run's ``sSEED`` directories (once this wrote a Pendulum run into a
+    Humanoid run's directory), nor a seed's directory go inside a single-seed run."""
+    RunDir(tmp_path / "multi" / "s0", dict(algo="mm"))
+    with pytest.raises(HyirlError, match="multi/s0 already holds a run"):
+        RunDir(tmp_path / "multi", dict(algo="mm"))
+    RunDir(tmp_path / "multi" / "s1", dict(algo="mm"))  # the next seed of the same run is welcome
+    RunDir(tmp_path / "single", dict(algo="mm"))
+    with pytest.raises(HyirlError, match="single already holds a run"):
+        RunDir(tmp_path / "single" / "s0", dict(algo="mm"))
+    assert not (tmp_path / "multi" / "config.json").exists() and not (tmp_path / "single" / "s0").exists()
+
+
 def test_resume_refuses_a_run_made_by_another_code_version(tmp_path):
     run_dir = tmp_path / "r"
     RunDir(run_dir, dict(algo="mm", steps=100)).finish(env_steps=100)

@@ -20,7 +20,7 @@ import numpy as np
 import optax
 
 from hyirl.demos import expert_buffer, load_expert_data
-from hyirl.envs import get_task, make_env
+from hyirl.envs import get_task, make_env, without_contact_forces
 from hyirl.errors import HyirlError, check_choice, check_config, check_widths
 from hyirl.experts import save_policy
 from hyirl.learner import evaluate_with_lengths, evaluation_record
@@ -47,6 +47,10 @@ class BCConfig:
     eval_episodes: int = 10
     final_eval_episodes: int = 50
     policy: Literal["sac", "td3bc"] | None = None  # None: the reference's for the task (td3bc on AntMaze)
+    contact_forces: bool = (
+        True  # False: observe what the reference's Ant and Humanoid did (envs.without_contact_forces)
+    )
+    settings: tuple[str, ...] = ()  # the --set overrides this run was made with (provenance)
 
     def __post_init__(self):
         check_config(
@@ -92,7 +96,7 @@ def _bc_steps(params, opt_state, key, obs, actions, *, actor, tx, batch_size, sa
 
 
 def train_bc(cfg: BCConfig, out: Path, *, progress: bool = True) -> Path:
-    task = get_task(cfg.env)
+    task = get_task(cfg.env) if cfg.contact_forces else without_contact_forces(get_task(cfg.env))
     eval_env = make_env(task, p_tremble=cfg.p_tremble)
     demos = load_expert_data(cfg, eval_env)
     cfg = dataclasses.replace(cfg, policy=cfg.policy or ("td3bc" if task.success_task else "sac"))

@@ -248,7 +248,7 @@ def _train_bc(args, env: str, flags: dict, out: Path) -> Path:
         raise HyirlError("bc runs are offline and short; they cannot be resumed")
     # bc counts gradient steps; --eval-episodes sets its progress and final evaluations alike.
     values = dict(flags, grad_steps=flags.pop("steps"), final_eval_episodes=args.eval_episodes)
-    values = {k: v for k, v in values.items() if v is not None and k not in ("checkpoint_every", "settings")}
+    values = {k: v for k, v in values.items() if v is not None and k != "checkpoint_every"}
     values = apply_settings(BCConfig, values, args.set)
     return train_bc(BCConfig(env=env, **values), out, progress=not args.no_progress)
 

@@ -60,6 +60,13 @@ def _differs(saved: dict, config: dict, key: str, defaults: dict) -> bool:
     return old != new
 
 
+def _run_in_the_way(path: Path) -> Path | None:
+    """The run a new run at ``path`` would write into: one at ``path``, a multi-seed run whose seeds
+    (``path/sSEED``) it would sit among, or a single-seed run that ``path`` would sit inside."""
+    found = (path / "config.json", *sorted(path.glob("s*/config.json")), path.parent / "config.json")
+    return next((config.parent for config in found if config.exists()), None)
+
+
 class RunDir:
     """One run's directory. A new run refuses a directory that already holds a run, and a directory is
     trained by one process at a time (a lock the operating system drops when the process ends)."""
@@ -96,8 +103,9 @@ class RunDir:
             # A resumed run is unfinished until its loop says otherwise (it may be extended to more steps).
             (self.path / "done.json").unlink(missing_ok=True)
         else:
-            if config_file.exists():
-                raise HyirlError(f"{self.path} already holds a run; use --resume or another --out")
+            holder = _run_in_the_way(self.path)
+            if holder is not None:
+                raise HyirlError(f"{holder} already holds a run; use --resume or another --out")
             self.path.mkdir(parents=True, exist_ok=True)
             self._lock()
         config_file.write_text(json.dumps(config, indent=2) + "\n")
