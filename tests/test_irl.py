@@ -81,17 +81,20 @@ def test_bc_runs_and_logs(pendulum_demos, tmp_path):
     assert records[-1]["eval_episodes"] == 2 and records[-1]["env_steps"] == 0
 
 
-def test_bc_without_contact_forces_learns_and_acts_on_the_references_ant_observation(tmp_path):
-    """Guards BC's ``contact_forces=false`` from the command line: the demos are cut to Ant's 27
-    columns, so the saved policy's first layer takes 27 inputs and it is evaluated on the env without
-    contact forces (the full 105-column demos or env would fail on shapes), and the run's label says so."""
-    out = tmp_path / "bc"
+def test_bc_on_ant_learns_and_acts_on_the_references_observation_by_default(tmp_path):
+    """Guards BC's ``contact_forces`` from the command line: Ant's preset leaves the contact forces out,
+    so the demos are cut to 27 columns, the saved policy's first layer takes 27 inputs and it is
+    evaluated on the env without them (the full 105-column demos or env would fail on shapes); the
+    paper's observation gets the paper's label, ``--set contact_forces=true`` v5's full one and a label."""
     args = ["train", "--algo", "bc", "--env", "ant", "--demos", "1", "--steps", "1000", "--eval-every", "1000"]
-    main([*args, "--eval-episodes", "1", "--set", "contact_forces=false", "--out", str(out), "--no-progress"])
-    policy, _ = load_policy(out / "policy.npz")
-    assert policy.layers[0][0].shape[0] == 27
-    assert np.isfinite(json.loads((out / "metrics.jsonl").read_text())["eval_return_mean"])
-    assert method_label("bc", json.loads((out / "config.json").read_text())) == "bc (contact_forces=false)"
+    args += ["--eval-episodes", "1", "--no-progress"]
+    main([*args, "--out", str(tmp_path / "paper")])
+    main([*args, "--set", "contact_forces=true", "--out", str(tmp_path / "full")])
+    for name, inputs, label in (("paper", 27, "bc"), ("full", 105, "bc (contact_forces=true)")):
+        policy, _ = load_policy(tmp_path / name / "policy.npz")
+        assert policy.layers[0][0].shape[0] == inputs
+        assert np.isfinite(json.loads((tmp_path / name / "metrics.jsonl").read_text())["eval_return_mean"])
+        assert method_label("bc", json.loads((tmp_path / name / "config.json").read_text())) == label
 
 
 def test_expert_fraction_schedule_follows_segments():

@@ -247,3 +247,15 @@ def test_labels_name_demonstrations_unlike_the_papers():
     assert method_label("mm", dict(env="walker2d", demos_file=None)) == "mm"
     maze = dict(env="antmaze-large-play", preset="paper", demos_file=None)
     assert method_label("hyper", maze) == "hyper paper (hyirl data)"
+
+
+def test_ant_and_humanoid_runs_that_observed_contact_forces_are_named_so():
+    """Guards the labels of the reference's observation on Ant and Humanoid (no contact forces, the
+    presets' default since 0.25.0): a run that observed v5's contact forces, including every run made
+    before the field existed, is named ``contact_forces=true``; one made as the preset says is not,
+    even where ``--set`` chose it before it was the default; other tasks never are."""
+    assert method_label("hype", dict(env="humanoid")) == "hype (contact_forces=true)"
+    assert method_label("bc", dict(env="ant", contact_forces=True)) == "bc (contact_forces=true)"
+    chosen = dict(env="humanoid", contact_forces=False, settings=["contact_forces=false"])
+    assert method_label("filter", chosen) == "filter"
+    assert method_label("mm", dict(env="hopper")) == "mm"

@@ -185,8 +185,8 @@ def _train(args) -> None:
     seeds = parse_seeds(args.seeds) if args.seeds else saved_seeds
     if args.truncated_obs and algo != "hyper":
         raise HyirlError(
-            "--truncated-obs is HyPER's; the model-free methods observe what the reference's did "
-            "with --set contact_forces=false"
+            "--truncated-obs is HyPER's; the model-free methods and BC observe what the reference's did "
+            "(on ant and humanoid no contact forces: contact_forces=false, their presets' default)"
         )
     if seeds and algo in ("bc", "hyper"):
         raise HyirlError(f"--seeds trains the model-free methods; run {algo} once per seed (or use hyirl sweep)")
@@ -242,12 +242,13 @@ def _last_evaluation(run: Path) -> str:
 
 def _train_bc(args, env: str, flags: dict, out: Path) -> Path:
     from hyirl.bc import BCConfig, train_bc
-    from hyirl.presets import apply_settings
+    from hyirl.presets import apply_settings, model_free_preset
 
     if args.resume is not None:
         raise HyirlError("bc runs are offline and short; they cannot be resumed")
     # bc counts gradient steps; --eval-episodes sets its progress and final evaluations alike.
     values = dict(flags, grad_steps=flags.pop("steps"), final_eval_episodes=args.eval_episodes)
+    values["contact_forces"] = model_free_preset(env).get("contact_forces", True)  # the reference's observation
     values = {k: v for k, v in values.items() if v is not None and k != "checkpoint_every"}
     values = apply_settings(BCConfig, values, args.set)
     return train_bc(BCConfig(env=env, **values), out, progress=not args.no_progress)
