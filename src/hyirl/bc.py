@@ -47,9 +47,7 @@ class BCConfig:
     eval_episodes: int = 10
     final_eval_episodes: int = 50
     policy: Literal["sac", "td3bc"] | None = None  # None: the reference's for the task (td3bc on AntMaze)
-    contact_forces: bool = (
-        True  # False: observe what the reference's Ant and Humanoid did (envs.without_contact_forces)
-    )
+    contact_forces: bool = True  # False: Ant's and Humanoid's observation without them (the reference's)
     settings: tuple[str, ...] = ()  # the --set overrides this run was made with (provenance)
 
     def __post_init__(self):

@@ -63,7 +63,7 @@ def _differs(saved: dict, config: dict, key: str, defaults: dict) -> bool:
 def _run_in_the_way(path: Path) -> Path | None:
     """The run a new run at ``path`` would write into: one at ``path``, a multi-seed run whose seeds
     (``path/sSEED``) it would sit among, or a single-seed run that ``path`` would sit inside."""
-    found = (path / "config.json", *sorted(path.glob("s*/config.json")), path.parent / "config.json")
+    found = (path / "config.json", *sorted(path.glob("s[0-9]*/config.json")), path.parent / "config.json")
     return next((config.parent for config in found if config.exists()), None)
 
 
