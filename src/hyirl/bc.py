@@ -20,7 +20,7 @@ import numpy as np
 import optax
 
 from hyirl.demos import expert_buffer, load_expert_data
-from hyirl.envs import get_task, make_env, without_contact_forces
+from hyirl.envs import make_env, observed_task
 from hyirl.errors import HyirlError, check_choice, check_config, check_widths
 from hyirl.experts import save_policy
 from hyirl.learner import evaluate_with_lengths, evaluation_record
@@ -94,7 +94,7 @@ def _bc_steps(params, opt_state, key, obs, actions, *, actor, tx, batch_size, sa
 
 
 def train_bc(cfg: BCConfig, out: Path, *, progress: bool = True) -> Path:
-    task = get_task(cfg.env) if cfg.contact_forces else without_contact_forces(get_task(cfg.env))
+    task = observed_task(cfg.env, contact_forces=cfg.contact_forces)
     eval_env = make_env(task, p_tremble=cfg.p_tremble)
     demos = load_expert_data(cfg, eval_env)
     cfg = dataclasses.replace(cfg, policy=cfg.policy or ("td3bc" if task.success_task else "sac"))

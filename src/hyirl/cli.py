@@ -138,6 +138,8 @@ def _antmaze_demos(args) -> None:
 def _saved_run(resume: str | None, out: str | None) -> tuple[dict | None, list[int] | None]:
     """For ``--resume RUN_DIR``: the run's saved config and, for a multi-seed directory (RUN_DIR/sSEED),
     its seeds. ``--resume`` alone (continue ``--out``) and no ``--resume`` give (None, None)."""
+    from hyirl.runs import seed_run_configs
+
     if not resume:
         return None, None
     if out and Path(out) != Path(resume):
@@ -145,7 +147,7 @@ def _saved_run(resume: str | None, out: str | None) -> tuple[dict | None, list[i
     run = Path(resume)
     if (run / "config.json").is_file():
         return _read_config(run / "config.json"), None
-    seed_runs = sorted(run.glob("s*/config.json"))
+    seed_runs = seed_run_configs(run)
     if not seed_runs:
         raise HyirlError(f"cannot resume: {run} holds no run (no config.json)")
     configs = [_read_config(path) for path in seed_runs]

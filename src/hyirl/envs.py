@@ -290,6 +290,12 @@ def without_contact_forces(task: Task) -> Task:
     return dataclasses.replace(task, gym_kwargs={**task.gym_kwargs, "include_cfrc_ext_in_observation": False})
 
 
+def observed_task(name: str, *, contact_forces: bool) -> Task:
+    """The task ``name`` as a model-free run or BC observes it (``contact_forces=False``: see above)."""
+    task = get_task(name)
+    return task if contact_forces else without_contact_forces(task)
+
+
 def leaves_out_contact_forces(env: TaskEnv) -> bool:
     """Whether ``env`` is a :func:`without_contact_forces` task (the truncated observations set no such task)."""
     return env.task.gym_kwargs.get("include_cfrc_ext_in_observation") is False

@@ -29,7 +29,7 @@ import numpy as np
 from hyirl import buffers
 from hyirl.demos import expert_buffer, load_expert_data
 from hyirl.discriminator import Discriminator, DiscriminatorConfig, DiscriminatorState
-from hyirl.envs import Task, TaskEnv, get_task, make_env, without_contact_forces
+from hyirl.envs import Task, TaskEnv, make_env, observed_task
 from hyirl.errors import HyirlError, check_choice, check_config
 from hyirl.learner import (
     LoopConfig,
@@ -319,8 +319,7 @@ class _IRLLoop:
         if cfg.algo not in METHODS:
             raise HyirlError(f"unknown model-free method {cfg.algo!r}: use one of {', '.join(METHODS)}")
         self.cfg, self.method = cfg, METHODS[cfg.algo]
-        task = get_task(cfg.env)
-        self.task = task if cfg.contact_forces else without_contact_forces(task)
+        self.task = observed_task(cfg.env, contact_forces=cfg.contact_forces)
         self.train_task = training_task(cfg, self.task)
         probe_env = make_env(self.task, p_tremble=cfg.p_tremble)
         self.demos = training_demos(cfg, load_expert_data(cfg, probe_env))

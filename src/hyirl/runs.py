@@ -60,10 +60,15 @@ def _differs(saved: dict, config: dict, key: str, defaults: dict) -> bool:
     return old != new
 
 
+def seed_run_configs(path: Path) -> list[Path]:
+    """The configs of a multi-seed run's seeds (``path/sSEED``, as ``--seeds`` writes them)."""
+    return sorted(path.glob("s[0-9]*/config.json"))
+
+
 def _run_in_the_way(path: Path) -> Path | None:
     """The run a new run at ``path`` would write into: one at ``path``, a multi-seed run whose seeds
     (``path/sSEED``) it would sit among, or a single-seed run that ``path`` would sit inside."""
-    found = (path / "config.json", *sorted(path.glob("s[0-9]*/config.json")), path.parent / "config.json")
+    found = (path / "config.json", *seed_run_configs(path), path.parent / "config.json")
     return next((config.parent for config in found if config.exists()), None)
 
 
