@@ -81,6 +81,33 @@ def test_bc_runs_and_logs(pendulum_demos, tmp_path):
     assert records[-1]["eval_episodes"] == 2 and records[-1]["env_steps"] == 0
 
 
+def test_bc_regresses_in_the_envs_units_only_when_asked(pendulum_demos, tmp_path):
+    """Guards ``targets_in_env_units``: Pendulum's torque bounds are ±2, so the reference's targets (the
+    demonstrated action in the env's units) are twice hyirl's [-1, 1] ones. Where the demonstrated action
+    is small enough for twice it to stay inside the tanh's range, the policy BC saves must follow it with
+    slope ≈ 1 by default and ≈ 2 with the option."""
+    demos = np.load(pendulum_demos)
+    small = np.abs(demos["actions"][:, 0]) < 0.4
+    obs, demonstrated = demos["observations"][small], demos["actions"][small, 0]
+    assert small.sum() > 100
+    slopes = []
+    for in_env_units in (False, True):
+        cfg = BCConfig(
+            env="pendulum",
+            grad_steps=3000,
+            eval_every=3000,
+            eval_episodes=1,
+            final_eval_episodes=1,
+            demos_file=str(pendulum_demos),
+            hidden=(32, 32),
+            targets_in_env_units=in_env_units,
+        )
+        policy, _ = load_policy(train_bc(cfg, tmp_path / str(in_env_units), progress=False) / "policy.npz")
+        acted = policy(obs)[:, 0]
+        slopes.append(float(acted @ demonstrated / (demonstrated @ demonstrated)))
+    assert 0.8 < slopes[0] < 1.2 and 1.6 < slopes[1] < 2.4, slopes
+
+
 def test_bc_on_ant_learns_and_acts_on_the_references_observation_by_default(tmp_path):
     """Guards BC's ``contact_forces`` from the command line: Ant's preset leaves the contact forces out,
     so the demos are cut to 27 columns, the saved policy's first layer takes 27 inputs and it is

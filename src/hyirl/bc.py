@@ -48,6 +48,9 @@ class BCConfig:
     final_eval_episodes: int = 50
     policy: Literal["sac", "td3bc"] | None = None  # None: the reference's for the task (td3bc on AntMaze)
     contact_forces: bool = True  # False: Ant's and Humanoid's observation without them (the reference's)
+    # True: the reference's targets, the demonstrated actions in the env's units regressed onto the actor's
+    # [-1, 1] output; where the bounds are not ±1 (Humanoid's ±0.4) BC then acts at a scaled torque.
+    targets_in_env_units: bool = False
     settings: tuple[str, ...] = ()  # the --set overrides this run was made with (provenance)
 
     def __post_init__(self):
@@ -101,6 +104,8 @@ def train_bc(cfg: BCConfig, out: Path, *, progress: bool = True) -> Path:
     run = RunDir(out, dataclasses.asdict(cfg))
     expert = expert_buffer(demos)  # float32, actions pulled inside (-1, 1) as for the other methods
     obs, actions = expert.obs, expert.action
+    if cfg.targets_in_env_units:
+        actions = eval_env.to_env_action(np.asarray(actions)).astype(np.float32)
     actor = Actor(cfg.hidden, actions.shape[1])
     tx = oadam(cfg.learning_rate) if cfg.policy == "td3bc" else optax.adam(cfg.learning_rate)
     key, init_key = jax.random.split(jax.random.PRNGKey(cfg.seed))

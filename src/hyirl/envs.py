@@ -196,12 +196,13 @@ class TaskEnv(gym.Wrapper):
         action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
         if self.p_tremble > 0 and self.np_random.random() < self.p_tremble:
             action = self.np_random.uniform(-1.0, 1.0, action.shape)
-        obs, reward, terminated, truncated, info = self.env.step(self._to_env_action(action))
+        obs, reward, terminated, truncated, info = self.env.step(self.to_env_action(action))
         self.t += 1
         truncated = truncated or self.t >= self.horizon
         return obs, reward, terminated, truncated, info
 
-    def _to_env_action(self, action: np.ndarray) -> np.ndarray:
+    def to_env_action(self, action: np.ndarray) -> np.ndarray:
+        """An action in [-1, 1] in the env's own units (its bounds)."""
         return self._low + 0.5 * (action + 1.0) * (self._high - self._low)
 
     def _restore_expert_row(self, row: int, t: int) -> np.ndarray:
@@ -215,7 +216,7 @@ class TaskEnv(gym.Wrapper):
         obs, _ = self.env.reset(seed=int(states["seed"][row]))
         self.env.np_random.bit_generator.state = generator
         for action in states["actions"][row - t : row]:  # open loop, without trembling
-            obs, *_ = self.env.step(self._to_env_action(action))
+            obs, *_ = self.env.step(self.to_env_action(action))
         self.t = t
         return obs
 

@@ -8,6 +8,7 @@ then rliable gives the interquartile mean with 95 % stratified-bootstrap confide
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections import defaultdict
 from importlib import resources
@@ -378,12 +379,15 @@ def _improvement(curves, at, axis) -> list[str]:
 PANEL_ORDER = ("hype", "hype-filter", "filter", "mm", "bc-reg", "hyper")
 
 
+FINAL_ONLY_COLORS = ("gray", "tab:purple", "tab:brown", "tab:olive")  # BC and its variants, told apart
+
+
 def _reference_lines(ax, finals: dict, task: dict, ours: float | None) -> list:
     """The horizontal lines every panel shares (our final-only methods such as BC, the paper's BC, both
     experts), returned to be named once in the figure's legend."""
     shared = [
-        ax.axhline(np.mean(values), color="gray", ls=":", lw=1.2, label=f"our {method} (n={len(values)})")
-        for method, values in finals.items()
+        ax.axhline(np.mean(values), color=color, ls=":", lw=1.2, label=f"our {method} (n={len(values)})")
+        for (method, values), color in zip(finals.items(), itertools.cycle(FINAL_ONLY_COLORS))
     ]
     if any(method.split(" (")[0] == "bc" for method in finals) and task.get("bc") is not None:
         shared.append(ax.axhline(task["bc"], color="gray", ls="--", lw=1.2, label=f"paper bc ({task['bc']:,g})"))
