@@ -62,20 +62,13 @@ def test_recent_samples_cost_no_interaction(pendulum_demos, tmp_path):
     assert last["disc_env_steps"] == 0 and last["env_steps"] == last["policy_steps"] // 128 * 128
 
 
+def _small_bc(demos, **kw) -> BCConfig:
+    return BCConfig(env="pendulum", eval_episodes=1, demos_file=str(demos), hidden=(32, 32), **kw)
+
+
 def test_bc_runs_and_logs(pendulum_demos, tmp_path):
-    path = train_bc(
-        BCConfig(
-            env="pendulum",
-            grad_steps=2000,
-            eval_every=1000,
-            eval_episodes=1,
-            final_eval_episodes=2,
-            demos_file=str(pendulum_demos),
-            hidden=(32, 32),
-        ),
-        tmp_path / "bc",
-        progress=False,
-    )
+    cfg = _small_bc(pendulum_demos, grad_steps=2000, eval_every=1000, final_eval_episodes=2)
+    path = train_bc(cfg, tmp_path / "bc", progress=False)
     records = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]
     assert [r["grad_steps"] for r in records] == [1000, 2000]
     assert records[-1]["eval_episodes"] == 2 and records[-1]["env_steps"] == 0
@@ -92,15 +85,8 @@ def test_bc_regresses_in_the_envs_units_only_when_asked(pendulum_demos, tmp_path
     assert small.sum() > 100
     slopes = []
     for in_env_units in (False, True):
-        cfg = BCConfig(
-            env="pendulum",
-            grad_steps=3000,
-            eval_every=3000,
-            eval_episodes=1,
-            final_eval_episodes=1,
-            demos_file=str(pendulum_demos),
-            hidden=(32, 32),
-            targets_in_env_units=in_env_units,
+        cfg = _small_bc(
+            pendulum_demos, grad_steps=3000, eval_every=3000, final_eval_episodes=1, targets_in_env_units=in_env_units
         )
         policy, _ = load_policy(train_bc(cfg, tmp_path / str(in_env_units), progress=False) / "policy.npz")
         acted = policy(obs)[:, 0]
