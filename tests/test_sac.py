@@ -33,6 +33,25 @@ def test_fused_updates_equal_single_updates():
     assert int(fused.step) == 5
 
 
+@pytest.mark.parametrize("init", ["lecun", "torch-default"])
+def test_torch_default_initialisation_reaches_actor_and_critics(init):
+    """Guards ``SACConfig.init``: "torch-default" draws every actor and critic weight and bias from
+    U(±1/sqrt(fan_in)) as PyTorch's nn.Linear (the reference's SB3 networks), spread as a uniform one
+    is (std 1/sqrt(3 fan_in)); the default keeps flax's LeCun normal weights (std 1/sqrt(fan_in)) and
+    zero biases."""
+    state = SAC(11, 3, SACConfig(init=init)).init(jax.random.PRNGKey(0))
+    nets = [state.actor_params["params"]["MLP_0"], *state.critic_params["params"].values()]
+    for layers in nets:
+        for name, fan_in in (("Dense_0", None), ("Dense_1", 256), ("Dense_2", 256)):
+            kernel, bias = (np.asarray(layers[name][k]) for k in ("kernel", "bias"))
+            bound = kernel.shape[0] ** -0.5 if fan_in is None else fan_in**-0.5
+            if init == "torch-default":
+                assert np.all(np.abs(kernel) <= bound) and np.all(np.abs(bias) <= bound) and np.all(bias != 0)
+                assert abs(np.std(kernel) * np.sqrt(3) / bound - 1) < 0.1
+            else:
+                assert not np.any(bias) and abs(np.std(kernel) / bound - 1) < 0.15
+
+
 def test_reward_function_relabels_every_batch():
     # Stored rewards are 0; the reward function says 5 and every transition is terminal, so Q -> 5.
     agent = SAC(

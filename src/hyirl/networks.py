@@ -15,7 +15,9 @@ class MLP(nn.Module):
     hidden: Sequence[int]
     out: int
     # "torch": orthogonal weights (gain 1) and PyTorch's default biases U(±1/sqrt(fan_in)), as the
-    # reference initialises its discriminator (spec §2); "lecun": flax's default (LeCun normal, zero bias).
+    # reference initialises its discriminator (spec §2); "torch-default": PyTorch's nn.Linear default,
+    # weights and biases U(±1/sqrt(fan_in)), as SB3 initialises the reference's SAC networks;
+    # "lecun": flax's default (LeCun normal, zero bias).
     weight_init: str = "lecun"
 
     @nn.compact
@@ -28,8 +30,9 @@ class MLP(nn.Module):
         if self.weight_init == "lecun":
             return nn.Dense(width)
         bound = 1.0 / fan_in**0.5
-        bias_init = lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound, bound)  # noqa: E731
-        return nn.Dense(width, kernel_init=nn.initializers.orthogonal(), bias_init=bias_init)
+        uniform = lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound, bound)  # noqa: E731
+        kernel_init = uniform if self.weight_init == "torch-default" else nn.initializers.orthogonal()
+        return nn.Dense(width, kernel_init=kernel_init, bias_init=uniform)
 
 
 class Actor(nn.Module):
@@ -37,10 +40,11 @@ class Actor(nn.Module):
 
     hidden: Sequence[int]
     act_dim: int
+    weight_init: str = "lecun"
 
     @nn.compact
     def __call__(self, obs):
-        out = MLP(self.hidden, 2 * self.act_dim)(obs)
+        out = MLP(self.hidden, 2 * self.act_dim, self.weight_init)(obs)
         mean, log_std = jnp.split(out, 2, axis=-1)
         return mean, jnp.clip(log_std, LOG_STD_MIN, LOG_STD_MAX)
 
@@ -49,11 +53,12 @@ class TwinCritic(nn.Module):
     """Two independent Q networks evaluated together; output shape (2, batch)."""
 
     hidden: Sequence[int]
+    weight_init: str = "lecun"
 
     @nn.compact
     def __call__(self, obs, act):
         x = jnp.concatenate([obs, act], -1)
-        return jnp.stack([MLP(self.hidden, 1)(x)[..., 0] for _ in range(2)])
+        return jnp.stack([MLP(self.hidden, 1, self.weight_init)(x)[..., 0] for _ in range(2)])
 
 
 def sample_tanh_gaussian(mean, log_std, key):

@@ -48,6 +48,9 @@ class SACConfig:
     learn_alpha: bool = True
     target_entropy: float | None = None  # None: -dim(A)
     target_update_every: int = 1  # soft target update every n gradient steps (pytorch_sac: 4, spec §3.5)
+    # Actor and critic initialisation: "lecun" (flax's default, hyirl's since 0.1.0) or "torch-default"
+    # (PyTorch's nn.Linear default, which the reference's SB3 networks start from).
+    init: Literal["lecun", "torch-default"] = "lecun"
 
     def __post_init__(self):
         check_config(
@@ -55,7 +58,8 @@ class SACConfig:
             positive=("batch_size", "learning_rate", "init_alpha", "target_update_every"),
             fractions=("gamma", "tau"),
             problems=check_widths("sac.hidden", self.hidden)
-            + check_choice("optimizer", self.optimizer, ("adam", "oadam")),
+            + check_choice("optimizer", self.optimizer, ("adam", "oadam"))
+            + check_choice("init", self.init, ("lecun", "torch-default")),
         )
 
 
@@ -96,8 +100,8 @@ class SAC:
         actor_regulariser: Callable | None = None,
     ):
         self.obs_dim, self.act_dim, self.cfg = obs_dim, act_dim, cfg
-        self.actor = Actor(cfg.hidden, act_dim)
-        self.critic = TwinCritic(cfg.hidden)
+        self.actor = Actor(cfg.hidden, act_dim, cfg.init)
+        self.critic = TwinCritic(cfg.hidden, cfg.init)
         self.tx = _optimizer(cfg)
         self.alpha_tx = optax.inject_hyperparams(optax.adam)(learning_rate=cfg.learning_rate)
         self.target_entropy = -float(act_dim) if cfg.target_entropy is None else float(cfg.target_entropy)
