@@ -7,7 +7,7 @@ from hyirl import buffers
 from hyirl.envs import make_env
 from hyirl.errors import HyirlError
 from hyirl.learner import LoopConfig, OnlineSAC, evaluate
-from hyirl.sac import SAC, SACConfig
+from hyirl.sac import SAC, SACConfig, numpy_layers, numpy_mlp
 
 
 def _random_buffer(n, obs_dim, act_dim, seed, reward=0.0, terminal=0.0):
@@ -42,9 +42,8 @@ def test_torch_default_initialisation_reaches_actor_and_critics(init):
     state = SAC(11, 3, SACConfig(init=init)).init(jax.random.PRNGKey(0))
     nets = [state.actor_params["params"]["MLP_0"], *state.critic_params["params"].values()]
     for layers in nets:
-        for name, fan_in in (("Dense_0", None), ("Dense_1", 256), ("Dense_2", 256)):
-            kernel, bias = (np.asarray(layers[name][k]) for k in ("kernel", "bias"))
-            bound = kernel.shape[0] ** -0.5 if fan_in is None else fan_in**-0.5
+        for kernel, bias in numpy_layers(layers):
+            bound = kernel.shape[0] ** -0.5  # 1/sqrt(fan_in)
             if init == "torch-default":
                 assert np.all(np.abs(kernel) <= bound) and np.all(np.abs(bias) <= bound) and np.all(bias != 0)
                 assert abs(np.std(kernel) * np.sqrt(3) / bound - 1) < 0.1
@@ -118,19 +117,8 @@ def test_optimistic_adam_runs():
     assert np.isfinite(float(metrics["critic_loss"]))
 
 
-def _np_mlp(layers, x):
-    for kernel, bias in layers[:-1]:
-        x = np.maximum(x @ kernel + bias, 0.0)
-    kernel, bias = layers[-1]
-    return x @ kernel + bias
-
-
-def _layers(tree):
-    return [(np.asarray(tree[n]["kernel"], np.float64), np.asarray(tree[n]["bias"], np.float64)) for n in sorted(tree)]
-
-
 def _np_sample(actor, obs, noise):
-    mean, log_std = np.split(_np_mlp(actor, obs), 2, axis=-1)
+    mean, log_std = np.split(numpy_mlp(actor, obs), 2, axis=-1)
     log_std = np.clip(log_std, -20.0, 2.0)
     pre = mean + np.exp(log_std) * noise
     log_prob = -0.5 * noise**2 - log_std - 0.5 * np.log(2 * np.pi) - 2 * (np.log(2.0) - pre - np.logaddexp(0, -2 * pre))
@@ -139,7 +127,7 @@ def _np_sample(actor, obs, noise):
 
 def _np_q(critics, obs, action):
     x = np.concatenate([obs, action], -1)
-    return np.stack([_np_mlp(c, x)[:, 0] for c in critics])
+    return np.stack([numpy_mlp(c, x)[:, 0] for c in critics])
 
 
 def _numeric_grad(loss, layers, h=1e-6):
@@ -196,16 +184,16 @@ def test_one_update_matches_a_numpy_computation():
     noise_next = np.asarray(jax.random.normal(k_next, (batch, act_dim)), np.float64)
     noise_pi = np.asarray(jax.random.normal(k_pi, (batch, act_dim)), np.float64)
 
-    actor = _layers(state.actor_params["params"]["MLP_0"])
-    critics = [_layers(state.critic_params["params"][f"MLP_{i}"]) for i in range(2)]
-    targets = [_layers(state.critic_target["params"][f"MLP_{i}"]) for i in range(2)]
+    actor = numpy_layers(state.actor_params["params"]["MLP_0"])
+    critics = [numpy_layers(state.critic_params["params"][f"MLP_{i}"]) for i in range(2)]
+    targets = [numpy_layers(state.critic_target["params"][f"MLP_{i}"]) for i in range(2)]
     alpha = 0.5
     next_action, next_log_prob = _np_sample(actor, next_obs, noise_next)
     y = reward + 0.9 * (1 - terminal) * (_np_q(targets, next_obs, next_action).min(0) - alpha * next_log_prob)
     critic_loss = lambda: 0.5 * ((_np_q(critics, obs, action) - y) ** 2).mean(-1).sum()  # noqa: E731
     np.testing.assert_allclose(float(metrics["critic_loss"]), critic_loss(), rtol=1e-4)
     critic_grads = [_numeric_grad(critic_loss, c) for c in critics]
-    new_critics = [_layers(new.critic_params["params"][f"MLP_{i}"]) for i in range(2)]
+    new_critics = [numpy_layers(new.critic_params["params"][f"MLP_{i}"]) for i in range(2)]
     for c0, c1, g in zip(critics, new_critics, critic_grads):
         _assert_first_adam_step(c0, c1, g, lr)
 
@@ -214,12 +202,16 @@ def test_one_update_matches_a_numpy_computation():
         return (alpha * log_prob - _np_q(new_critics, obs, sampled).min(0)).mean()
 
     np.testing.assert_allclose(float(metrics["actor_loss"]), actor_loss(), rtol=1e-4)
-    _assert_first_adam_step(actor, _layers(new.actor_params["params"]["MLP_0"]), _numeric_grad(actor_loss, actor), lr)
+    _assert_first_adam_step(
+        actor, numpy_layers(new.actor_params["params"]["MLP_0"]), _numeric_grad(actor_loss, actor), lr
+    )
 
     log_prob = _np_sample(actor, obs, noise_pi)[1]
     alpha_grad = -np.mean(log_prob - act_dim)  # target entropy -dim(A)
     np.testing.assert_allclose(float(new.log_alpha), np.log(0.5) - lr * np.sign(alpha_grad), rtol=1e-5)
-    for t0, c1, t1 in zip(targets, new_critics, [_layers(new.critic_target["params"][f"MLP_{i}"]) for i in range(2)]):
+    for t0, c1, t1 in zip(
+        targets, new_critics, [numpy_layers(new.critic_target["params"][f"MLP_{i}"]) for i in range(2)]
+    ):
         for (tk, tb), (ck, cb), (nk, nb) in zip(t0, c1, t1):
             np.testing.assert_allclose(nk, 0.9 * tk + 0.1 * ck, rtol=1e-5, atol=1e-7)
             np.testing.assert_allclose(nb, 0.9 * tb + 0.1 * cb, rtol=1e-5, atol=1e-7)

@@ -11,6 +11,8 @@ import argparse
 
 import numpy as np
 
+from hyirl.sac import numpy_mlp
+
 
 def layers(ckpt, prefix, member=None):
     out, i = [], 0
@@ -19,13 +21,6 @@ def layers(ckpt, prefix, member=None):
         out.append((kernel, bias) if member is None else (kernel[member], bias[member]))
         i += 1
     return out
-
-
-def mlp(ls, x):
-    for kernel, bias in ls[:-1]:
-        x = np.maximum(x @ kernel + bias, 0)
-    kernel, bias = ls[-1]
-    return x @ kernel + bias
 
 
 def percentiles(values):
@@ -46,14 +41,14 @@ def probe(path, demos, obs_dim, rng):
         "learner states": (ckpt["buffer/obs"][n_learner], ckpt["buffer/action"][n_learner]),
     }
     for name, (obs, data_action) in sets.items():
-        mean, log_std = np.split(mlp(actor, obs), 2, -1)
+        mean, log_std = np.split(numpy_mlp(actor, obs), 2, -1)
         log_std = np.clip(log_std, -20, 2)
         noise = rng.standard_normal(mean.shape)
         pre_tanh = mean + np.exp(log_std) * noise
         log_prob = (-0.5 * noise**2 - log_std - 0.5 * np.log(2 * np.pi)).sum(-1)
         log_prob -= (2 * (np.log(2) - pre_tanh - np.logaddexp(0, -2 * pre_tanh))).sum(-1)
-        q = lambda a: np.minimum(*(mlp(c, np.concatenate([obs, a], -1))[:, 0] for c in critics))  # noqa: E731
-        reward = -mlp(disc, np.concatenate([obs, data_action], -1))[:, 0]
+        q = lambda a: np.minimum(*(numpy_mlp(c, np.concatenate([obs, a], -1))[:, 0] for c in critics))  # noqa: E731
+        reward = -numpy_mlp(disc, np.concatenate([obs, data_action], -1))[:, 0]
         print(f"  {name}: policy log-std median {np.median(log_std):.2f}, log pi mean {log_prob.mean():.1f}")
         print(f"    min Q(s, a ~ pi)   p1/25/50/75/99 {percentiles(q(np.tanh(pre_tanh)))}")
         print(f"    min Q(s, a data)   p1/25/50/75/99 {percentiles(q(data_action))}")
