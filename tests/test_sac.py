@@ -78,6 +78,47 @@ def test_mixed_batch_holds_exactly_the_scheduled_expert_fraction(fraction):
     assert np.isin(np.asarray(batch["obs"][:, 0])[np.asarray(batch["reward"]) == 1], np.asarray(expert.obs[:, 0])).all()
 
 
+def test_expert_rows_know_their_next_action_within_each_trajectory():
+    """Guards ``demos.with_next_actions``: row t gets the action of row t+1 of its own trajectory and
+    NaN where the trajectory ends (a timeout or a terminal), never the next trajectory's first action."""
+    from hyirl.demos import expert_buffer, with_next_actions
+
+    n, act_dim = 7, 2
+    demos = dict(
+        observations=np.zeros((n, 3)),
+        next_observations=np.zeros((n, 3)),
+        actions=np.arange(n * act_dim, dtype=float).reshape(n, act_dim) / 20,
+        terminals=np.array([0, 0, 0, 0, 0, 1, 0], bool),
+        timeouts=np.array([0, 0, 1, 0, 0, 0, 1], bool),
+    )
+    next_action = np.asarray(with_next_actions(expert_buffer(demos), demos).next_action)
+    ends = [2, 5, 6]
+    assert np.isnan(next_action[ends]).all()
+    for t in (0, 1, 3, 4):
+        np.testing.assert_allclose(next_action[t], demos["actions"][t + 1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("bootstrap, recorded", [("expert-action", True), ("expert-action", False), ("policy", True)])
+def test_expert_rows_bootstrap_through_the_recorded_next_action(bootstrap, recorded):
+    """Guards ``SACConfig.expert_bootstrap``: with "expert-action", a batch of expert rows whose next
+    action is recorded trains the critic to a target the actor cannot change (one update from two
+    different actors gives the same critic); where the action is missing (NaN, a trajectory's end)
+    and with the reference's "policy" target, the actor's next action and log-density enter it."""
+    agent = SAC(
+        3, 2, SACConfig(hidden=(16, 16), batch_size=32, expert_bootstrap=bootstrap), expert_fraction=lambda s: 1.0
+    )
+    expert = _random_buffer(64, 3, 2, seed=4)
+    next_action = np.random.default_rng(5).uniform(-1, 1, (64, 2)) if recorded else np.full((64, 2), np.nan)
+    expert = expert.replace(next_action=jnp.asarray(next_action, jnp.float32))
+    learner = _random_buffer(64, 3, 2, seed=6)
+    # two states that differ in the actor only (each its own arrays: an update donates its state)
+    states = [agent.init(jax.random.PRNGKey(0)) for _ in range(2)]
+    states[1] = states[1].replace(actor_params=agent.init(jax.random.PRNGKey(1)).actor_params)
+    critics = [agent.train_chunk(s, learner, expert, None, 1e-2, num_updates=1)[0].critic_params for s in states]
+    same = all(np.array_equal(a, b) for a, b in zip(*map(jax.tree.leaves, critics)))
+    assert same == (bootstrap == "expert-action" and recorded)
+
+
 def test_schedule_sees_the_batch_clock():
     seen = []
     agent = SAC(3, 1, SACConfig(hidden=(8,), batch_size=8), expert_fraction=lambda step: jnp.where(step < 3, 1.0, 0.0))

@@ -25,13 +25,19 @@ class Buffer:
     terminal: jax.Array  # 1.0 where the episode ended by termination (not by time limit)
     size: jax.Array
     ptr: jax.Array
+    # Expert rows only: the action recorded at next_obs (NaN where the trajectory ends there), for SAC's
+    # expert_bootstrap="expert-action"; learner buffers have none.
+    next_action: jax.Array | None = None
 
     @property
     def capacity(self) -> int:
         return self.obs.shape[0]
 
     def batch(self, idx) -> dict[str, jax.Array]:
-        return {f: getattr(self, f)[idx] for f in FIELDS}
+        rows = {f: getattr(self, f)[idx] for f in FIELDS}
+        if self.next_action is not None:
+            rows["next_action"] = self.next_action[idx]
+        return rows
 
 
 def empty(capacity: int, obs_dim: int, act_dim: int) -> Buffer:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 
 from hyirl import antmaze_data, buffers, checkpoint, datasets
@@ -202,6 +203,16 @@ def expert_buffer(demos: dict[str, np.ndarray]) -> buffers.Buffer:
         reward=np.zeros(n),
         terminal=np.asarray(demos["terminals"], np.float32),
     )
+
+
+def with_next_actions(expert: buffers.Buffer, demos: dict[str, np.ndarray]) -> buffers.Buffer:
+    """``expert`` (from :func:`expert_buffer`) with each row's next action in its trajectory: NaN on a
+    trajectory's last row, where none was recorded (SAC's ``expert_bootstrap="expert-action"``)."""
+    actions = np.asarray(expert.action)
+    continues = ~trajectory_ends(demos)[:-1]
+    next_action = np.full_like(actions, np.nan)
+    next_action[:-1][continues] = actions[1:][continues]
+    return expert.replace(next_action=jnp.asarray(next_action))
 
 
 def trajectory_ends(demos: dict[str, np.ndarray]) -> np.ndarray:

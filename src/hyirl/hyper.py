@@ -175,6 +175,11 @@ class HyPERConfig:
                 ["disc.absorbing=true works with SAC only (policy=sac)"]
                 if self.disc.absorbing and self.policy != "sac"
                 else []
+            )
+            + (
+                ["sac.expert_bootstrap acts on HyPE's hybrid batches; HyPER's SAC reads no expert rows"]
+                if self.sac.expert_bootstrap != "policy"
+                else []
             ),
         )
         self.check_multiples()

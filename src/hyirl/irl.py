@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hyirl import buffers
-from hyirl.demos import expert_buffer, load_expert_data
+from hyirl.demos import expert_buffer, load_expert_data, with_next_actions
 from hyirl.discriminator import Discriminator, DiscriminatorConfig, DiscriminatorState
 from hyirl.envs import Task, TaskEnv, make_env, observed_task
 from hyirl.errors import HyirlError, check_choice, check_config
@@ -144,8 +144,18 @@ class IRLConfig:
             + check_choice("disc_samples", self.disc_samples, ("fresh", "recent"))
             + check_choice("reset_mode", self.reset_mode, ("state", "replay"))
             + check_choice("policy", self.policy, ("sac", "td3bc"))
-            + _absorbing_problems(self),
+            + _absorbing_problems(self)
+            + _expert_bootstrap_problems(self),
         )
+
+
+def _expert_bootstrap_problems(cfg: IRLConfig) -> list[str]:
+    """sac.expert_bootstrap acts on the expert rows of SAC's hybrid batches, which only HyPE's have."""
+    if cfg.sac.expert_bootstrap == "policy" or (
+        cfg.policy == "sac" and cfg.algo in METHODS and METHODS[cfg.algo].hybrid_batches
+    ):
+        return []
+    return [f"sac.expert_bootstrap={cfg.sac.expert_bootstrap!r} needs SAC's hybrid batches (hype, hype-filter)"]
 
 
 def _absorbing_problems(cfg: IRLConfig) -> list[str]:
@@ -330,6 +340,8 @@ class _IRLLoop:
         self.agent, needs_expert = _policy_optimiser(cfg, self.method, obs_dim, act_dim, self.disc)
         # run dirs only now: set-up errors leave nothing behind
         self.seeds = [self._seed_run(seed, out, resume, len(seed_list)) for seed in seed_list]
+        if cfg.sac.expert_bootstrap == "expert-action":
+            expert = with_next_actions(expert, self.demos)
         self.group = SeedGroup([r.learner for r in self.seeds], expert_buffer=expert if needs_expert else None)
         self.disc_states = stack([r.disc_state for r in self.seeds])
         if cfg.bc_init_steps and not any(r.run.resumed for r in self.seeds):

@@ -51,6 +51,11 @@ class SACConfig:
     # Actor and critic initialisation: "lecun" (flax's default, hyirl's since 0.1.0) or "torch-default"
     # (PyTorch's nn.Linear default, which the reference's SB3 networks start from).
     init: Literal["lecun", "torch-default"] = "lecun"
+    # The value an expert row of a hybrid batch bootstraps from: "policy" (the reference's soft target
+    # through the actor's action at the expert's next state) or "expert-action" (the expert's recorded
+    # next action, no entropy term), so the critic is never read at the actor's own action on expert
+    # states, which only the expert's one action per state fits (not the paper's; results/README.md).
+    expert_bootstrap: Literal["policy", "expert-action"] = "policy"
 
     def __post_init__(self):
         check_config(
@@ -59,7 +64,8 @@ class SACConfig:
             fractions=("gamma", "tau"),
             problems=check_widths("sac.hidden", self.hidden)
             + check_choice("optimizer", self.optimizer, ("adam", "oadam"))
-            + check_choice("init", self.init, ("lecun", "torch-default")),
+            + check_choice("init", self.init, ("lecun", "torch-default"))
+            + check_choice("expert_bootstrap", self.expert_bootstrap, ("policy", "expert-action")),
         )
 
 
@@ -144,6 +150,8 @@ class SAC:
         mixed = {
             f: jnp.where(from_expert.reshape((-1,) + (1,) * (v.ndim - 1)), expert_batch[f], v) for f, v in batch.items()
         }
+        if self.cfg.expert_bootstrap == "expert-action":
+            mixed["expert_next_action"] = jnp.where(from_expert[:, None], expert_batch["next_action"], jnp.nan)
         return mixed, expert_batch
 
     def _update(self, state: SACState, learner, expert, reward_params, lr, actor_lr):
@@ -189,6 +197,10 @@ class SAC:
         next_action, next_log_prob = sample_tanh_gaussian(
             *self.actor.apply(state.actor_params, batch["next_obs"]), k_next
         )
+        if "expert_next_action" in batch:  # expert rows with a recorded next action bootstrap through it
+            recorded = ~jnp.isnan(batch["expert_next_action"]).any(-1)
+            next_action = jnp.where(recorded[:, None], batch["expert_next_action"], next_action)
+            next_log_prob = jnp.where(recorded, 0.0, next_log_prob)
         next_q = self.critic.apply(state.critic_target, batch["next_obs"], next_action).min(0)
         target = rewards + self.cfg.gamma * (1.0 - batch["terminal"]) * (next_q - alpha * next_log_prob)
 
