@@ -55,15 +55,8 @@ BAD_INPUT = {
     "contact forces on a task without them": TRAIN + ["--set", "contact_forces=false"],
     "expert bootstrap without hybrid batches": ["train", "--algo", "mm", "--env", "pendulum"]
     + ["--set", "sac.expert_bootstrap=expert-action"],
-    "hyper expert bootstrap": [
-        "train",
-        "--algo",
-        "hyper",
-        "--env",
-        "pendulum",
-        "--set",
-        "sac.expert_bootstrap=expert-action",
-    ],
+    "hyper expert bootstrap": ["train", "--algo", "hyper", "--env", "pendulum"]
+    + ["--set", "sac.expert_bootstrap=expert-action"],
     "unknown expert bootstrap": TRAIN + ["--set", "sac.expert_bootstrap=sometimes"],
 }
 
