@@ -87,6 +87,29 @@ def test_elites_are_the_members_with_lowest_validation_error():
     assert np.all(np.asarray(state.val_mse)[[1, 3]] < np.asarray(state.val_mse)[[0, 2]].min())
 
 
+def test_a_member_reads_the_mean_then_the_log_variance_from_one_output_layer():
+    """Guards the output layer's layout, which checkpoints and the shipped AntMaze model hold: one
+    ``Dense_<depth>`` kernel of 2 x obs columns, the first half the mean of delta obs, the second the
+    log-variance before its soft bounds. Failed by hand with the halves swapped."""
+    model = Dynamics(3, 1, DynamicsConfig(members=2, elites=1, hidden=(8, 8), min_logvar=-5.0, max_logvar=0.5))
+    state = model.init(jax.random.PRNGKey(0))
+    params = jax.tree.map(lambda p: np.asarray(p[1], np.float64), state.params)["params"]  # member 1
+    assert sorted(params) == ["Dense_0", "Dense_1", "Dense_2"] and params["Dense_2"]["kernel"].shape == (8, 6)
+    x = np.random.default_rng(0).normal(size=(5, 4))
+    h = x
+    for layer in ("Dense_0", "Dense_1"):
+        z = h @ params[layer]["kernel"] + params[layer]["bias"]
+        h = z / (1 + np.exp(-z))  # SiLU
+    out = h @ params["Dense_2"]["kernel"] + params["Dense_2"]["bias"]
+    softplus = lambda z: np.logaddexp(0, z)  # noqa: E731
+    logvar = 0.5 - softplus(0.5 - out[:, 3:])
+    logvar = -5.0 + softplus(logvar + 5.0)
+    member = jax.tree.map(lambda p: p[1], state.params)
+    mean, got = model.member.apply(member, jnp.asarray(x, jnp.float32))
+    np.testing.assert_allclose(mean, out[:, :3], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got, logvar, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("cap,expected_steps", [(None, 2 * 10), (3, 2 * 3)])
 def test_max_epoch_steps_bounds_the_adam_steps_of_a_fit(cap, expected_steps):
     # 3,000 rows, 600 held out: 2,400 training rows are 10 batches of 256 per epoch, 2 epochs per call

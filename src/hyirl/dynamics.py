@@ -104,6 +104,24 @@ def spatially_stratified(xy: np.ndarray, ratio: float, rng: np.random.Generator,
     return held_out
 
 
+class HalvedDense(nn.Module):
+    """The parameters of ``Dense(2 * features)``, returned as its two output halves, each its own matmul.
+
+    Splitting one output instead makes the gradient concatenate the halves, and XLA's CPU backend fuses
+    that concatenation with the log-variance bounds into a slow loop: 10 % of a fit's Adam step on
+    AntMaze's model (docs/benchmarks.md, "The model's output layer")."""
+
+    features: int
+    kernel_init: Callable
+
+    @nn.compact
+    def __call__(self, x):
+        kernel = self.param("kernel", self.kernel_init, (x.shape[-1], 2 * self.features))
+        bias = self.param("bias", nn.initializers.zeros_init(), (2 * self.features,))
+        f = self.features
+        return x @ kernel[:, :f] + bias[:f], x @ kernel[:, f:] + bias[f:]
+
+
 class GaussianMLP(nn.Module):
     """One member: mean and soft-bounded log-variance of the next-observation delta."""
 
@@ -118,7 +136,8 @@ class GaussianMLP(nn.Module):
         init = nn.initializers.variance_scaling(0.25, "fan_in", "truncated_normal")
         for width in self.hidden:
             x = nn.silu(nn.Dense(width, kernel_init=init)(x))
-        mean, logvar = jnp.split(nn.Dense(2 * self.out_dim, kernel_init=init)(x), 2, axis=-1)
+        # named as the Dense it replaces, so that checkpoints and shipped models keep their parameter tree
+        mean, logvar = HalvedDense(self.out_dim, init, name=f"Dense_{len(self.hidden)}")(x)
         logvar = self.max_logvar - nn.softplus(self.max_logvar - logvar)
         logvar = self.min_logvar + nn.softplus(logvar - self.min_logvar)
         return mean, logvar

@@ -61,7 +61,7 @@ from hyirl.td3bc import TD3BC, TD3BCConfig, batch_mode
 # HyPER runs of 0.4.0 continue exactly (0.5.0 added the model's spatial validation split, off by default;
 # 0.6.0 merged AntMaze's wall blocks, the same solid with slightly different contacts; 0.6.1 initialises
 # the discriminator eagerly, which a resumed run never does; 0.9.0 defers the stored rewards' recomputation,
-# bitwise the same rewards).
+# bitwise the same rewards), since 0.29.0 up to floating-point detail (the model's output layer).
 HYPER_RUNS_READABLE_SINCE = "0.4.0"
 
 
