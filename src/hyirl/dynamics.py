@@ -108,7 +108,7 @@ class HalvedDense(nn.Module):
     """The parameters of ``Dense(2 * features)``, returned as its two output halves, each its own matmul.
 
     Splitting one output instead makes the gradient concatenate the halves, and XLA's CPU backend fuses
-    that concatenation with the log-variance bounds into a slow loop: 10 % of a fit's Adam step on
+    that concatenation with the log-variance bounds into a slow loop: a sixth of a fit's Adam step on
     AntMaze's model (docs/benchmarks.md, "The model's output layer")."""
 
     features: int
