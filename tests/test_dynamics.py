@@ -7,6 +7,7 @@ import pytest
 from hyirl import buffers
 from hyirl.dynamics import Dynamics, DynamicsConfig
 from hyirl.envs import get_task, make_env, model_termination
+from hyirl.sac import numpy_layers
 
 A = np.array([[0.9, 0.2], [-0.1, 0.8]])
 B = np.array([[0.5], [-0.3]])
@@ -93,18 +94,19 @@ def test_a_member_reads_the_mean_then_the_log_variance_from_one_output_layer():
     log-variance before its soft bounds. Failed by hand with the halves swapped."""
     model = Dynamics(3, 1, DynamicsConfig(members=2, elites=1, hidden=(8, 8), min_logvar=-5.0, max_logvar=0.5))
     state = model.init(jax.random.PRNGKey(0))
-    params = jax.tree.map(lambda p: np.asarray(p[1], np.float64), state.params)["params"]  # member 1
-    assert sorted(params) == ["Dense_0", "Dense_1", "Dense_2"] and params["Dense_2"]["kernel"].shape == (8, 6)
+    member = jax.tree.map(lambda p: p[1], state.params)
+    assert sorted(member["params"]) == ["Dense_0", "Dense_1", "Dense_2"]
+    *hidden, (kernel, bias) = numpy_layers(member["params"])
+    assert kernel.shape == (8, 6)
     x = np.random.default_rng(0).normal(size=(5, 4))
     h = x
-    for layer in ("Dense_0", "Dense_1"):
-        z = h @ params[layer]["kernel"] + params[layer]["bias"]
+    for w, b in hidden:
+        z = h @ w + b
         h = z / (1 + np.exp(-z))  # SiLU
-    out = h @ params["Dense_2"]["kernel"] + params["Dense_2"]["bias"]
+    out = h @ kernel + bias
     softplus = lambda z: np.logaddexp(0, z)  # noqa: E731
     logvar = 0.5 - softplus(0.5 - out[:, 3:])
     logvar = -5.0 + softplus(logvar + 5.0)
-    member = jax.tree.map(lambda p: p[1], state.params)
     mean, got = model.member.apply(member, jnp.asarray(x, jnp.float32))
     np.testing.assert_allclose(mean, out[:, :3], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got, logvar, rtol=1e-5, atol=1e-6)
