@@ -5,6 +5,7 @@ import dataclasses
 
 import jax
 import numpy as np
+import pytest
 
 from hyirl import buffers, checkpoint, pretraining
 from hyirl.demos import generated_data_name
@@ -68,13 +69,14 @@ def test_a_datasets_recipe_finds_its_fit_when_made_again_on_another_machine():
     assert fit(other_machine, None)[1]["cached"] == 0.0
 
 
-def test_the_shipped_diverse_fit_carries_the_name_of_todays_recipe_and_settings():
-    """Guards the shipped diverse fit against being orphaned (hours of CPU on every fresh machine):
-    its file must be named by the key that today's dataset recipe (generator version, data-making
-    ant) and HyPER's AntMaze pretraining settings give, as a run computes it. 0.17.0 changed the rows
-    under the old row-digest key and no test noticed. Fails if any of these changes and the shipped
-    file is not renamed (checked by hand: generator version 2 instead of 3)."""
-    cfg = build_config(HyPERConfig, hyper_preset("antmaze-large-diverse", "paper"), {}, env="antmaze-large-diverse")
+@pytest.mark.parametrize("env", ["antmaze-large-diverse", "antmaze-large-play"])
+def test_each_shipped_antmaze_fit_carries_the_name_of_todays_recipe_and_settings(env):
+    """Guards the shipped diverse and play fits against being orphaned (hours of CPU on every fresh
+    machine): each file must be named by the key that today's dataset recipe (generator version,
+    data-making ant) and HyPER's AntMaze pretraining settings give, as a run computes it. 0.17.0 changed
+    the rows under the old row-digest key and no test noticed. Fails if any of these changes and the
+    shipped files are not renamed (checked by hand: generator version 2 instead of 3)."""
+    cfg = build_config(HyPERConfig, hyper_preset(env, "paper"), {}, env=env)
     name = generated_data_name(cfg)
     key = pretraining.model_key(pretraining.fit_settings(cfg.model, cfg.pretrain_patience), name.encode())
     assert (pretraining.SHIPPED_MODELS / f"{key}.npz").is_file()
