@@ -269,6 +269,7 @@ def test_presets_build_valid_configs(env, preset):
         assert cfg.sac.target_entropy == {"paper": 1.0, "efficient": None}[preset]
     # the reference's orthogonal f learns slowly at the efficient preset's budget (docs/hyper.md §15)
     assert cfg.disc.init == {"paper": "torch", "efficient": "lecun"}[preset]
+    assert cfg.sac.init == {"paper": "xavier", "efficient": "lecun"}[preset]  # pytorch_sac's (spec §3.5)
     assert cfg.truncated_obs == (env in ("ant", "humanoid"))  # the paper's observations there (spec §7)
 
 

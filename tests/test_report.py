@@ -130,7 +130,9 @@ def test_hyper_labels_name_the_preset_and_every_non_paper_option(tmp_path):
     """Guards honest labels: an ``efficient`` HyPER run that deploys the best of 10 snapshots used to be
     reported as plain "hyper" beside the paper's curve; and a setting unlike today's preset (a --set, or
     a preset value that has changed since the run) is named with the run's value, while a --set equal
-    to it, or SAC's -dim(A) written out, is not. Fails with the comparison dropped or inverted."""
+    to it, or SAC's -dim(A) written out, is not; a config made before ``sac.init`` existed started from
+    LeCun's weights, which the paper preset no longer does. Fails with the comparison dropped or inverted,
+    or with a missing field or the unused policy's settings counted wrongly."""
     efficient = _fake_run(
         tmp_path,
         "hyper",
@@ -171,7 +173,14 @@ def test_hyper_labels_name_the_preset_and_every_non_paper_option(tmp_path):
         tmp_path, "hyper", 3, slope=1, model_every=today["model_every"], settings=["model_every=X"]
     )
     assert load_run(set_as_today)["method"] == "hyper efficient"
-    assert load_run(paper)["method"] == "hyper paper"
+    assert load_run(paper)["method"] == 'hyper paper (sac.init="lecun")'  # made before the field: LeCun's
+    for env, label in (
+        ("hopper", 'hyper paper (sac.init="lecun")'),
+        ("antmaze-large-play", "hyper paper (hyirl data)"),
+    ):
+        policy = hyper_preset(env, "paper").get("policy", "sac")
+        made = dict(env=env, preset="paper", policy=policy, sac=dict(init="lecun"))
+        assert method_label("hyper", made) == label  # AntMaze's TD3 run: its SAC settings played no part in it
     for truncated, label in ((True, "hyper efficient"), (False, "hyper efficient (truncated_obs=false)")):
         ant = _fake_run(tmp_path, "hyper", 4, slope=1, env="ant", preset="efficient", truncated_obs=truncated)
         assert load_run(ant)["method"] == label  # the paper's Ant observations are the truncated ones
@@ -245,7 +254,7 @@ def test_labels_name_demonstrations_unlike_the_papers():
     own AntMaze data."""
     assert method_label("mm", dict(env="walker2d", demos_file="/data/hand-made.npz")) == "mm (demos hand-made.npz)"
     assert method_label("mm", dict(env="walker2d", demos_file=None)) == "mm"
-    maze = dict(env="antmaze-large-play", preset="paper", demos_file=None)
+    maze = dict(env="antmaze-large-play", preset="paper", policy="td3bc", demos_file=None)
     assert method_label("hyper", maze) == "hyper paper (hyirl data)"
 
 

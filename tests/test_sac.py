@@ -33,22 +33,28 @@ def test_fused_updates_equal_single_updates():
     assert int(fused.step) == 5
 
 
-@pytest.mark.parametrize("init", ["lecun", "torch-default"])
-def test_torch_default_initialisation_reaches_actor_and_critics(init):
+@pytest.mark.parametrize("init", ["lecun", "torch-default", "xavier"])
+def test_sac_initialisations_reach_actor_and_critics(init):
     """Guards ``SACConfig.init``: "torch-default" draws every actor and critic weight and bias from
     U(±1/sqrt(fan_in)) as PyTorch's nn.Linear (the reference's SB3 networks), spread as a uniform one
-    is (std 1/sqrt(3 fan_in)); the default keeps flax's LeCun normal weights (std 1/sqrt(fan_in)) and
-    zero biases."""
+    is (std 1/sqrt(3 fan_in)); "xavier" draws weights from U(±sqrt(6/(fan_in+fan_out))) with zero biases
+    as pytorch_sac (HyPER's reference, spec §3.5); the default keeps flax's LeCun normal weights (std
+    1/sqrt(fan_in)) and zero biases. Checked on every layer, so a layer left at another start fails."""
     state = SAC(11, 3, SACConfig(init=init)).init(jax.random.PRNGKey(0))
     nets = [state.actor_params["params"]["MLP_0"], *state.critic_params["params"].values()]
     for layers in nets:
         for kernel, bias in numpy_layers(layers):
-            bound = kernel.shape[0] ** -0.5  # 1/sqrt(fan_in)
+            fan_in, fan_out = kernel.shape
             if init == "torch-default":
+                bound = fan_in**-0.5
                 assert np.all(np.abs(kernel) <= bound) and np.all(np.abs(bias) <= bound) and np.all(bias != 0)
                 assert abs(np.std(kernel) * np.sqrt(3) / bound - 1) < 0.1
+            elif init == "xavier":
+                bound = (6 / (fan_in + fan_out)) ** 0.5
+                assert not np.any(bias) and np.all(np.abs(kernel) <= bound)
+                assert abs(np.std(kernel) * np.sqrt(3) / bound - 1) < 0.1
             else:
-                assert not np.any(bias) and abs(np.std(kernel) / bound - 1) < 0.15
+                assert not np.any(bias) and abs(np.std(kernel) * fan_in**0.5 - 1) < 0.15
 
 
 def test_reward_function_relabels_every_batch():

@@ -17,6 +17,7 @@ class MLP(nn.Module):
     # "torch": orthogonal weights (gain 1) and PyTorch's default biases U(±1/sqrt(fan_in)), as the
     # reference initialises its discriminator (spec §2); "torch-default": PyTorch's nn.Linear default,
     # weights and biases U(±1/sqrt(fan_in)), as SB3 initialises the reference's SAC networks;
+    # "xavier": Xavier-uniform weights and zero biases, as pytorch_sac initialises HyPER's (spec §3.5);
     # "lecun": flax's default (LeCun normal, zero bias).
     weight_init: str = "lecun"
 
@@ -29,6 +30,8 @@ class MLP(nn.Module):
     def _dense(self, width: int, fan_in: int) -> nn.Dense:
         if self.weight_init == "lecun":
             return nn.Dense(width)
+        if self.weight_init == "xavier":
+            return nn.Dense(width, kernel_init=nn.initializers.xavier_uniform())
         bound = 1.0 / fan_in**0.5
         uniform = lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound, bound)  # noqa: E731
         kernel_init = uniform if self.weight_init == "torch-default" else nn.initializers.orthogonal()

@@ -110,7 +110,9 @@ HYPER_PRESETS: dict[str, dict[str, dict]] = {
             rollouts_per_step=400,
             act_chunk=25,
             disc_every=1_000,
-            sac=dict(optimizer="oadam", gamma=0.99, tau=0.005, target_update_every=4, learning_rate=1e-4),
+            sac=dict(
+                optimizer="oadam", gamma=0.99, tau=0.005, target_update_every=4, learning_rate=1e-4, init="xavier"
+            ),
             model=dict(members=7, elites=5, hidden=(400,) * 4, patience=10),
             disc=dict(ensemble_size=7),
         ),

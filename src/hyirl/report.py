@@ -111,6 +111,8 @@ def method_label(algo: str, config: dict) -> str:
 # What a HyPER config holds besides the method's settings: never part of a label.
 HYPER_RUN_FIELDS = {"env", "algo", "seed", "preset", "steps", "eval_every", "eval_episodes", "demos", "demos_file"}
 HYPER_RUN_FIELDS |= {"settings", "checkpoint_every", "p_tremble", "disc.init"}
+# What a HyPER config lacking the field did (made before it existed): every SAC started from LeCun's weights.
+HYPER_MADE_BEFORE_THE_FIELD = {"sac.init": "lecun"}
 
 
 def _flat(config: dict, prefix: str = "") -> dict:
@@ -137,19 +139,26 @@ def _resolved(flat: dict, env: str) -> dict:
 
 def unlike_hyper_preset(config: dict, preset: str) -> list[str]:
     """``key=value`` for each setting of a HyPER run that differs from its preset as it is today: a
-    preset's values change between versions (the efficient preset's Hopper entropy target did), and a
-    run's label says what made it. Fields a config lacks (written before they
-    existed) and the non-paper options of ``HYPER_TAGS`` are left out."""
+    preset's values change between versions (the efficient preset's Hopper entropy target did, the
+    paper preset's SAC initialisation did), and a run's label says what made it. A field a config lacks
+    (written before it existed) counts at ``HYPER_MADE_BEFORE_THE_FIELD`` or is left out; the non-paper
+    options of ``HYPER_TAGS`` and the settings of the policy a run did not use are left out."""
     env = config.get("env", "hopper")
     try:
         today = to_jsonable(build_config(HyPERConfig, hyper_preset(env, preset), {}, env=env, preset=preset))
     except HyirlError:  # a preset that does not cover the task (a config of before the check)
         return []
     today, config = (_resolved(_flat(c), env) for c in (today, config))
+    config = {**HYPER_MADE_BEFORE_THE_FIELD, **config}
+    unused = "sac." if config.get("policy") == "td3bc" else "td3."  # the other policy's settings play no part
     return [
         f"{key}={json.dumps(value, separators=(',', ':'))}"
         for key, value in config.items()
-        if key in today and key not in HYPER_RUN_FIELDS and key not in HYPER_TAGS and value != today[key]
+        if key in today
+        and key not in HYPER_RUN_FIELDS
+        and key not in HYPER_TAGS
+        and value != today[key]
+        and not key.startswith(unused)
     ]
 
 

@@ -48,9 +48,10 @@ class SACConfig:
     learn_alpha: bool = True
     target_entropy: float | None = None  # None: -dim(A)
     target_update_every: int = 1  # soft target update every n gradient steps (pytorch_sac: 4, spec §3.5)
-    # Actor and critic initialisation: "lecun" (flax's default, hyirl's since 0.1.0) or "torch-default"
-    # (PyTorch's nn.Linear default, which the reference's SB3 networks start from).
-    init: Literal["lecun", "torch-default"] = "lecun"
+    # Actor and critic initialisation: "lecun" (flax's default, hyirl's since 0.1.0), "torch-default"
+    # (PyTorch's nn.Linear default, which the reference's SB3 networks start from) or "xavier"
+    # (Xavier-uniform weights, zero biases: the reference's pytorch_sac in HyPER, spec §3.5).
+    init: Literal["lecun", "torch-default", "xavier"] = "lecun"
     # The value an expert row of a hybrid batch bootstraps from: "policy" (the reference's soft target
     # through the actor's action at the expert's next state) or "expert-action" (the expert's recorded
     # next action, no entropy term), so the critic is never read at the actor's own action on expert
@@ -64,7 +65,7 @@ class SACConfig:
             fractions=("gamma", "tau"),
             problems=check_widths("sac.hidden", self.hidden)
             + check_choice("optimizer", self.optimizer, ("adam", "oadam"))
-            + check_choice("init", self.init, ("lecun", "torch-default"))
+            + check_choice("init", self.init, ("lecun", "torch-default", "xavier"))
             + check_choice("expert_bootstrap", self.expert_bootstrap, ("policy", "expert-action")),
         )
 
