@@ -254,7 +254,7 @@ def test_labels_name_demonstrations_unlike_the_papers():
     own AntMaze data."""
     assert method_label("mm", dict(env="walker2d", demos_file="/data/hand-made.npz")) == "mm (demos hand-made.npz)"
     assert method_label("mm", dict(env="walker2d", demos_file=None)) == "mm"
-    maze = dict(env="antmaze-large-play", preset="paper", policy="td3bc", demos_file=None)
+    maze = dict(env="antmaze-large-play", preset="paper", demos_file=None)
     assert method_label("hyper", maze) == "hyper paper (hyirl data)"
 
 

@@ -150,7 +150,8 @@ def unlike_hyper_preset(config: dict, preset: str) -> list[str]:
         return []
     today, config = (_resolved(_flat(c), env) for c in (today, config))
     config = {**HYPER_MADE_BEFORE_THE_FIELD, **config}
-    unused = "sac." if config.get("policy") == "td3bc" else "td3."  # the other policy's settings play no part
+    # The other policy's settings play no part (a config lacking the field ran its preset's policy).
+    unused = "sac." if config.get("policy", today["policy"]) == "td3bc" else "td3."
     return [
         f"{key}={json.dumps(value, separators=(',', ':'))}"
         for key, value in config.items()
