@@ -27,8 +27,9 @@ BOOTSTRAP_REPS = 2000
 # from the task's preset: AntMaze has no SB3 rounds) are reported as separate methods, e.g.
 # "hype (disc_samples=recent)", so a comparison never mixes them.
 VARIANT_DEFAULTS = {"disc_samples": "fresh", "reset_mode": "state", "reference_rounds": True, "contact_forces": True}
-# What a config lacking the field did: it was made before the field existed (contact forces observed).
-MADE_BEFORE_THE_FIELD = {"contact_forces": True}
+# What a config lacking the field did: it was made before the field existed (contact forces observed;
+# every SAC started from LeCun's weights). Keys as ``_flat`` writes them.
+MADE_BEFORE_THE_FIELD = {"contact_forces": True, "sac.init": "lecun"}
 # HyPER options that are not in the paper, named in every label of a run that uses them.
 HYPER_TAGS = {
     "select_epochs": lambda n: f"best of {n} snapshots" if n else None,
@@ -111,8 +112,6 @@ def method_label(algo: str, config: dict) -> str:
 # What a HyPER config holds besides the method's settings: never part of a label.
 HYPER_RUN_FIELDS = {"env", "algo", "seed", "preset", "steps", "eval_every", "eval_episodes", "demos", "demos_file"}
 HYPER_RUN_FIELDS |= {"settings", "checkpoint_every", "p_tremble", "disc.init"}
-# What a HyPER config lacking the field did (made before it existed): every SAC started from LeCun's weights.
-HYPER_MADE_BEFORE_THE_FIELD = {"sac.init": "lecun"}
 
 
 def _flat(config: dict, prefix: str = "") -> dict:
@@ -141,7 +140,7 @@ def unlike_hyper_preset(config: dict, preset: str) -> list[str]:
     """``key=value`` for each setting of a HyPER run that differs from its preset as it is today: a
     preset's values change between versions (the efficient preset's Hopper entropy target did, the
     paper preset's SAC initialisation did), and a run's label says what made it. A field a config lacks
-    (written before it existed) counts at ``HYPER_MADE_BEFORE_THE_FIELD`` or is left out; the non-paper
+    (written before it existed) counts at ``MADE_BEFORE_THE_FIELD`` or is left out; the non-paper
     options of ``HYPER_TAGS`` and the settings of the policy a run did not use are left out."""
     env = config.get("env", "hopper")
     try:
@@ -149,7 +148,7 @@ def unlike_hyper_preset(config: dict, preset: str) -> list[str]:
     except HyirlError:  # a preset that does not cover the task (a config of before the check)
         return []
     today, config = (_resolved(_flat(c), env) for c in (today, config))
-    config = {**HYPER_MADE_BEFORE_THE_FIELD, **config}
+    config = {**MADE_BEFORE_THE_FIELD, **config}
     # The other policy's settings play no part (a config lacking the field ran its preset's policy).
     unused = "sac." if config.get("policy", today["policy"]) == "td3bc" else "td3."
     return [
