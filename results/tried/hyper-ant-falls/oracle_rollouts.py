@@ -1,0 +1,67 @@
+"""Experiment: HyPER on Ant with the simulator itself as the model (docs/hyper.md §24).
+
+Runs ``hyirl train`` unchanged except for one part: every model rollout is made in Ant-v5 instead of the
+learned ensemble. Each start state (a real learner or expert state, truncated observation qpos[2:] + qvel)
+is restored in the simulator (x, y do not change the dynamics) and stepped with the policy's sampled action;
+a rollout ends where the real task terminates. Everything else (the policy side, the discriminator, the
+rewards stored with each transition, the schedule) is HyPER's own. With a perfect model, does the
+policy side learn Ant? If yes, the learned model is what fails; if no, the policy side does.
+
+The learned model is still built and "fitted" by the loop; pass ``--set model.max_epochs=0 --set
+model.first_fit_max_epochs=0`` (and a tiny model) so that this costs nothing. The run's config.json does
+not record the replacement: keep such runs out of results/runs.
+
+Run from the repository root, with ``hyirl train``'s arguments:
+    python results/tried/hyper-ant-falls/oracle_rollouts.py --algo hyper --env ant --preset paper --seed 0 ...
+"""
+
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import hyirl.hyper
+from hyirl.cli import main
+from hyirl.envs import get_task, make_env
+from hyirl.networks import sample_tanh_gaussian
+
+ANT_QPOS_OBSERVED = 13  # qpos[2:] of Ant-v5; the rest of the truncated observation is qvel
+
+
+def make_simulator_rollout(agent, _dynamics, _done_fn, uncertainty_penalty: float = 0.0, action_noise=None):
+    """Drop-in for :func:`hyirl.model_rollouts.make_model_rollout` (SAC only) that steps Ant-v5 itself."""
+    if uncertainty_penalty or action_noise is not None:
+        raise SystemExit("the simulator rollouts support SAC without the uncertainty penalty only")
+    env = make_env(get_task("ant"), truncated_obs=True)
+    env.reset(seed=0)
+    sample_action = jax.jit(lambda params, obs, key: sample_tanh_gaussian(*agent.actor.apply(params, obs), key)[0])
+
+    def step_from(obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, bool]:
+        env.reset_to_state(np.concatenate([[0.0, 0.0], obs[:ANT_QPOS_OBSERVED]]), obs[ANT_QPOS_OBSERVED:])
+        next_obs, _, terminated, _, _ = env.step(action)
+        return next_obs, terminated
+
+    def rollout(_model_state, actor_params, start_obs, key, *, length: int):
+        obs = np.asarray(start_obs, np.float32)
+        alive = np.ones(len(obs), bool)
+        steps, valid = [], []
+        for k in jax.random.split(key, length):
+            action = np.asarray(sample_action(actor_params, jnp.asarray(obs), k))
+            next_obs, done = obs.copy(), np.zeros(len(obs), bool)
+            for i in np.flatnonzero(alive):
+                next_obs[i], done[i] = step_from(obs[i], action[i])
+            steps.append(
+                dict(obs=obs, action=action, next_obs=next_obs, reward=np.zeros(len(obs), np.float32), terminal=done)
+            )
+            valid.append(alive)
+            obs, alive = next_obs, alive & ~done
+        flat = {k: jnp.asarray(np.concatenate([s[k] for s in steps]), jnp.float32) for k in steps[0]}
+        return flat, jnp.asarray(np.concatenate(valid))
+
+    return rollout
+
+
+if __name__ == "__main__":
+    hyirl.hyper.make_model_rollout = make_simulator_rollout
+    sys.exit(main(["train", *sys.argv[1:]]))
