@@ -22,6 +22,7 @@ Run from the repository root:
 import argparse
 import dataclasses
 import time
+from functools import partial
 from pathlib import Path
 
 import jax
@@ -50,14 +51,15 @@ def soft_value(saved, obs, key):
 
 def critic_against_rewards(saved, stored: dict, rows: int = 20_000) -> None:
     agent, state = saved.learner.agent, saved.learner.state
-    disc_reward = jax.jit(lambda obs, action: -saved.disc.cost(saved.disc_state.params, obs, action))
+    # the reward HyPER stores with each model transition (with absorbing states, a terminal's value too)
+    learned_reward = jax.jit(partial(saved.disc.reward_fn(agent.cfg.gamma), saved.disc_state.params))
     print(f"percentiles {PERCENTILES}; gamma {agent.cfg.gamma}, alpha {float(jnp.exp(state.log_alpha)):.3f}")
     for name in ("model_buffer", "buffer"):
         size = len(stored[f"{name}/obs"])
         picked = np.random.default_rng(0).choice(size, min(size, rows), replace=False)
         batch = {k: jnp.asarray(stored[f"{name}/{k}"][picked]) for k in FIELDS}
         # model rows hold the reward SAC trains on; real rows are labelled here with the same discriminator
-        reward = batch["reward"] if name == "model_buffer" else disc_reward(batch["obs"], batch["action"])
+        reward = batch["reward"] if name == "model_buffer" else learned_reward(batch)
         q = agent.critic.apply(state.critic_params, batch["obs"], batch["action"]).min(0)
         target = reward + agent.cfg.gamma * (1 - batch["terminal"]) * soft_value(
             saved, batch["next_obs"], jax.random.PRNGKey(1)
@@ -85,10 +87,13 @@ class RolloutProbe:
         self.next_obs = np.array(next_obs, np.float32)
         self.spread = stored["buffer/next_obs"].std(0) + 1e-6
 
-    def model_error(self, dynamics: Dynamics, model_state) -> tuple[float, float, np.ndarray]:
+    def predictions(self, dynamics: Dynamics, model_state):
+        """The model's next states for the probe's pairs: the elite mean and one sample, as rollouts draw it."""
         deltas = dynamics.elite_mean_deltas(model_state, self.obs, self.action).mean(0)
-        sampled = dynamics.sample_next(model_state, self.obs, self.action, jax.random.PRNGKey(4))
-        errors = [(np.asarray(p) - self.next_obs) / self.spread for p in (self.obs + deltas, sampled)]
+        return self.obs + deltas, dynamics.sample_next(model_state, self.obs, self.action, jax.random.PRNGKey(4))
+
+    def model_error(self, dynamics: Dynamics, model_state) -> tuple[float, float, np.ndarray]:
+        errors = [(np.asarray(p) - self.next_obs) / self.spread for p in self.predictions(dynamics, model_state)]
         return np.sqrt((errors[0] ** 2).mean()), np.sqrt((errors[1] ** 2).mean()), np.sqrt((errors[0] ** 2).mean(0))
 
     def report(self, label: str, dynamics: Dynamics, model_state) -> None:
@@ -98,7 +103,7 @@ class RolloutProbe:
 
 
 def value_at_model_states(saved, probe: RolloutProbe) -> None:
-    sampled = saved.dynamics.sample_next(saved.model_state, probe.obs, probe.action, jax.random.PRNGKey(4))
+    _, sampled = probe.predictions(saved.dynamics, saved.model_state)
     model_v = np.asarray(soft_value(saved, sampled, jax.random.PRNGKey(5)))
     real_v = np.asarray(soft_value(saved, jnp.asarray(probe.next_obs), jax.random.PRNGKey(5)))
     gap = model_v - real_v
