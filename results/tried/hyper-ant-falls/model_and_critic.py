@@ -1,13 +1,13 @@
 """Diagnostic: on Ant with 1-step rollouts, is the critic's run-away (docs/hyper.md §22, §23) fed by the model?
 
-Loads a HyPER Ant run's last checkpoint and prints:
+Loads a HyPER Ant or Humanoid run's last checkpoint (truncated observations) and prints:
 
 1. the critic's values beside the rewards it is trained on, as percentiles, on the model buffer (what SAC
    trains on) and on the real learner buffer (the rollouts' start states); with gamma = 0.99 and rewards
    within [r_min, r_max], a critic consistent with them lies within [r_min, r_max] / (1 - gamma) plus the
    entropy term;
 2. the model's true one-step error on the rollouts' own distribution: recent real learner states are
-   restored in Ant-v5 (the truncated observation is qpos[2:] + qvel, and x, y do not change the
+   restored in the simulator (the truncated observation is qpos[2:] + qvel, and x, y do not change the
    dynamics), the latest actor samples an action, and the real next state is compared with the model's
    elite-mean and sampled predictions, in units of each number's spread over the real next states;
 3. the soft value min Q'(s', a') - alpha log pi(a'|s') at the model's sampled next states against the real
@@ -71,7 +71,7 @@ def critic_against_rewards(saved, stored: dict, rows: int = 20_000) -> None:
 
 
 class RolloutProbe:
-    """Recent real learner states, the latest actor's sampled actions, and Ant-v5's true next states."""
+    """Recent real learner states, the latest actor's sampled actions, and the simulator's true next states."""
 
     def __init__(self, saved, stored: dict, n: int = 1000, recent: int = 2000):
         real_obs = stored["buffer/obs"]
@@ -80,9 +80,10 @@ class RolloutProbe:
         self.obs = jnp.asarray(real_obs[rows])
         self.action = sample_tanh_gaussian(*agent.actor.apply(state.actor_params, self.obs), jax.random.PRNGKey(3))[0]
         env.reset(seed=0)
+        positions = env.unwrapped.model.nq - 2  # qpos[2:] leads the truncated observation
         next_obs = []
         for obs, action in zip(np.asarray(self.obs), np.asarray(self.action)):
-            env.reset_to_state(np.concatenate([[0.0, 0.0], obs[:13]]), obs[13:])
+            env.reset_to_state(np.concatenate([[0.0, 0.0], obs[:positions]]), obs[positions:])
             next_obs.append(env.step(action)[0])
         self.next_obs = np.array(next_obs, np.float32)
         self.spread = stored["buffer/next_obs"].std(0) + 1e-6
