@@ -20,6 +20,7 @@ from hyirl.hyper import (
 from hyirl.learner import evaluate
 from hyirl.model_rollouts import make_model_rollout
 from hyirl.presets import build_config, hyper_preset
+from hyirl.runs import StepProgress
 from hyirl.sac import NumpyPolicy, SACConfig
 from hyirl.selection import average_in
 
@@ -160,6 +161,20 @@ def test_loop_runs_counts_every_step_and_resumes_exactly(pendulum_demos, tmp_pat
     train_hyper(_cfg(pendulum_demos, steps=400, policy_averages=(300, 100)), split, progress=False)
     train_hyper(_cfg(pendulum_demos, policy_averages=(300, 100)), split, resume=True, progress=False)
     assert (split / "metrics.jsonl").read_text() == (averaged / "metrics.jsonl").read_text()
+
+
+def test_the_progress_line_counts_a_model_fits_epochs(pendulum_demos, tmp_path, monkeypatch):
+    """Guards the progress of HyPER's model fits, which advance no real step (the paper preset's first
+    fit runs for an hour on a CPU): the line shows each epoch of each fit and its held-out error while
+    the fit runs, and drops them once the loop acts again."""
+    notes, show = [], StepProgress.note
+    monkeypatch.setattr(StepProgress, "note", lambda bar, text: notes.append(text) or show(bar, text))
+    train_hyper(_cfg(pendulum_demos, steps=400), tmp_path / "r", progress=False)
+    fits = "|".join(notes).split("||")  # each fit's notes, each ended by a cleared note
+    assert len(fits) == 2 and notes[-1] == ""  # fits at 200 and 300 real steps
+    for fit in fits:
+        epochs = [int(note.split("epoch ")[1].split(",")[0]) for note in fit.rstrip("|").split("|")]
+        assert epochs == list(range(1, len(epochs) + 1)) and "held-out mse " in fit
 
 
 @pytest.fixture(scope="module")

@@ -253,6 +253,31 @@ def test_progress_without_a_terminal_prints_a_line_a_minute_and_at_the_end(monke
     assert not terminal.progress.disable and not terminal._lines
 
 
+def test_a_note_shows_work_between_updates_with_the_rate_brought_up_to_now(monkeypatch):
+    """Guards the progress of a long model fit between two real steps (the paper preset's first fit
+    runs for an hour on a CPU): a note goes into the line with the rate and time left of the moment,
+    keeps the once-a-minute limit, and is gone once cleared."""
+    import io
+
+    from rich.console import Console
+
+    import hyirl.runs
+
+    clock = iter([0.0, 10.0, 30.0, 70.0, 200.0])
+    monkeypatch.setattr(hyirl.runs.time, "perf_counter", lambda: next(clock))
+    log = io.StringIO()
+    with StepProgress(10_000, "hyper hopper", console=Console(file=log, width=40), line_every_s=60.0) as bar:
+        bar.update(100)  # t = 10: the first line
+        bar.note("model fit: epoch 1")  # t = 30: within the minute, no line
+        bar.note("model fit: epoch 2")  # t = 70: a minute after the first
+        bar.note("")  # t = 200: cleared; the last line at the end
+    assert log.getvalue().splitlines() == [
+        "hyper hopper: 100/10,000 steps, 10.0 steps/s, eval -, 0:16:30 left",
+        "hyper hopper: 100/10,000 steps, 1.4 steps/s, eval -, 1:55:30 left, model fit: epoch 2",
+        "hyper hopper: 100/10,000 steps, 0.5000 steps/s, eval -, 5:30:00 left",
+    ]
+
+
 def test_a_setting_newer_than_the_run_matches_only_at_its_default(tmp_path):
     """Resuming an older run whose config lacks a setting added since (top level or nested): the
     setting at its default (what the older code did) matches, any other value is refused."""

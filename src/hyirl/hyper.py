@@ -231,7 +231,8 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
             if loop_steps >= 0 and loop_steps % cfg.epoch_length == 0:
                 loop.start_epoch(loop_steps // cfg.epoch_length)
             if loop_steps >= 0 and loop_steps % cfg.model_every == 0:
-                loop.refit_model_and_roll_out()
+                loop.refit_model_and_roll_out(on_fit_epoch=partial(_show_fit, bar))
+                bar.note("")
             loop.act()
             if loop_steps >= 0 and int(loop.model_buffer.size) >= cfg.sac.batch_size:
                 loop.update_policy()
@@ -245,6 +246,11 @@ def train_hyper(cfg: HyPERConfig, out: Path, *, resume: bool = False, progress: 
             bar.update(learner.env_steps, loop.counters["eval_return"])
     loop.run.finish(env_steps=learner.env_steps)
     return loop.run.path
+
+
+def _show_fit(bar: StepProgress, fit: dict) -> None:
+    """A model fit's epochs in the progress line: the paper preset's first fit runs for an hour on a CPU."""
+    bar.note(f"model fit: epoch {fit['epochs']}, held-out mse {float(np.mean(fit['best_mse'])):.4g}")
 
 
 def _hyper_parts(cfg: HyPERConfig, env) -> tuple[Discriminator, SAC | TD3BC, Dynamics, OnlineSAC]:
@@ -353,7 +359,7 @@ class _HyPERLoop:
         if acting is not None:
             self.learner.policy = NumpyPolicy(acting)
 
-    def refit_model_and_roll_out(self) -> None:
+    def refit_model_and_roll_out(self, on_fit_epoch=None) -> None:
         cfg = self.cfg
         label = partial(self.learned_rewards, self.disc_state.params)
         if cfg.expert_starts == "sliding_window":
@@ -367,7 +373,7 @@ class _HyPERLoop:
         size_before = int(self.model_buffer.size)
         self.model_state, self.model_buffer, fit_info = refit_and_roll_out(
             cfg, self.dynamics, self.rollout, label, self.model_state, self.model_buffer, self.hybrid,
-            self.learner, self.expert, expert_rows, self.rng, self.counters["fits"],
+            self.learner, self.expert, expert_rows, self.rng, self.counters["fits"], on_fit_epoch,
         )  # fmt: skip
         self.counters["fits"] += 1
         # the new rows push out the oldest, stale ones first (a resize only grows the buffer)

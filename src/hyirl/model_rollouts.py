@@ -126,12 +126,14 @@ def sliding_window_rows(
 
 
 def refit_and_roll_out(
-    cfg, dynamics, rollout, label, model_state, model_buffer, hybrid, learner, expert, expert_rows, rng, fit_index
-):
-    """One model event: fit the ensemble on the hybrid buffer, then fill the model buffer with rollouts,
-    each transition stored with its learned reward ``label(transitions)``. Expert start states are
-    the rows ``expert_rows(n, key)`` of ``expert``."""
-    model_state, info = dynamics.fit(model_state, hybrid, rng, first=fit_index == 0)
+    cfg, dynamics, rollout, label, model_state, model_buffer, hybrid, learner, expert, expert_rows, rng, fit_index,
+    on_fit_epoch=None,
+):  # fmt: skip
+    """One model event: fit the ensemble on the hybrid buffer (``on_fit_epoch`` sees each epoch, as
+    ``Dynamics.fit``'s ``on_epoch``), then fill the model buffer with rollouts, each transition stored
+    with its learned reward ``label(transitions)``. Expert start states are the rows
+    ``expert_rows(n, key)`` of ``expert``."""
+    model_state, info = dynamics.fit(model_state, hybrid, rng, first=fit_index == 0, on_epoch=on_fit_epoch)
     key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed + 40_000), fit_index)
     k_start, k_roll = jax.random.split(key)
     n, window = cfg.rollouts_per_fit, cfg.learner_start_window

@@ -243,9 +243,10 @@ def _duration(seconds: float) -> str:
 
 class StepProgress:
     """A rich progress bar over env steps (or another ``unit``) showing the rate, the latest evaluation
-    return (or another ``score``) and the time left. Without a terminal (a background or batch job's
-    log), where a live bar shows nothing until the work is over, it prints the same fields as one
-    plain line at most every ``line_every_s`` seconds and one at the end."""
+    return (or another ``score``), the time left and a ``note`` on work between two updates (a model
+    fit's epochs). Without a terminal (a background or batch job's log), where a live bar shows nothing
+    until the work is over, it prints the same fields as one plain line at most every ``line_every_s``
+    seconds and one at the end."""
 
     def __init__(
         self,
@@ -267,10 +268,13 @@ class StepProgress:
             TextColumn(f"{{task.fields[rate]:>7}} {unit}/s"),
             TextColumn(f"{score} {{task.fields[eval]}}"),
             TextColumn("{task.fields[left]} left"),
+            TextColumn("{task.fields[note]}"),
             console=console,
             disable=not enabled or self._lines,
         )
-        self.task = self.progress.add_task(description, total=total, completed=start, rate="-", eval="-", left="-")
+        self.task = self.progress.add_task(
+            description, total=total, completed=start, rate="-", eval="-", left="-", note=""
+        )
         self._unit, self._score, self._line_every_s = unit, score, line_every_s
         self._t0, self._s0 = time.perf_counter(), start
         self._last_line: float | None = None
@@ -289,9 +293,10 @@ class StepProgress:
         task = self.progress.tasks[0]
         done = f"{int(task.completed):,}" + ("" if task.total is None else f"/{int(task.total):,}")
         fields = task.fields
+        note = f", {fields['note']}" if fields["note"] else ""
         self.progress.console.print(
             f"{task.description}: {done} {self._unit}, {fields['rate']} {self._unit}/s, "
-            f"{self._score} {fields['eval']}, {fields['left']} left",
+            f"{self._score} {fields['eval']}, {fields['left']} left{note}",
             markup=False,
             highlight=False,
             soft_wrap=True,  # one line per record, whatever width the log's console assumes
@@ -312,3 +317,10 @@ class StepProgress:
         if self._lines and (self._last_line is None or now - self._last_line >= self._line_every_s):
             self._print_line()
             self._last_line, self._unprinted = now, False
+
+    def note(self, text: str) -> None:
+        """Show ``text`` beside the fields, their rate and time left brought up to now, until the next
+        ``note`` (``""`` clears it): work between two updates that takes long (a model fit's epochs),
+        which would otherwise leave the same line for most of an hour."""
+        self.progress.update(self.task, note=text)
+        self.update(int(self.progress.tasks[0].completed))
