@@ -35,9 +35,9 @@ PIECES = dict(
 
 
 def timed(method, seconds: dict):
-    def run(loop, *args):
+    def run(loop, *args, **kwargs):
         t0 = time.perf_counter()
-        out = method(loop, *args)
+        out = method(loop, *args, **kwargs)
         jax.block_until_ready((loop.learner.state, loop.model_buffer, loop.disc_state))
         seconds[method.__name__] += time.perf_counter() - t0
         return out

@@ -42,6 +42,37 @@ def test_reset_without_warmstart_stays_close():
     np.testing.assert_allclose(obs, observations[20], atol=1e-3)
 
 
+@pytest.mark.parametrize(
+    "task,truncated_obs", [("hopper", False), ("walker2d", False), ("ant", True), ("humanoid", True)]
+)
+def test_an_observation_of_positions_and_velocities_restores_its_state(task, truncated_obs):
+    """Guards ``reset_to_observation``, which the HyPER diagnostics use to step the simulator from a
+    model's states: the observation is the state less the x (and y) that no observation sees, so the
+    simulator goes on exactly as from the recorded state moved to x = y = 0 without the solver's warm
+    start (which no observation holds), and observations that are no such state are refused."""
+    env = make_env(task, p_tremble=0.0, truncated_obs=truncated_obs)
+    states, observations, actions = _record(env, seed=2, steps=12, rng=np.random.default_rng(2))
+    assert np.abs(states[6]["qvel"]).max() < 10  # Hopper and Walker2d observe velocities clipped to ±10
+    unseen = len(states[6]["qpos"]) + len(states[6]["qvel"]) - len(observations[6])
+    runs = []
+    for restore in ("state", "observation"):
+        again = make_env(task, p_tremble=0.0, truncated_obs=truncated_obs)
+        again.reset(seed=7)
+        if restore == "state":
+            again.reset_to_state(np.concatenate([np.zeros(unseen), states[6]["qpos"][unseen:]]), states[6]["qvel"], t=6)
+        else:
+            np.testing.assert_allclose(again.reset_to_observation(observations[6], t=6), observations[6], atol=1e-6)
+        assert again.t == 6
+        runs.append([again.step(action)[0] for action in actions[6:11]])
+    np.testing.assert_array_equal(runs[0], runs[1])
+    for other, obs in (("pendulum", observations[6]), (task, np.ones(env.observation_space.shape[0] + 1))):
+        with pytest.raises(HyirlError, match="does not determine its simulator state"):
+            make_env(other, truncated_obs=truncated_obs and other == task).reset_to_observation(obs)
+    if truncated_obs:
+        with pytest.raises(HyirlError, match="does not determine"):
+            make_env(task).reset_to_observation(make_env(task).reset(seed=0)[0])  # v5's contact forces
+
+
 def test_episodes_end_at_the_horizon():
     env = make_env("pendulum", p_tremble=0.0)  # pendulum never terminates: only the horizon ends it
     env.reset(seed=0)

@@ -249,6 +249,24 @@ class TaskEnv(gym.Wrapper):
             self.env.state = np.array([qpos[0], qvel[0]], dtype=np.float64)
         return self.env._get_obs()
 
+    def reset_to_observation(self, obs, t: int = 0) -> np.ndarray:
+        """Put the simulator in the state an observation stands for, where the observation is qpos
+        less its leading coordinates (x, or x and y) followed by qvel, as Hopper's, Walker2d's and the
+        truncated Ant's and Humanoid's are; the unseen coordinates are set to 0, which these tasks'
+        dynamics do not depend on. A velocity at the observation's clip (Hopper's and Walker2d's ±10)
+        is restored at the clip. Diagnostics use it to step the simulator from a model's states.
+        Observations that no state shows (v5's contact forces; a velocity beyond the clip) are refused."""
+        obs = np.asarray(obs, np.float64)
+        if self._mujoco:
+            nq, nv = self.env.model.nq, self.env.model.nv
+            unseen = nq + nv - obs.shape[-1]
+            if obs.ndim == 1 and 0 <= unseen < nq:
+                qpos = np.concatenate([np.zeros(unseen), obs[: nq - unseen]])
+                restored = self.reset_to_state(qpos, obs[nq - unseen :], t=t)
+                if restored.shape == obs.shape and np.allclose(restored, obs, atol=1e-6):
+                    return restored
+        raise HyirlError(f"a {obs.shape} observation of {self.task.name!r} does not determine its simulator state")
+
 
 # Termination of model rollouts, from the predicted next observation (spec §5.1, §10.13). obs[0] is the
 # torso height on all four tasks (x, y are excluded from gymnasium's observations and the truncated ones).

@@ -80,10 +80,9 @@ class RolloutProbe:
         self.obs = jnp.asarray(real_obs[rows])
         self.action = sample_tanh_gaussian(*agent.actor.apply(state.actor_params, self.obs), jax.random.PRNGKey(3))[0]
         env.reset(seed=0)
-        positions = env.unwrapped.model.nq - 2  # qpos[2:] leads the truncated observation
         next_obs = []
         for obs, action in zip(np.asarray(self.obs), np.asarray(self.action)):
-            env.reset_to_state(np.concatenate([[0.0, 0.0], obs[:positions]]), obs[positions:])
+            env.reset_to_observation(obs)
             next_obs.append(env.step(action)[0])
         self.next_obs = np.array(next_obs, np.float32)
         self.spread = stored["buffer/next_obs"].std(0) + 1e-6

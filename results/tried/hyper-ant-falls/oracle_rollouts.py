@@ -26,8 +26,6 @@ from hyirl.cli import main
 from hyirl.envs import get_task, make_env
 from hyirl.networks import sample_tanh_gaussian
 
-ANT_QPOS_OBSERVED = 13  # qpos[2:] of Ant-v5; the rest of the truncated observation is qvel
-
 
 def make_simulator_rollout(agent, _dynamics, _done_fn, uncertainty_penalty: float = 0.0, action_noise=None):
     """Drop-in for :func:`hyirl.model_rollouts.make_model_rollout` (SAC only) that steps Ant-v5 itself."""
@@ -38,7 +36,7 @@ def make_simulator_rollout(agent, _dynamics, _done_fn, uncertainty_penalty: floa
     sample_action = jax.jit(lambda params, obs, key: sample_tanh_gaussian(*agent.actor.apply(params, obs), key)[0])
 
     def step_from(obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, bool]:
-        env.reset_to_state(np.concatenate([[0.0, 0.0], obs[:ANT_QPOS_OBSERVED]]), obs[ANT_QPOS_OBSERVED:])
+        env.reset_to_observation(obs)
         next_obs, _, terminated, _, _ = env.step(action)
         return next_obs, terminated
 
