@@ -28,6 +28,7 @@ import numpy as np
 
 from hyirl.demos import expert_buffer, load_expert_data
 from hyirl.hyper import load_hyper_run
+from hyirl.learner import episode
 from hyirl.networks import sample_tanh_gaussian
 from hyirl.sac import NumpyPolicy
 
@@ -43,17 +44,12 @@ def load(run: Path, checkpoint: Path | None):
 
 
 def episodes(saved, count: int) -> list[dict]:
+    """The latest actor's real episodes (its mean action); one shorter than the horizon ended by a fall."""
     env, policy = saved.learner.env, NumpyPolicy(saved.learner.state.actor_params)
     found = []
     for seed in range(count):
-        obs, _ = env.reset(seed=10_000 + seed)
-        rows, done = dict(obs=[], action=[], true_reward=[]), False
-        while not done:
-            action = policy(obs)
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            rows["obs"].append(obs), rows["action"].append(action), rows["true_reward"].append(reward)
-            obs, done = next_obs, terminated or truncated
-        found.append({k: np.asarray(v, np.float32) for k, v in rows.items()} | dict(terminated=bool(terminated)))
+        obs, action, true_reward = map(np.asarray, zip(*episode(env, policy, seed=10_000 + seed)))
+        found.append(dict(obs=obs, action=action, true_reward=true_reward, terminated=len(obs) < env.horizon))
     return found
 
 
