@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -220,7 +221,8 @@ def test_selection_acts_with_one_snapshot_per_epoch_and_resumes_exactly(selectio
 def test_a_saved_run_loads_as_its_last_evaluation_saw_it_and_is_left_unchanged(selection_run, tmp_path):
     """Guards ``load_hyper_run``, the analysis scripts' way into a run: the loaded deployed actor (a
     selected snapshot here) and latest actor score exactly what the run logged at its last evaluation,
-    the ensemble is the fitted one (its elites' held-out error as logged), and no file changes."""
+    the ensemble is the fitted one (its elites' held-out error as logged), and no file changes; a kept
+    copy of a checkpoint passed as ``checkpoint`` is read in place of the run's own (fails if ignored)."""
     cfg, run = selection_run
     files = lambda: {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}  # noqa: E731
     before = files()
@@ -238,8 +240,18 @@ def test_a_saved_run_loads_as_its_last_evaluation_saw_it_and_is_left_unchanged(s
     elites = np.asarray(saved.model_state.elites)
     assert float(np.asarray(saved.model_state.val_mse)[elites].mean()) == pytest.approx(last["model_val_mse"])
     assert files() == before
-    with pytest.raises(HyirlError, match="no HyPER checkpoint"):
+    with pytest.raises(HyirlError, match="holds no HyPER run"):
         load_hyper_run(tmp_path)
+    # A kept copy of a checkpoint is read in place of the run's own, here gone from a copy of the run.
+    kept, bare = tmp_path / "kept.npz", tmp_path / "bare"
+    shutil.copy(run / "checkpoints" / "learner.npz", kept)
+    shutil.copytree(run, bare)
+    (bare / "checkpoints" / "learner.npz").unlink()
+    with pytest.raises(HyirlError, match="no HyPER checkpoint at"):
+        load_hyper_run(bare)
+    from_kept = load_hyper_run(bare, checkpoint=kept)
+    assert from_kept.learner.env_steps == 800
+    assert all(jax.tree.leaves(jax.tree.map(np.array_equal, from_kept.deployed_params, saved.deployed_params)))
     other = tmp_path / "mm"
     (other / "checkpoints").mkdir(parents=True)
     (other / "checkpoints" / "learner.npz").write_bytes(b"")

@@ -506,12 +506,17 @@ class SavedHyPERRun:
     deployed_params: Any  # the actor the run's evaluation scores as eval_return_mean
 
 
-def load_hyper_run(run_dir: Path) -> SavedHyPERRun:
-    """Read a HyPER run directory's config and last checkpoint; nothing in the directory changes."""
+def load_hyper_run(run_dir: Path, checkpoint: Path | None = None) -> SavedHyPERRun:
+    """Read a HyPER run directory's config and last checkpoint; nothing in the directory changes.
+
+    ``checkpoint`` reads another of the run's checkpoints (a copy kept at an earlier step) instead."""
     run_dir = Path(run_dir)
-    config_file, checkpoint_file = run_dir / "config.json", run_dir / "checkpoints" / "learner.npz"
-    if not (config_file.is_file() and checkpoint_file.is_file()):
-        raise HyirlError(f"{run_dir} holds no HyPER checkpoint (needs config.json and checkpoints/learner.npz)")
+    config_file = run_dir / "config.json"
+    checkpoint_file = Path(checkpoint) if checkpoint is not None else run_dir / "checkpoints" / "learner.npz"
+    if not config_file.is_file():
+        raise HyirlError(f"{run_dir} holds no HyPER run (needs config.json)")
+    if not checkpoint_file.is_file():
+        raise HyirlError(f"no HyPER checkpoint at {checkpoint_file}")
     saved = from_json(json.loads(config_file.read_text()))
     if saved.get("algo") != "hyper":
         raise HyirlError(f"{run_dir} is a {saved.get('algo')} run, not a HyPER run")

@@ -18,8 +18,6 @@ RUN/checkpoints/learner.npz; nothing in RUN changes.
 """
 
 import argparse
-import shutil
-import tempfile
 from pathlib import Path
 
 import jax
@@ -31,16 +29,6 @@ from hyirl.hyper import load_hyper_run
 from hyirl.learner import episode
 from hyirl.networks import sample_tanh_gaussian
 from hyirl.sac import NumpyPolicy
-
-
-def load(run: Path, checkpoint: Path | None):
-    if checkpoint is None:
-        return load_hyper_run(run)
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copy(run / "config.json", tmp)
-        (Path(tmp) / "checkpoints").mkdir()
-        (Path(tmp) / "checkpoints" / "learner.npz").symlink_to(checkpoint.resolve())
-        return load_hyper_run(Path(tmp))
 
 
 def episodes(saved, count: int) -> list[dict]:
@@ -72,7 +60,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path)
     parser.add_argument("--episodes", type=int, default=5)
     args = parser.parse_args()
-    saved = load(args.run, args.checkpoint)
+    saved = load_hyper_run(args.run, args.checkpoint)
     state = saved.learner.state
     print(
         f"== {args.run} ({args.checkpoint or 'last checkpoint'}): {saved.learner.env_steps} real steps, "
