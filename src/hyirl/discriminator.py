@@ -47,7 +47,9 @@ class DiscriminatorConfig:
     # Absorbing states (Kostrikov et al. 2019, DAC; not the paper's): f reads one more input, 0 on every
     # real pair and 1 on the absorbing pair that a terminal step leads into, and a terminal step's reward
     # holds the absorbing state's value (see reward_fn). The best policy then no longer depends on the
-    # level of f, which moment matching leaves free and which on Ant decides whether ending pays.
+    # level of f, which moment matching leaves free and which on Ant decides whether ending pays; with
+    # SAC only up to the entropy term, which living steps pay and the absorbing state does not
+    # (docs/hyper.md §28).
     absorbing: bool = False
 
     def __post_init__(self):

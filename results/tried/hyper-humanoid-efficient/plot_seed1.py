@@ -1,0 +1,71 @@
+"""Figure: HyPER Humanoid seed 1 (efficient preset), the record beside the branches and the variants.
+
+Left: the record and its branches with the learned reward moved by a constant c from a kept checkpoint
+(docs/hyper.md §27). Right: the record and the runs from scratch with one setting changed (§28). Both
+plot the latest weights' return (10 deterministic real episodes at each evaluation); the deployed
+policy's return is in the records. The expert scores 5,580.6 (docs/experts.md), the paper's HyPER 5,546 at
+100k, both far above this figure's range.
+
+Run from the repository root:
+    python results/tried/hyper-humanoid-efficient/plot_seed1.py
+"""
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+HERE = Path(__file__).parent
+RECORD = Path("results/runs/hyper-humanoid-efficient-s1")
+BRANCHES = {
+    "c = −1 from 40k": "branch-s1-at40000-offset-1",
+    "c = +1 from 40k": "branch-s1-at40000-offset1",
+    "c = +0.5 from 67.5k": "branch-s1-at67500-offset0.5",
+    "c = +1 from 67.5k": "branch-s1-at67500-offset1",
+}
+VARIANTS = {
+    "disc.absorbing=true": "absorbing-s1",
+    "sac.target_entropy=0": "ent0-s1",
+}
+
+
+def curve(run: Path, after: int = 0) -> tuple[list[int], list[float]]:
+    """Real steps and the latest weights' return, from evaluations after ``after`` real steps."""
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if r["env_steps"] > after]
+    return [r["env_steps"] / 1000 for r in rows], [r["eval_return_latest"] for r in rows]
+
+
+def panel(ax, title: str, others: dict[str, tuple]) -> None:
+    ax.plot(*curve(RECORD), color="black", lw=2, label="the record (efficient preset)")
+    for label, (xs, ys) in others.items():
+        ax.plot(xs, ys, lw=1.5, marker=".", label=label)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("real steps (thousands)")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 1000)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+
+
+def main() -> None:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    branches = {}
+    for label, name in BRANCHES.items():
+        start = int(name.split("-at")[1].split("-")[0])
+        branches[label] = curve(HERE / "branches" / name, after=start)
+    panel(left, "learned reward −f + c, branched from the record (§27)", branches)
+    variants = {f"from scratch, {label}": curve(HERE / "variants" / name) for label, name in VARIANTS.items()}
+    panel(right, "one setting changed, from scratch (§28)", variants)
+    left.set_ylabel("latest weights' return (10 episodes)")
+    fig.suptitle("HyPER, Humanoid, seed 1 (expert 5,580.6; the paper's HyPER 5,546 at 100k)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(HERE / "seed1.png", dpi=110)
+    print(f"wrote {HERE / 'seed1.png'}")
+
+
+if __name__ == "__main__":
+    main()
