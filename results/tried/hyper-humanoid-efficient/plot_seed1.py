@@ -20,11 +20,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 HERE = Path(__file__).parent
 RECORD = Path("results/runs/hyper-humanoid-efficient-s1")
-BRANCHES = {
-    "c = −1 from 40k": "branch-s1-at40000-offset-1",
-    "c = +1 from 40k": "branch-s1-at40000-offset1",
-    "c = +0.5 from 67.5k": "branch-s1-at67500-offset0.5",
-    "c = +1 from 67.5k": "branch-s1-at67500-offset1",
+BRANCHES = {  # label: (directory under branches/, the real step it branched at)
+    "c = −1 from 40k": ("branch-s1-at40000-offset-1", 40_000),
+    "c = +1 from 40k": ("branch-s1-at40000-offset1", 40_000),
+    "c = +0.5 from 67.5k": ("branch-s1-at67500-offset0.5", 67_500),
+    "c = +1 from 67.5k": ("branch-s1-at67500-offset1", 67_500),
 }
 VARIANTS = {
     "disc.absorbing=true": "absorbing-s1",
@@ -53,10 +53,7 @@ def panel(ax, title: str, others: dict[str, tuple], top: float) -> None:
 
 def main() -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    branches = {}
-    for label, name in BRANCHES.items():
-        start = int(name.split("-at")[1].split("-")[0])
-        branches[label] = curve(HERE / "branches" / name, after=start)
+    branches = {label: curve(HERE / "branches" / name, after=start) for label, (name, start) in BRANCHES.items()}
     panel(left, "learned reward −f + c, branched from the record (§27)", branches, top=1000)
     variants = {f"from scratch, {label}": curve(HERE / "variants" / name) for label, name in VARIANTS.items()}
     panel(right, "one setting changed, from scratch (§28)", variants, top=3600)
