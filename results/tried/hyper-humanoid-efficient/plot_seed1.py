@@ -10,13 +10,15 @@ Run from the repository root:
     python results/tried/hyper-humanoid-efficient/plot_seed1.py
 """
 
-import json
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from hyirl.report import load_run  # noqa: E402
 
 HERE = Path(__file__).parent
 RECORD = Path("results/runs/hyper-humanoid-efficient-s1")
@@ -32,11 +34,11 @@ VARIANTS = {
 }
 
 
-def curve(run: Path, after: int = 0) -> tuple[list[int], list[float]]:
-    """Real steps and the latest weights' return, from evaluations after ``after`` real steps."""
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    rows = [r for r in rows if r["env_steps"] > after]
-    return [r["env_steps"] / 1000 for r in rows], [r["eval_return_latest"] for r in rows]
+def curve(run: Path, after: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Real steps (thousands) and the latest weights' return, from evaluations after ``after`` real steps."""
+    records = load_run(run, "eval_return_latest")
+    kept = records["env_steps"] > after
+    return records["env_steps"][kept] / 1000, records["returns"][kept]
 
 
 def panel(ax, title: str, others: dict[str, tuple], top: float) -> None:
