@@ -50,6 +50,9 @@ BAD_INPUT = {
     "absorbing with buffer samples": TRAIN + ["--set", "disc.absorbing=true", "--set", "disc_samples=recent"],
     "hyper td3 absorbing": ["train", "--algo", "hyper", "--env", "pendulum"]
     + ["--set", "disc.absorbing=true", "--set", "policy=td3bc"],
+    "hyper td3 terminal entropy": ["train", "--algo", "hyper", "--env", "pendulum"]
+    + ["--set", "sac.terminal_entropy=true", "--set", "policy=td3bc"],
+    "td3 terminal entropy": TRAIN + ["--set", "sac.terminal_entropy=true", "--set", "policy=td3bc"],
     "model-free truncated observations": TRAIN + ["--truncated-obs"],
     "bc truncated observations": ["train", "--algo", "bc", "--env", "pendulum", "--truncated-obs"],
     "contact forces on a task without them": TRAIN + ["--set", "contact_forces=false"],

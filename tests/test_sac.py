@@ -7,6 +7,7 @@ from hyirl import buffers
 from hyirl.envs import make_env
 from hyirl.errors import HyirlError
 from hyirl.learner import LoopConfig, OnlineSAC, evaluate
+from hyirl.networks import sample_tanh_gaussian
 from hyirl.sac import SAC, SACConfig, numpy_layers, numpy_mlp
 
 
@@ -123,6 +124,36 @@ def test_expert_rows_bootstrap_through_the_recorded_next_action(bootstrap, recor
     critics = [agent.train_chunk(s, learner, expert, None, 1e-2, num_updates=1)[0].critic_params for s in states]
     same = all(np.array_equal(a, b) for a, b in zip(*map(jax.tree.leaves, critics)))
     assert same == (bootstrap == "expert-action" and recorded)
+
+
+def test_terminal_steps_pay_the_entropy_term_that_living_on_would_pay():
+    """Guards ``SACConfig.terminal_entropy``: a terminal row's target rises by exactly gamma / (1 - gamma)
+    times the batch's mean living entropy term -alpha log pi(a'|s') (from the policy's own next actions,
+    also on expert rows that bootstrap through a recorded one), and no other row's target moves. So the
+    absorbing state pays SAC's entropy cost as living does (docs/hyper.md §29). Broken by hand (the
+    term's sign flipped; the mean taken over the recorded rows' zeroed log-densities), it failed."""
+    gamma, alpha, n = 0.99, 5.0, 32
+    rng = np.random.default_rng(0)
+    recorded = np.where(np.arange(n)[:, None] < 8, rng.uniform(-1, 1, (n, 2)), np.nan)
+    batch = dict(
+        obs=jnp.asarray(rng.normal(size=(n, 3)), jnp.float32),
+        action=jnp.asarray(rng.uniform(-1, 1, (n, 2)), jnp.float32),
+        next_obs=jnp.asarray(rng.normal(size=(n, 3)), jnp.float32),
+        terminal=jnp.asarray(np.arange(n) % 3 == 0, jnp.float32),
+        expert_next_action=jnp.asarray(recorded, jnp.float32),
+    )
+    rewards, key = jnp.asarray(rng.normal(size=n), jnp.float32), jax.random.PRNGKey(1)
+    targets = {}
+    for on in (False, True):
+        cfg = SACConfig(hidden=(16,), gamma=gamma, expert_bootstrap="expert-action", terminal_entropy=on)
+        agent = SAC(3, 2, cfg)
+        state = agent.init(jax.random.PRNGKey(0))
+        targets[on] = np.asarray(agent.td_target(state, batch, rewards, alpha, key))
+    _, log_prob = sample_tanh_gaussian(*agent.actor.apply(state.actor_params, batch["next_obs"]), key)
+    living_term = -alpha * float(np.mean(log_prob))
+    expected = np.asarray(batch["terminal"]) * gamma * living_term / (1 - gamma)
+    np.testing.assert_allclose(targets[True] - targets[False], expected, rtol=1e-4, atol=1e-5)
+    assert abs(living_term) > 0.1  # the term is not vanishing for this policy, so the test can see it
 
 
 def test_schedule_sees_the_batch_clock():

@@ -2,5 +2,5 @@
 
 from hyirl.errors import HyirlError
 
-__version__ = "0.30.2"
+__version__ = "0.31.0"
 __all__ = ["HyirlError", "__version__"]

@@ -171,11 +171,14 @@ class HyPERConfig:
                 if self.policy == "td3bc" and self.uncertainty_penalty
                 else []
             )
-            + (
-                ["disc.absorbing=true works with SAC only (policy=sac)"]
-                if self.disc.absorbing and self.policy != "sac"
-                else []
-            )
+            + [
+                f"{name}=true works with SAC only (policy=sac)"
+                for name, on in (
+                    ("disc.absorbing", self.disc.absorbing),
+                    ("sac.terminal_entropy", self.sac.terminal_entropy),
+                )
+                if on and self.policy != "sac"
+            ]
             + (
                 ["sac.expert_bootstrap acts on HyPE's hybrid batches; HyPER's SAC reads no expert rows"]
                 if self.sac.expert_bootstrap != "policy"

@@ -145,6 +145,11 @@ class IRLConfig:
             + check_choice("reset_mode", self.reset_mode, ("state", "replay"))
             + check_choice("policy", self.policy, ("sac", "td3bc"))
             + _absorbing_problems(self)
+            + (
+                ["sac.terminal_entropy=true needs policy='sac'"]
+                if self.sac.terminal_entropy and self.policy != "sac"
+                else []
+            )
             + _expert_bootstrap_problems(self),
         )
 

@@ -57,6 +57,11 @@ class SACConfig:
     # next action, no entropy term), so the critic is never read at the actor's own action on expert
     # states, which only the expert's one action per state fits (not the paper's; results/README.md).
     expert_bootstrap: Literal["policy", "expert-action"] = "policy"
+    # A terminal step's target also holds the entropy term that living on would pay: the batch's mean
+    # -alpha log pi(a'|s') at every later step, gamma (that mean) / (1 - gamma). With disc.absorbing,
+    # ending and living then differ in f only, not in SAC's entropy cost, which made Humanoid's learner
+    # fall (not the paper's; docs/hyper.md §28, §29).
+    terminal_entropy: bool = False
 
     def __post_init__(self):
         check_config(
@@ -194,16 +199,8 @@ class SAC:
         return new_state, metrics
 
     def _critic_step(self, state: SACState, batch: dict, rewards, alpha, lr, k_next):
-        """Both critics towards y = r + gamma (1 - terminal) (min target Q(s', a') - alpha log pi(a'|s'))."""
-        next_action, next_log_prob = sample_tanh_gaussian(
-            *self.actor.apply(state.actor_params, batch["next_obs"]), k_next
-        )
-        if "expert_next_action" in batch:  # expert rows with a recorded next action bootstrap through it
-            recorded = ~jnp.isnan(batch["expert_next_action"]).any(-1)
-            next_action = jnp.where(recorded[:, None], batch["expert_next_action"], next_action)
-            next_log_prob = jnp.where(recorded, 0.0, next_log_prob)
-        next_q = self.critic.apply(state.critic_target, batch["next_obs"], next_action).min(0)
-        target = rewards + self.cfg.gamma * (1.0 - batch["terminal"]) * (next_q - alpha * next_log_prob)
+        """Both critics towards the soft TD target (:meth:`td_target`)."""
+        target = self.td_target(state, batch, rewards, alpha, k_next)
 
         def critic_loss(params):
             q = self.critic.apply(params, batch["obs"], batch["action"])
@@ -212,6 +209,23 @@ class SAC:
         (c_loss, q), grads = jax.value_and_grad(critic_loss, has_aux=True)(state.critic_params)
         updates, critic_opt = self.tx.update(grads, _with_lr(state.critic_opt, lr), state.critic_params)
         return optax.apply_updates(state.critic_params, updates), critic_opt, c_loss, q
+
+    def td_target(self, state: SACState, batch: dict, rewards, alpha, k_next):
+        """y = r + gamma (1 - terminal) (min target Q(s', a') - alpha log pi(a'|s')), with a' ~ pi(s')."""
+        next_action, next_log_prob = sample_tanh_gaussian(
+            *self.actor.apply(state.actor_params, batch["next_obs"]), k_next
+        )
+        policy_log_prob = next_log_prob
+        if "expert_next_action" in batch:  # expert rows with a recorded next action bootstrap through it
+            recorded = ~jnp.isnan(batch["expert_next_action"]).any(-1)
+            next_action = jnp.where(recorded[:, None], batch["expert_next_action"], next_action)
+            next_log_prob = jnp.where(recorded, 0.0, next_log_prob)
+        next_q = self.critic.apply(state.critic_target, batch["next_obs"], next_action).min(0)
+        target = rewards + self.cfg.gamma * (1.0 - batch["terminal"]) * (next_q - alpha * next_log_prob)
+        if self.cfg.terminal_entropy:
+            living_entropy_term = -alpha * policy_log_prob.mean()  # the policy's own, not a recorded action's
+            target += self.cfg.gamma * batch["terminal"] * living_entropy_term / (1.0 - self.cfg.gamma)
+        return target
 
     def _actor_step(self, state: SACState, critic_params, batch: dict, expert_batch, alpha, actor_lr, keys):
         """The actor on mean(alpha log pi(a|s) - min Q(s, a)) with the freshly updated critic (as SB3
