@@ -6,7 +6,8 @@ own log-density, which a target of -|A| keeps positive: a cost per step). Withou
 of ending an episode is 0, so where this level is below 0 ending pays (docs/hyper.md §27). It is a proxy:
 H is measured on model rows, not on the learner's real states (``free_level.py`` measures both at a
 checkpoint). With absorbing states (``disc.absorbing``), a last column gives what ending pays per step
-instead of 0: -f(abs), plus the same entropy term where ``sac.terminal_entropy`` is on. Printed beside it: the deployed policy's return and mean episode length, and the latest
+instead of 0: -f(abs), plus the same entropy term where ``sac.terminal_entropy`` is on. Printed beside
+it: the deployed policy's return and mean episode length, and the latest
 weights' return (10 deterministic episodes each).
 
 Run from the repository root:
