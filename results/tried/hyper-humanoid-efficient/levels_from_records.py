@@ -7,8 +7,8 @@ of ending an episode is 0, so where this level is below 0 ending pays (docs/hype
 H is measured on model rows, not on the learner's real states (``free_level.py`` measures both at a
 checkpoint). With absorbing states (``disc.absorbing``), a last column gives what ending pays per step
 instead of 0: -f(abs), plus the same entropy term where ``sac.terminal_entropy`` is on. Printed beside
-it: the deployed policy's return and mean episode length, and the latest
-weights' return (10 deterministic episodes each).
+it: the deployed policy's return and mean episode length, and the latest weights' return (10 deterministic
+episodes each).
 
 Run from the repository root:
     python results/tried/hyper-humanoid-efficient/levels_from_records.py results/runs/hyper-humanoid-efficient-s*
