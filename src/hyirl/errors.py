@@ -37,3 +37,8 @@ def check_widths(name: str, widths) -> list[str]:
     if isinstance(widths, (list, tuple)) and widths and all(isinstance(w, int) and w > 0 for w in widths):
         return []
     return [f"{name}={widths!r} must be a list of positive layer widths"]
+
+
+def check_sac_only(policy: str, options: dict[str, bool]) -> list[str]:
+    """Problems of options that act on SAC's targets (absorbing values, entropy terms) under another policy."""
+    return [f"{name}=true works with SAC only (policy=sac)" for name, on in options.items() if on and policy != "sac"]

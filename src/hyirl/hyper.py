@@ -42,7 +42,7 @@ from hyirl.demos import expert_buffer, generated_data_name, load_expert_data, tr
 from hyirl.discriminator import Discriminator, DiscriminatorConfig, DiscriminatorState
 from hyirl.dynamics import Dynamics, DynamicsConfig, DynamicsState
 from hyirl.envs import get_task, make_env, model_termination
-from hyirl.errors import HyirlError, check_choice, check_config
+from hyirl.errors import HyirlError, check_choice, check_config, check_sac_only
 from hyirl.learner import LoopConfig, OnlineSAC, evaluate_with_lengths, evaluation_record, restore_learner, save_learner
 from hyirl.model_rollouts import (
     make_learned_rewards,
@@ -171,14 +171,9 @@ class HyPERConfig:
                 if self.policy == "td3bc" and self.uncertainty_penalty
                 else []
             )
-            + [
-                f"{name}=true works with SAC only (policy=sac)"
-                for name, on in (
-                    ("disc.absorbing", self.disc.absorbing),
-                    ("sac.terminal_entropy", self.sac.terminal_entropy),
-                )
-                if on and self.policy != "sac"
-            ]
+            + check_sac_only(
+                self.policy, {"disc.absorbing": self.disc.absorbing, "sac.terminal_entropy": self.sac.terminal_entropy}
+            )
             + (
                 ["sac.expert_bootstrap acts on HyPE's hybrid batches; HyPER's SAC reads no expert rows"]
                 if self.sac.expert_bootstrap != "policy"

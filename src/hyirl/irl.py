@@ -30,7 +30,7 @@ from hyirl import buffers
 from hyirl.demos import expert_buffer, load_expert_data, with_next_actions
 from hyirl.discriminator import Discriminator, DiscriminatorConfig, DiscriminatorState
 from hyirl.envs import Task, TaskEnv, make_env, observed_task
-from hyirl.errors import HyirlError, check_choice, check_config
+from hyirl.errors import HyirlError, check_choice, check_config, check_sac_only
 from hyirl.learner import (
     LoopConfig,
     OnlineSAC,
@@ -145,11 +145,7 @@ class IRLConfig:
             + check_choice("reset_mode", self.reset_mode, ("state", "replay"))
             + check_choice("policy", self.policy, ("sac", "td3bc"))
             + _absorbing_problems(self)
-            + (
-                ["sac.terminal_entropy=true needs policy='sac'"]
-                if self.sac.terminal_entropy and self.policy != "sac"
-                else []
-            )
+            + check_sac_only(self.policy, {"sac.terminal_entropy": self.sac.terminal_entropy})
             + _expert_bootstrap_problems(self),
         )
 
