@@ -1,6 +1,7 @@
-"""Figure: HyPER Humanoid, each seed's record (efficient preset) beside the same seed from scratch with
+"""Figures: HyPER Humanoid, each seed's record (efficient preset) beside the same seed from scratch with
 ``disc.absorbing=true`` and ``sac.terminal_entropy=true`` (docs/hyper.md §29, §31), and seed 0 with the
-paper's Humanoid rollouts as well (§32).
+paper's Humanoid rollouts as well (§32), in ``seeds.png``; seed 0's record beside its one-setting probes
+(§33) in ``seed0-probes.png``. Seed 0 with both settings runs on to 200k (§33).
 
 One panel per seed: the deployed policy's return (solid, the score in docs/results.md) and the latest
 weights' return (dotted), each over 10 deterministic real episodes per evaluation; the paper's HyPER
@@ -31,10 +32,21 @@ RUNS = {  # label: (colour, run directory with {seed})
         str(HERE / "variants" / "absorbing-entropy-paper-rollouts-s{seed}"),
     ),
 }
+PROBES = {  # seed 0, one setting changed from the efficient preset each (§33)
+    "efficient preset (the record)": ("black", "results/runs/hyper-humanoid-efficient-s{seed}"),
+    "efficient, the paper's actor schedule (sac.learning_rate=1e-4, actor_lr_decay=10000, 20 updates every 2 steps)": (
+        "tab:purple",
+        str(HERE / "variants" / "paper-sac-schedule-s{seed}"),
+    ),
+    "efficient, disc_pairs=1000 (the discriminator on the newest epoch only)": (
+        "tab:orange",
+        str(HERE / "variants" / "disc-pairs-1000-s{seed}"),
+    ),
+}
 
 
-def draw(ax, seed: int, paper: tuple) -> None:
-    for label, (colour, pattern) in RUNS.items():
+def draw(ax, seed: int, paper: tuple, runs: dict, right: float) -> None:
+    for label, (colour, pattern) in runs.items():
         run = Path(pattern.format(seed=seed))
         if not run.is_dir():
             continue
@@ -45,17 +57,20 @@ def draw(ax, seed: int, paper: tuple) -> None:
     ax.plot((xs + offset) / 1000, values, "o", color="tab:red", ms=4, label="the paper's HyPER (at measured x)")
     ax.set_title(f"seed {seed}", fontsize=10)
     ax.set_xlabel("real steps (thousands)")
-    ax.set_xlim(0, 117)
+    ax.set_xlim(0, right)
     ax.grid(alpha=0.3)
 
 
-def main() -> None:
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.6), sharey=True)
+def figure(
+    seeds: list[int], runs: dict, title: str, name: str, right: float, legend_columns: int, legend_height: float
+) -> None:
+    fig, axes = plt.subplots(1, len(seeds), figsize=(14 if len(seeds) > 1 else 9, 4.6), sharey=True)
+    axes = list(axes) if len(seeds) > 1 else [axes]
     paper = paper_results()
     curve = paper_curve(paper, "humanoid", "hyper")
     ours, theirs = _shipped_expert_return("humanoid"), paper["tasks"]["humanoid"]["expert"]
-    for seed, ax in enumerate(axes):
-        draw(ax, seed, curve)
+    for seed, ax in zip(seeds, axes):
+        draw(ax, seed, curve, runs, right)
         ax.axhline(ours, color="grey", lw=1, label=f"our expert ({ours:,.1f})")
         ax.axhline(theirs, color="grey", ls="--", lw=1, label=f"the paper's expert ({theirs:,})")
     axes[0].set_ylabel("return (10 episodes)")
@@ -63,11 +78,18 @@ def main() -> None:
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             named.setdefault(label, handle)
-    fig.legend(named.values(), named.keys(), loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.suptitle("HyPER, Humanoid: each seed's record and the same seed with the two settings", fontsize=11)
-    fig.tight_layout(rect=(0, 0.13, 1, 1))
-    fig.savefig(HERE / "seeds.png", dpi=110)
-    print(f"wrote {HERE / 'seeds.png'}")
+    fig.legend(named.values(), named.keys(), loc="lower center", ncol=legend_columns, fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, legend_height, 1, 1))
+    fig.savefig(HERE / name, dpi=110)
+    print(f"wrote {HERE / name}")
+
+
+def main() -> None:
+    title = "HyPER, Humanoid: each seed's record and the same seed with the two settings"
+    figure([0, 1, 2], RUNS, title, "seeds.png", right=205, legend_columns=3, legend_height=0.13)
+    title = "HyPER, Humanoid, seed 0: the record and one setting changed at a time"
+    figure([0], PROBES, title, "seed0-probes.png", right=135, legend_columns=1, legend_height=0.36)
 
 
 if __name__ == "__main__":
