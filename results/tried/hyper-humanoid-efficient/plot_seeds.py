@@ -21,8 +21,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from hyirl.report import _shipped_expert_return, load_run, paper_curve, paper_results  # noqa: E402
 
 HERE = Path(__file__).parent
-RUNS = {  # label: (colour, run directory with {seed})
-    "efficient preset (the record)": ("black", "results/runs/hyper-humanoid-efficient-s{seed}"),
+# label: (colour, run directory with {seed})
+RECORD = {"efficient preset (the record)": ("black", "results/runs/hyper-humanoid-efficient-s{seed}")}
+RUNS = {
+    **RECORD,
     "efficient, disc.absorbing=true, sac.terminal_entropy=true": (
         "tab:blue",
         str(HERE / "variants" / "absorbing-entropy-s{seed}"),
@@ -33,7 +35,7 @@ RUNS = {  # label: (colour, run directory with {seed})
     ),
 }
 PROBES = {  # seed 0, one setting changed from the efficient preset each (§33)
-    "efficient preset (the record)": ("black", "results/runs/hyper-humanoid-efficient-s{seed}"),
+    **RECORD,
     "efficient, the paper's actor schedule (sac.learning_rate=1e-4, actor_lr_decay=10000, 20 updates every 2 steps)": (
         "tab:purple",
         str(HERE / "variants" / "paper-sac-schedule-s{seed}"),
@@ -64,8 +66,8 @@ def draw(ax, seed: int, paper: tuple, runs: dict, right: float) -> None:
 def figure(
     seeds: list[int], runs: dict, title: str, name: str, right: float, legend_columns: int, legend_height: float
 ) -> None:
-    fig, axes = plt.subplots(1, len(seeds), figsize=(14 if len(seeds) > 1 else 9, 4.6), sharey=True)
-    axes = list(axes) if len(seeds) > 1 else [axes]
+    fig, grid = plt.subplots(1, len(seeds), figsize=(14 if len(seeds) > 1 else 9, 4.6), sharey=True, squeeze=False)
+    axes = grid[0]
     paper = paper_results()
     curve = paper_curve(paper, "humanoid", "hyper")
     ours, theirs = _shipped_expert_return("humanoid"), paper["tasks"]["humanoid"]["expert"]
