@@ -13,6 +13,9 @@ a world without those ends: the model, not the policy search, is what fails. Als
 reward -f(s, a) of the checkpoint's discriminator along each real episode, beside its mean on the
 expert's rows, to see whether the reward itself favours what ends the episode.
 
+It reads Humanoid runs as well (docs/hyper.md §34): their truncated observation also starts with the
+torso height, healthy in [1, 2].
+
 Run from the repository root:
     python results/tried/hyper-ant-falls/diagnose.py runs/hyper-ant-efficient-cpu-s0 [EPISODES]
 """
@@ -29,6 +32,7 @@ from hyirl.envs import get_task, model_termination
 from hyirl.hyper import load_hyper_run
 
 HORIZON = 1000
+HEALTHY_Z = {"ant": (0.2, 1.0), "humanoid": (1.0, 2.0)}  # the torso height's healthy range, obs[0]
 
 
 def load(run_dir: Path):
@@ -86,8 +90,8 @@ def diagnose(run_dir: Path, episodes: int) -> None:
         end = "time limit"
         if terminated:
             ends += 1
-            z = states[-1, 0]
-            end = f"z = {z:.2f} ({'above 1.0' if z > 1.0 else 'below 0.2' if z < 0.2 else 'non-finite state'})"
+            z, (low, high) = states[-1, 0], HEALTHY_Z[task.name]
+            end = f"z = {z:.2f} ({f'above {high}' if z > high else f'below {low}' if z < low else 'non-finite state'})"
             model_says = bool(done_fn(jnp.asarray(pred[-1:]))[0])
             flagged += model_says
             end += f", model's prediction of that step: z = {pred[-1, 0]:.2f}, {'terminal' if model_says else 'alive'}"

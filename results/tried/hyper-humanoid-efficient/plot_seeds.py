@@ -1,7 +1,7 @@
 """Figures: HyPER Humanoid, each seed's record (efficient preset) beside the same seed from scratch with
 ``disc.absorbing=true`` and ``sac.terminal_entropy=true`` (docs/hyper.md §29, §31), and seed 0 with the
 paper's Humanoid rollouts as well (§32), in ``seeds.png``; seed 0's record beside its one-setting probes
-(§33) in ``seed0-probes.png``. Seed 0 with both settings runs on to 200k (§33).
+(§33, §34) in ``seed0-probes.png``. Seed 0 with both settings runs on to 200k (§33).
 
 One panel per seed: the deployed policy's return (solid, the score in docs/results.md) and the latest
 weights' return (dotted), each over 10 deterministic real episodes per evaluation; the paper's HyPER
@@ -44,6 +44,10 @@ PROBES = {  # seed 0, one setting changed from the efficient preset each (§33)
         "tab:orange",
         str(HERE / "variants" / "disc-pairs-1000-s{seed}"),
     ),
+    "efficient, Humanoid-v5's own reward in place of -f (true_reward.py, §34)": (
+        "tab:brown",
+        str(HERE / "variants" / "true-reward-s{seed}"),
+    ),
 }
 
 
@@ -66,7 +70,9 @@ def draw(ax, seed: int, paper: tuple, runs: dict, right: float) -> None:
 def figure(
     seeds: list[int], runs: dict, title: str, name: str, right: float, legend_columns: int, legend_height: float
 ) -> None:
-    fig, grid = plt.subplots(1, len(seeds), figsize=(14 if len(seeds) > 1 else 9, 4.6), sharey=True, squeeze=False)
+    fig, grid = plt.subplots(
+        1, len(seeds), figsize=(14 if len(seeds) > 1 else 9, 4.6 if len(seeds) > 1 else 6.4), sharey=True, squeeze=False
+    )
     axes = grid[0]
     paper = paper_results()
     curve = paper_curve(paper, "humanoid", "hyper")
@@ -91,7 +97,7 @@ def main() -> None:
     title = "HyPER, Humanoid: each seed's record and the same seed with the two settings"
     figure([0, 1, 2], RUNS, title, "seeds.png", right=205, legend_columns=3, legend_height=0.13)
     title = "HyPER, Humanoid, seed 0: the record and one setting changed at a time"
-    figure([0], PROBES, title, "seed0-probes.png", right=135, legend_columns=1, legend_height=0.36)
+    figure([0], PROBES, title, "seed0-probes.png", right=135, legend_columns=1, legend_height=0.35)
 
 
 if __name__ == "__main__":
