@@ -1,11 +1,12 @@
 """Diagnostic for true_reward.py's run: does its critic know how soon the policy falls?
 
 Loads the run's checkpoint (the latest actor and its critic), plays the actor deterministically from
-the evaluation's reset states in the real Humanoid-v5, and prints, at the episode's first step, at
-step 30 and five steps before its end, the critic's Q(s, a) (the minimum of its two heads, as SAC's
-target takes it) beside the discounted return that the episode actually paid from there, in the
-reward SAC learned from (true_reward.py's `humanoid_reward`, the same discount). A critic that
-expects far more than the episode pays believes the policy lives longer than it does.
+the evaluation's reset states in the real Humanoid-v5 (with the evaluation's trembling hand, p = 0.025),
+and prints, at the episode's first step, at step 30 and five steps before its end, the critic's
+Q(s, a) (the minimum of its two heads, as SAC's target takes it) beside the discounted return that the
+episode actually paid from there, in the reward SAC learned from (true_reward.py's `humanoid_reward`,
+the same discount). A critic that expects far more than the episode pays believes the policy lives
+longer than it does.
 
 Run from the repository root:
     python results/tried/hyper-humanoid-efficient/true_reward_critic.py runs/hyper-humanoid-true-reward-s0 [EPISODES]
