@@ -20,7 +20,11 @@ reward for its own process only, then runs the command line.
 Run from the repository root:
     python results/tried/hyper-humanoid-efficient/true_reward.py --seed 0 --steps 50000 \
         --eval-every 2500 --checkpoint-every 2500 --out runs/hyper-humanoid-true-reward-s0
-and, to continue it, with `--resume runs/hyper-humanoid-true-reward-s0 --steps N` instead.
+and, to continue it, with `--resume runs/hyper-humanoid-true-reward-s0 --steps N` instead. With
+`--algo hype --env humanoid` it runs HyPE the same way (the model-free observation also holds qvel[0]
+at index 22, after qpos[2:]; the reward then replaces -f in every SAC batch):
+    python results/tried/hyper-humanoid-efficient/true_reward.py --algo hype --env humanoid --seed 0 \
+        --steps 50000 --eval-every 10000 --out runs/hype-humanoid-true-reward-s0
 """
 
 import sys
@@ -41,6 +45,6 @@ def humanoid_reward(self, params, batch):
 if __name__ == "__main__":
     Discriminator.reward = humanoid_reward  # HyPER's SAC labels every model transition with this
     args = sys.argv[1:]
-    if "--resume" not in args:
+    if "--resume" not in args and "--algo" not in args:
         args = ["--algo", "hyper", "--env", "humanoid", *args]
     sys.exit(main(["train", *args]))
