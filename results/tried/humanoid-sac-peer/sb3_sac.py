@@ -23,12 +23,14 @@ import torch
 from stable_baselines3 import SAC
 from stable_baselines3.common.callbacks import BaseCallback
 
-TRUNCATED = dict(
-    include_cinert_in_observation=False,
-    include_cvel_in_observation=False,
-    include_qfrc_actuator_in_observation=False,
-    include_cfrc_ext_in_observation=False,
-)
+from hyirl.envs import get_task
+
+
+def humanoid_env() -> gym.Env:
+    """hyirl's Humanoid task with its truncated observation, as plain gymnasium: SB3 scales its actions to
+    the env's bounds itself, where hyirl's TaskEnv expects them in [-1, 1]."""
+    task = get_task("humanoid")
+    return gym.make(task.gym_id, **task.gym_kwargs, **task.truncated_obs_kwargs)
 
 
 def evaluate(model: SAC, env: gym.Env, episodes: int, seed: int) -> tuple[float, float]:
@@ -67,10 +69,9 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=False)
     torch.set_num_threads(1)
-    env = gym.make("Humanoid-v5", **TRUNCATED)
     model = SAC(
         "MlpPolicy",
-        env,
+        humanoid_env(),
         learning_rate=3e-4,
         buffer_size=1_000_000,
         learning_starts=10_000,
@@ -83,7 +84,7 @@ def main() -> None:
         seed=args.seed,
         device="cpu",
     )
-    callback = Evaluation(gym.make("Humanoid-v5", **TRUNCATED), 10_000, 5, args.out / "metrics.jsonl")
+    callback = Evaluation(humanoid_env(), 10_000, 5, args.out / "metrics.jsonl")
     model.learn(args.steps, callback=callback)
 
 
