@@ -6,7 +6,8 @@ and prints, at the episode's first step, at step 30 and five steps before its en
 Q(s, a) (the minimum of its two heads, as SAC's target takes it) beside the discounted return that the
 episode actually paid from there, in the reward SAC learned from (true_reward.py's `humanoid_reward`,
 the same discount). A critic that expects far more than the episode pays believes the policy lives
-longer than it does.
+longer than it does. First it prints how close that reward comes to Humanoid-v5's own on the expert's
+64 demonstrated trajectories (its mean per step beside the env's, and their per-step correlation).
 
 Run from the repository root:
     python results/tried/hyper-humanoid-efficient/true_reward_critic.py runs/hyper-humanoid-true-reward-s0 [EPISODES]
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hyirl.demos import expert_demos
 from hyirl.hyper import load_hyper_run
 
 _spec = importlib.util.spec_from_file_location("true_reward", Path(__file__).with_name("true_reward.py"))
@@ -36,7 +38,18 @@ def real_episode(env, policy, seed: int):
     return np.array(obs[:-1], np.float32), np.array(actions, np.float32)
 
 
+def reward_on_demos() -> None:
+    demos, _ = expert_demos("humanoid", 64)
+    batch = dict(obs=demos["observations"], action=demos["actions"])
+    ours, env = np.asarray(true_reward.humanoid_reward(None, None, batch)), demos["rewards"]
+    print(
+        f"on the expert's {len(env)} steps: the env's reward {env.mean():.2f} a step, true_reward.py's "
+        f"{ours.mean():.2f}, per-step correlation {np.corrcoef(env, ours)[0, 1]:.2f}"
+    )
+
+
 def main(run: Path, episodes: int) -> None:
+    reward_on_demos()
     saved = load_hyper_run(run)
     learner, gamma = saved.learner, saved.cfg.sac.gamma
     print(f"== {run}: checkpoint at {learner.env_steps} real steps, gamma {gamma}")
