@@ -56,6 +56,11 @@ BAD_INPUT = {
     "model-free truncated observations": TRAIN + ["--truncated-obs"],
     "bc truncated observations": ["train", "--algo", "bc", "--env", "pendulum", "--truncated-obs"],
     "contact forces on a task without them": TRAIN + ["--set", "contact_forces=false"],
+    "unknown contact margins": TRAIN + ["--set", "contact_margins=soft"],
+    "hyper unknown contact margins": ["train", "--algo", "hyper", "--env", "pendulum", "--set", "contact_margins=soft"],
+    "contact margins on a task without contacts": TRAIN + ["--set", "contact_margins=reference"],
+    "hyper contact margins on a task without contacts": ["train", "--algo", "hyper", "--env", "pendulum"]
+    + ["--set", "contact_margins=reference"],
     "expert bootstrap without hybrid batches": ["train", "--algo", "mm", "--env", "pendulum"]
     + ["--set", "sac.expert_bootstrap=expert-action"],
     "hyper expert bootstrap": ["train", "--algo", "hyper", "--env", "pendulum"]

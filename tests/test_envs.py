@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from hyirl.envs import get_task, leaves_out_contact_forces, make_env, without_contact_forces
+from hyirl.envs import (
+    MARGINS_ADD_UP,
+    get_task,
+    leaves_out_contact_forces,
+    make_env,
+    with_contact_margins,
+    without_contact_forces,
+)
 from hyirl.errors import HyirlError
 
 
@@ -222,3 +229,24 @@ def test_expert_resets_cut_the_data_after_each_terminal_row():
     assert rows.max() <= 11 and 0.25 < np.mean(rows == 10) < 0.42 and 0.25 < np.mean(rows == 11) < 0.42
     with pytest.raises(HyirlError, match="replay resets"):
         env.use_expert_resets(dict(demos, seed=np.zeros(30), actions=np.zeros((30, 3))), prob=1.0, mode="replay")
+
+
+@pytest.mark.parametrize("task", ["hopper", "ant", "humanoid"])
+def test_reference_contact_margins_start_contacts_where_the_references_mujoco_did(task):
+    """Guards ``contact_margins=reference``: MuJoCo >= 3.5 gives a contact the sum of its two geoms'
+    margins, MuJoCo <= 3.4 (and the reference's 2.1) the larger one. Each contact the simulator reports
+    carries the margin it was made with; at the first step with contacts it must be the geoms' own
+    margin with the option (halving dropped: twice that) and, by default, the installed release's."""
+    own = float(np.unique(make_env(task).unwrapped.model.geom_margin)[0])
+    for rule, expected in (("reference", own), ("mujoco", 2 * own if MARGINS_ADD_UP else own)):
+        env = make_env(with_contact_margins(get_task(task), rule), p_tremble=0.0)
+        env.reset(seed=0)
+        data = env.unwrapped.data
+        while not data.ncon:
+            env.step(np.zeros(env.action_space.shape))
+        np.testing.assert_allclose(data.contact.includemargin[: data.ncon], expected, rtol=1e-9)
+
+
+def test_reference_contact_margins_refuse_a_task_without_contacts():
+    with pytest.raises(HyirlError, match="contact_margins=reference applies to MuJoCo tasks"):
+        make_env(with_contact_margins(get_task("pendulum"), "reference"))

@@ -199,6 +199,20 @@ def test_labels_name_a_discriminator_initialised_unlike_the_reference(tmp_path):
     assert load_run(chosen)["method"] == "hyper efficient (disc.init=lecun)"
 
 
+def test_labels_name_runs_with_the_references_contact_margins():
+    """Guards the label of ``contact_margins=reference`` (MuJoCo <= 3.4's contacts on a newer MuJoCo):
+    such a run is named so beside the paper's number, and a run made before the field is not."""
+    ant = dict(env="ant", contact_forces=False)
+    assert method_label("hype", dict(ant, contact_margins="reference")) == "hype (contact_margins=reference)"
+    assert method_label("hype", ant) == "hype"
+    humanoid = dict(env="humanoid", preset="efficient", select_epochs=0)
+    assert (
+        method_label("hyper", dict(humanoid, contact_margins="reference"))
+        == 'hyper efficient (contact_margins="reference")'
+    )
+    assert method_label("hyper", humanoid) == "hyper efficient"
+
+
 def test_labels_name_td3_bc_runs_whose_bc_updates_delayed_the_actor():
     """Guards the AntMaze labels of the BC-update change of 0.15.0: a TD3-BC config written before it
     carries no ``bc_delayed_actor`` and delayed the actor during BC (the reference's first version), so

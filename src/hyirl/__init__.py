@@ -2,5 +2,5 @@
 
 from hyirl.errors import HyirlError
 
-__version__ = "0.31.0"
+__version__ = "0.32.0"
 __all__ = ["HyirlError", "__version__"]

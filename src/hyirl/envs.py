@@ -19,6 +19,7 @@ from typing import Any
 
 import gymnasium as gym
 import jax.numpy as jnp
+import mujoco
 import numpy as np
 
 from hyirl.errors import HyirlError
@@ -35,6 +36,9 @@ class Task:
     gym_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     truncated_obs_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     success_task: bool = False  # the return is 1 on reaching the goal, else 0: scored as a success rate
+    # "mujoco": contacts as the installed MuJoCo makes them; "reference": as MuJoCo <= 3.4 made them,
+    # the rule of the reference's MuJoCo 2.1 (see reference_contact_margins).
+    contact_margins: str = "mujoco"
 
 
 # Truncated observations (spec §10.12): qpos[2:] + qvel, i.e. Ant 27 and Humanoid 45 dims.
@@ -131,6 +135,8 @@ class TaskEnv(gym.Wrapper):
                 raise HyirlError(f"task {task.name!r} has no truncated-observation option (only ant and humanoid)")
             kwargs.update(task.truncated_obs_kwargs)
         super().__init__(gym.make(task.gym_id, **kwargs).unwrapped)
+        if task.contact_margins == "reference":
+            reference_contact_margins(getattr(self.env, "model", None), task.name)
         self.task = task
         self.truncated_obs = truncated_obs
         self.horizon = task.horizon
@@ -307,6 +313,31 @@ def without_contact_forces(task: Task) -> Task:
     if task.name not in CONTACT_FORCE_TASKS:
         raise HyirlError(f"contact_forces=false applies to {' and '.join(CONTACT_FORCE_TASKS)}, not {task.name!r}")
     return dataclasses.replace(task, gym_kwargs={**task.gym_kwargs, "include_cfrc_ext_in_observation": False})
+
+
+CONTACT_MARGIN_RULES = ("mujoco", "reference")
+# MuJoCo 3.5.0 made a contact's margin the sum of its two geoms' margins; before, it was the larger one.
+MARGINS_ADD_UP = tuple(map(int, mujoco.__version__.split(".")[:2])) >= (3, 5)
+
+
+def reference_contact_margins(model, name: str) -> None:
+    """Make ``model``'s contacts start where MuJoCo <= 3.4 started them. Hopper-v5 and Humanoid-v5 give
+    every geom a 1 mm margin, Ant-v5 1 cm: since MuJoCo 3.5 their contacts start at twice that distance,
+    which moves Humanoid's next velocities by 0.12 (median) from the same state (docs/hyper.md §35).
+    Where all geoms share one margin, halving it restores the older rule exactly."""
+    if model is None:
+        raise HyirlError(f"contact_margins=reference applies to MuJoCo tasks, not {name!r}")
+    if not MARGINS_ADD_UP:
+        return
+    margins = np.unique(model.geom_margin)
+    if len(margins) > 1:
+        raise HyirlError(f"contact_margins=reference needs one margin for every geom; {name!r} has {margins.tolist()}")
+    model.geom_margin[:] = margins[0] / 2
+
+
+def with_contact_margins(task: Task, rule: str) -> Task:
+    """``task`` with its contacts made by ``rule`` (one of :data:`CONTACT_MARGIN_RULES`; configs check it)."""
+    return dataclasses.replace(task, contact_margins=rule)
 
 
 def observed_task(name: str, *, contact_forces: bool) -> Task:

@@ -41,7 +41,7 @@ from hyirl import buffers
 from hyirl.demos import expert_buffer, generated_data_name, load_expert_data, trajectory_ends
 from hyirl.discriminator import Discriminator, DiscriminatorConfig, DiscriminatorState
 from hyirl.dynamics import Dynamics, DynamicsConfig, DynamicsState
-from hyirl.envs import get_task, make_env, model_termination
+from hyirl.envs import CONTACT_MARGIN_RULES, get_task, make_env, model_termination, with_contact_margins
 from hyirl.errors import HyirlError, check_choice, check_config, check_sac_only
 from hyirl.learner import LoopConfig, OnlineSAC, evaluate_with_lengths, evaluation_record, restore_learner, save_learner
 from hyirl.model_rollouts import (
@@ -78,6 +78,9 @@ class HyPERConfig:
     demos_file: str | None = None
     p_tremble: float | None = None  # None: the task's paper value
     truncated_obs: bool = False  # ant/humanoid: the paper's qpos[2:]+qvel observations
+    contact_margins: str = (
+        "mujoco"  # "reference": contacts as on the reference's MuJoCo (envs.reference_contact_margins)
+    )
     settings: tuple[str, ...] = ()  # the --set overrides of the preset this run was made with (provenance)
     exploration_steps: int = 1_000  # stochastic-policy steps before the loop (counted here)
     epoch_length: int = 1_000  # the real env is reset at every epoch start
@@ -164,6 +167,7 @@ class HyPERConfig:
             ),
             fractions=("p_tremble", "expert_start_prob"),
             problems=check_choice("start_coin", self.start_coin, ("event", "state"))
+            + check_choice("contact_margins", self.contact_margins, CONTACT_MARGIN_RULES)
             + check_choice("policy", self.policy, ("sac", "td3bc"))
             + check_choice("expert_starts", self.expert_starts, ("uniform", "sliding_window"))
             + (
@@ -270,7 +274,7 @@ class _HyPERLoop:
 
     def __init__(self, cfg: HyPERConfig, out: Path, resume: bool, progress: bool = True):
         self.cfg, self.progress = cfg, progress
-        task = get_task(cfg.env)
+        task = with_contact_margins(get_task(cfg.env), cfg.contact_margins)
         env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
         self.eval_env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
         demos = load_expert_data(cfg, env)
@@ -519,7 +523,8 @@ def load_hyper_run(run_dir: Path, checkpoint: Path | None = None) -> SavedHyPERR
     if saved.get("algo") != "hyper":
         raise HyirlError(f"{run_dir} is a {saved.get('algo')} run, not a HyPER run")
     cfg = build_config(HyPERConfig, saved, {})
-    env = make_env(get_task(cfg.env), p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
+    task = with_contact_margins(get_task(cfg.env), cfg.contact_margins)
+    env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
     disc, _, dynamics, learner = _hyper_parts(cfg, env)
     deployment = Deployment(learner.state.actor_params, cfg.select_epochs, cfg.policy_averages)
     key = jax.random.PRNGKey(0)  # the templates' values are all overwritten

@@ -29,7 +29,7 @@ import numpy as np
 from hyirl import buffers
 from hyirl.demos import expert_buffer, load_expert_data, with_next_actions
 from hyirl.discriminator import Discriminator, DiscriminatorConfig, DiscriminatorState
-from hyirl.envs import Task, TaskEnv, make_env, observed_task
+from hyirl.envs import CONTACT_MARGIN_RULES, Task, TaskEnv, make_env, observed_task, with_contact_margins
 from hyirl.errors import HyirlError, check_choice, check_config, check_sac_only
 from hyirl.learner import (
     LoopConfig,
@@ -120,6 +120,8 @@ class IRLConfig:
     # Ant/Humanoid: v5 observes the external contact forces, which the reference's v3 envs observed as
     # zeros; False leaves them out, so that every network sees the reference's information (docs/methods.md).
     contact_forces: bool = True
+    # "reference": contacts as on the reference's MuJoCo, not as on MuJoCo >= 3.5 (envs.reference_contact_margins)
+    contact_margins: str = "mujoco"
     disc: DiscriminatorConfig = DiscriminatorConfig()
     buffer_size: int = 1_000_000
     checkpoint_every: int = 50_000
@@ -144,6 +146,7 @@ class IRLConfig:
             + check_choice("disc_samples", self.disc_samples, ("fresh", "recent"))
             + check_choice("reset_mode", self.reset_mode, ("state", "replay"))
             + check_choice("policy", self.policy, ("sac", "td3bc"))
+            + check_choice("contact_margins", self.contact_margins, CONTACT_MARGIN_RULES)
             + _absorbing_problems(self)
             + check_sac_only(self.policy, {"sac.terminal_entropy": self.sac.terminal_entropy})
             + _expert_bootstrap_problems(self),
@@ -330,7 +333,7 @@ class _IRLLoop:
         if cfg.algo not in METHODS:
             raise HyirlError(f"unknown model-free method {cfg.algo!r}: use one of {', '.join(METHODS)}")
         self.cfg, self.method = cfg, METHODS[cfg.algo]
-        self.task = observed_task(cfg.env, contact_forces=cfg.contact_forces)
+        self.task = with_contact_margins(observed_task(cfg.env, contact_forces=cfg.contact_forces), cfg.contact_margins)
         self.train_task = training_task(cfg, self.task)
         probe_env = make_env(self.task, p_tremble=cfg.p_tremble)
         self.demos = training_demos(cfg, load_expert_data(cfg, probe_env))

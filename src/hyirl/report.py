@@ -26,10 +26,16 @@ BOOTSTRAP_REPS = 2000
 # Options that make a model-free run a variant of its method: runs that differ from these defaults (or
 # from the task's preset: AntMaze has no SB3 rounds) are reported as separate methods, e.g.
 # "hype (disc_samples=recent)", so a comparison never mixes them.
-VARIANT_DEFAULTS = {"disc_samples": "fresh", "reset_mode": "state", "reference_rounds": True, "contact_forces": True}
+VARIANT_DEFAULTS = {
+    "disc_samples": "fresh",
+    "reset_mode": "state",
+    "reference_rounds": True,
+    "contact_forces": True,
+    "contact_margins": "mujoco",
+}
 # What a config lacking the field did: it was made before the field existed (contact forces observed;
-# every SAC started from LeCun's weights). Keys as ``_flat`` writes them.
-MADE_BEFORE_THE_FIELD = {"contact_forces": True, "sac.init": "lecun"}
+# contacts as the installed MuJoCo made them; every SAC started from LeCun's weights). Keys as ``_flat`` writes them.
+MADE_BEFORE_THE_FIELD = {"contact_forces": True, "contact_margins": "mujoco", "sac.init": "lecun"}
 # HyPER options that are not in the paper, named in every label of a run that uses them.
 HYPER_TAGS = {
     "select_epochs": lambda n: f"best of {n} snapshots" if n else None,
@@ -103,7 +109,7 @@ def method_label(algo: str, config: dict) -> str:
     changed = [
         f"{k}={str(made[k]).lower() if isinstance(made[k], bool) else made[k]}" for k in paper if made[k] != paper[k]
     ]
-    named = ("disc.init=", "td3.bc_delayed_actor=", "contact_forces=")  # named by their own checks
+    named = ("disc.init=", "td3.bc_delayed_actor=", "contact_forces=", "contact_margins=")  # named by their own checks
     settings = [s for s in config.get("settings", []) if not s.startswith(named)]  # hyirl train --set
     changed += own_init + settings + bc_actor_delay(config) + data_source(config) + goal_terminals(algo, config)
     return trained_as(algo, config) + (f" ({', '.join(changed)})" if changed else "")
