@@ -78,9 +78,8 @@ class HyPERConfig:
     demos_file: str | None = None
     p_tremble: float | None = None  # None: the task's paper value
     truncated_obs: bool = False  # ant/humanoid: the paper's qpos[2:]+qvel observations
-    contact_margins: str = (
-        "mujoco"  # "reference": contacts as on the reference's MuJoCo (envs.reference_contact_margins)
-    )
+    # "reference": contacts as on the reference's MuJoCo, not as on MuJoCo >= 3.5 (envs.reference_contact_margins)
+    contact_margins: str = "mujoco"
     settings: tuple[str, ...] = ()  # the --set overrides of the preset this run was made with (provenance)
     exploration_steps: int = 1_000  # stochastic-policy steps before the loop (counted here)
     epoch_length: int = 1_000  # the real env is reset at every epoch start
