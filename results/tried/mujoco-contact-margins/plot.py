@@ -40,7 +40,7 @@ PANELS = {
         "the reference's action units (env_units.py)": ("tab:purple", "-", ACTION_UNITS),
     },
 }
-RIGHT = {"ant": 62, "humanoid": 112}
+RIGHT = {"ant": 112, "humanoid": 112}
 
 
 def draw(ax, task: str, paper: dict) -> None:
