@@ -135,8 +135,6 @@ class TaskEnv(gym.Wrapper):
                 raise HyirlError(f"task {task.name!r} has no truncated-observation option (only ant and humanoid)")
             kwargs.update(task.truncated_obs_kwargs)
         super().__init__(gym.make(task.gym_id, **kwargs).unwrapped)
-        if task.contact_margins == "reference":
-            reference_contact_margins(getattr(self.env, "model", None), task.name)
         self.task = task
         self.truncated_obs = truncated_obs
         self.horizon = task.horizon
@@ -151,6 +149,8 @@ class TaskEnv(gym.Wrapper):
         self._high = self.env.action_space.high.astype(np.float64)
         self.action_space = gym.spaces.Box(-1.0, 1.0, self.env.action_space.shape, np.float32)
         self._mujoco = hasattr(self.env, "data") and hasattr(self.env, "set_state")
+        if task.contact_margins == "reference":
+            reference_contact_margins(self.env.model if self._mujoco else None, task.name)
 
     # --- gymnasium API -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):

@@ -268,14 +268,18 @@ def _hyper_parts(cfg: HyPERConfig, env) -> tuple[Discriminator, SAC | TD3BC, Dyn
     return disc, agent, Dynamics(obs_dim, act_dim, cfg.model), OnlineSAC(env, agent, loop_config, cfg.seed)
 
 
+def _real_env(cfg: HyPERConfig):
+    """One real environment of a HyPER run: its task, trembling, observation and contact rule."""
+    task = with_contact_margins(get_task(cfg.env), cfg.contact_margins)
+    return make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
+
+
 class _HyPERLoop:
     """HyPER's parts and the state its phases share; each phase is one method."""
 
     def __init__(self, cfg: HyPERConfig, out: Path, resume: bool, progress: bool = True):
         self.cfg, self.progress = cfg, progress
-        task = with_contact_margins(get_task(cfg.env), cfg.contact_margins)
-        env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
-        self.eval_env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
+        env, self.eval_env = (_real_env(cfg) for _ in range(2))
         demos = load_expert_data(cfg, env)
         self.expert = expert_buffer(demos)
         self.expert_ends = trajectory_ends(demos)
@@ -293,7 +297,7 @@ class _HyPERLoop:
         self.stale_params = None  # with the uncertainty penalty: the discriminator that labelled the stale rows
         noise = cfg.model_action_noise if cfg.policy == "td3bc" else None
         self.rollout = make_model_rollout(
-            self.agent, self.dynamics, model_termination(task), cfg.uncertainty_penalty, noise
+            self.agent, self.dynamics, model_termination(env.task), cfg.uncertainty_penalty, noise
         )
         self.model_buffer = buffers.empty(cfg.model_window(cfg.rollout_length(0)), obs_dim, act_dim)  # grows with L
         self.disc_state = self.disc.init(jax.random.PRNGKey(cfg.seed + 10_000))
@@ -522,8 +526,7 @@ def load_hyper_run(run_dir: Path, checkpoint: Path | None = None) -> SavedHyPERR
     if saved.get("algo") != "hyper":
         raise HyirlError(f"{run_dir} is a {saved.get('algo')} run, not a HyPER run")
     cfg = build_config(HyPERConfig, saved, {})
-    task = with_contact_margins(get_task(cfg.env), cfg.contact_margins)
-    env = make_env(task, p_tremble=cfg.p_tremble, truncated_obs=cfg.truncated_obs)
+    env = _real_env(cfg)
     disc, _, dynamics, learner = _hyper_parts(cfg, env)
     deployment = Deployment(learner.state.actor_params, cfg.select_epochs, cfg.policy_averages)
     key = jax.random.PRNGKey(0)  # the templates' values are all overwritten

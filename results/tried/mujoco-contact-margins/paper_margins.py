@@ -11,7 +11,9 @@ margin when all are equal restores the older rule exactly (m/2 + m/2 = max(m, m)
 
 This script halves the margins of every task env the run creates (training, discriminator sampling,
 evaluation) for its own process only, then runs the `hyirl train` command line. The learned model of
-HyPER sees only what these envs produce. It refuses tasks whose geoms do not share one margin.
+HyPER sees only what these envs produce. It refuses tasks whose geoms do not share one margin. Since
+hyirl 0.32.0 the halving is the package's (`hyirl.envs.reference_contact_margins`, also behind `--set
+contact_margins=reference`); this script keeps the runs below resumable as they were made.
 
 Run from the repository root, e.g. HyPE on Humanoid, seed 0, as results/runs/hype-humanoid-nocontact-s0:
     python results/tried/mujoco-contact-margins/paper_margins.py --algo hype --env humanoid --seed 0 \
@@ -22,26 +24,20 @@ and, to continue it, `--resume RUN --steps N` instead.
 import sys
 
 import mujoco
-import numpy as np
 
 from hyirl.cli import main
-from hyirl.envs import TaskEnv
+from hyirl.envs import MARGINS_ADD_UP, TaskEnv, reference_contact_margins
 
 _init = TaskEnv.__init__
 
 
 def init_with_paper_margins(self, *args, **kwargs):
     _init(self, *args, **kwargs)
-    margins = self.env.model.geom_margin
-    if len(np.unique(margins)) != 1:
-        raise SystemExit(
-            f"{self.task.name}: geom margins differ ({np.unique(margins)}); halving them is not the old rule"
-        )
-    margins[:] *= 0.5
+    reference_contact_margins(self.env.model, self.task.name)
 
 
 if __name__ == "__main__":
-    if tuple(map(int, mujoco.__version__.split(".")[:2])) < (3, 5):
+    if not MARGINS_ADD_UP:
         raise SystemExit(f"mujoco {mujoco.__version__} already uses the larger margin; run without this script")
     TaskEnv.__init__ = init_with_paper_margins
     sys.exit(main(["train", *sys.argv[1:]]))
