@@ -7,6 +7,9 @@ a rollout ends where the real task terminates. Everything else (the policy side,
 rewards stored with each transition, the schedule) is HyPER's own. With a perfect model, does the
 policy side learn Ant? If yes, the learned model is what fails; if no, the policy side does.
 
+The rollouts' simulator follows the run's contact rule (``--set contact_margins=reference``, docs/hyper.md §36),
+read from the config the loop builds its real envs from.
+
 The learned model is still built and "fitted" by the loop; pass ``--set model.max_epochs=0 --set
 model.first_fit_max_epochs=0`` (and a tiny model) so that this costs nothing. The run's config.json does
 not record the replacement: keep such runs out of results/runs.
@@ -23,15 +26,23 @@ import numpy as np
 
 import hyirl.hyper
 from hyirl.cli import main
-from hyirl.envs import get_task, make_env
+from hyirl.envs import get_task, make_env, with_contact_margins
 from hyirl.networks import sample_tanh_gaussian
+
+build_real_env = hyirl.hyper._real_env
+run = {}  # the run's contact_margins, noted when the loop builds its real envs (before its rollout)
+
+
+def real_env_noting_its_contact_rule(cfg):
+    run["contact_margins"] = cfg.contact_margins
+    return build_real_env(cfg)
 
 
 def make_simulator_rollout(agent, _dynamics, _done_fn, uncertainty_penalty: float = 0.0, action_noise=None):
     """Drop-in for :func:`hyirl.model_rollouts.make_model_rollout` (SAC only) that steps Ant-v5 itself."""
     if uncertainty_penalty or action_noise is not None:
         raise SystemExit("the simulator rollouts support SAC without the uncertainty penalty only")
-    env = make_env(get_task("ant"), truncated_obs=True)
+    env = make_env(with_contact_margins(get_task("ant"), run["contact_margins"]), truncated_obs=True)
     env.reset(seed=0)
     sample_action = jax.jit(lambda params, obs, key: sample_tanh_gaussian(*agent.actor.apply(params, obs), key)[0])
 
@@ -62,4 +73,5 @@ def make_simulator_rollout(agent, _dynamics, _done_fn, uncertainty_penalty: floa
 
 if __name__ == "__main__":
     hyirl.hyper.make_model_rollout = make_simulator_rollout
+    hyirl.hyper._real_env = real_env_noting_its_contact_rule
     sys.exit(main(["train", *sys.argv[1:]]))

@@ -1,7 +1,9 @@
 """Figures: HyPER Humanoid, each seed's record (efficient preset) beside the same seed from scratch with
 ``disc.absorbing=true`` and ``sac.terminal_entropy=true`` (docs/hyper.md §29, §31), and seed 0 with the
 paper's Humanoid rollouts as well (§32), in ``seeds.png``; seed 0's record beside its one-setting probes
-(§33, §34) in ``seed0-probes.png``. Seed 0 with both settings runs on to 200k (§33).
+(§33, §34) in ``seed0-probes.png``. Seed 0 with both settings runs on to 200k (§33), seeds 1 and 2 in a
+second run from scratch (``variants/absorbing-entropy-200k-sS``, equal to the first line for line where both
+exist, §36): each panel draws the longer of the two records.
 
 One panel per seed: the deployed policy's return (solid, the score in docs/results.md) and the latest
 weights' return (dotted), each over 10 deterministic real episodes per evaluation; the paper's HyPER
@@ -21,41 +23,46 @@ import matplotlib.pyplot as plt  # noqa: E402
 from hyirl.report import _shipped_expert_return, load_run, paper_curve, paper_results  # noqa: E402
 
 HERE = Path(__file__).parent
-# label: (colour, run directory with {seed})
-RECORD = {"efficient preset (the record)": ("black", "results/runs/hyper-humanoid-efficient-s{seed}")}
+# label: (colour, run directories with {seed}: the longest record that exists is drawn)
+RECORD = {"efficient preset (the record)": ("black", ("results/runs/hyper-humanoid-efficient-s{seed}",))}
 RUNS = {
     **RECORD,
     "efficient, disc.absorbing=true, sac.terminal_entropy=true": (
         "tab:blue",
-        str(HERE / "variants" / "absorbing-entropy-s{seed}"),
+        (
+            str(HERE / "variants" / "absorbing-entropy-s{seed}"),
+            str(HERE / "variants" / "absorbing-entropy-200k-s{seed}"),
+        ),
     ),
     "the same, rollout_schedule=[20,300,1,25], rollouts_per_step=400 (the paper's rollouts)": (
         "tab:green",
-        str(HERE / "variants" / "absorbing-entropy-paper-rollouts-s{seed}"),
+        (str(HERE / "variants" / "absorbing-entropy-paper-rollouts-s{seed}"),),
     ),
 }
 PROBES = {  # seed 0, one setting changed from the efficient preset each (§33)
     **RECORD,
     "efficient, the paper's actor schedule (sac.learning_rate=1e-4, actor_lr_decay=10000, 20 updates every 2 steps)": (
         "tab:purple",
-        str(HERE / "variants" / "paper-sac-schedule-s{seed}"),
+        (str(HERE / "variants" / "paper-sac-schedule-s{seed}"),),
     ),
     "efficient, disc_pairs=1000 (the discriminator on the newest epoch only)": (
         "tab:orange",
-        str(HERE / "variants" / "disc-pairs-1000-s{seed}"),
+        (str(HERE / "variants" / "disc-pairs-1000-s{seed}"),),
     ),
     "efficient, Humanoid-v5's own reward in place of -f (true_reward.py, §34)": (
         "tab:brown",
-        str(HERE / "variants" / "true-reward-s{seed}"),
+        (str(HERE / "variants" / "true-reward-s{seed}"),),
     ),
 }
 
 
 def draw(ax, seed: int, paper: tuple, runs: dict, right: float) -> None:
-    for label, (colour, pattern) in runs.items():
-        run = Path(pattern.format(seed=seed))
-        if not run.is_dir():
+    for label, (colour, patterns) in runs.items():
+        found = [Path(pattern.format(seed=seed)) for pattern in patterns]
+        found = [run for run in found if run.is_dir()]
+        if not found:
             continue
+        run = max(found, key=lambda run: len((run / "metrics.jsonl").read_text().splitlines()))
         for metric, style, suffix in (("eval_return_mean", "-", "deployed"), ("eval_return_latest", ":", "latest")):
             records = load_run(run, metric)
             ax.plot(records["env_steps"] / 1000, records["returns"], style, color=colour, label=f"{label}: {suffix}")

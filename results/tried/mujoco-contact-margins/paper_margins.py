@@ -18,7 +18,8 @@ contact_margins=reference`); this script keeps the runs below resumable as they 
 Run from the repository root, e.g. HyPE on Humanoid, seed 0, as results/runs/hype-humanoid-nocontact-s0:
     python results/tried/mujoco-contact-margins/paper_margins.py --algo hype --env humanoid --seed 0 \
         --steps 100000 --eval-every 10000 --checkpoint-every 10000 --out runs/hype-humanoid-margins-s0
-and, to continue it, `--resume RUN --steps N` instead.
+and, to continue it, `--resume RUN --steps N` instead. With `expert eval ENV ...` in place of train's arguments
+it evaluates an expert under the older rule instead (output-experts.txt).
 """
 
 import sys
@@ -40,4 +41,5 @@ if __name__ == "__main__":
     if not MARGINS_ADD_UP:
         raise SystemExit(f"mujoco {mujoco.__version__} already uses the larger margin; run without this script")
     TaskEnv.__init__ = init_with_paper_margins
-    sys.exit(main(["train", *sys.argv[1:]]))
+    args = sys.argv[1:]
+    sys.exit(main(args if args[:2] == ["expert", "eval"] else ["train", *args]))
