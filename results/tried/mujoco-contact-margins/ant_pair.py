@@ -12,13 +12,12 @@ Run from the repository root:
     python results/tried/mujoco-contact-margins/ant_pair.py
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 from rliable import metrics
 
-from hyirl.report import iqm_with_ci
+from hyirl.report import iqm_with_ci, load_run
 
 HERE = Path(__file__).parent
 OLDER_RULE = [HERE / "hype-ant-margins" / f"s{s}" for s in range(3)]
@@ -30,9 +29,9 @@ POLICY_STEPS = (30_000, 50_000, 60_000, 70_000, 80_000)
 
 def returns(run: Path) -> list[float]:
     """The run's return at each of POLICY_STEPS, then at its last evaluation."""
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    at = {row["policy_steps"]: row["eval_return_mean"] for row in rows}
-    return [at[step] for step in POLICY_STEPS] + [rows[-1]["eval_return_mean"]]
+    record = load_run(run)
+    at = dict(zip(record["policy_steps"], record["returns"]))
+    return [at[step] for step in POLICY_STEPS] + [record["returns"][-1]]
 
 
 def main() -> None:
