@@ -14,11 +14,22 @@ The learned model is still built and "fitted" by the loop; pass ``--set model.ma
 model.first_fit_max_epochs=0`` (and a tiny model) so that this costs nothing. The run's config.json does
 not record the replacement: keep such runs out of results/runs.
 
+With ``--model-noise K`` (given first) each simulated next state gets independent Gaussian noise before it is
+stored and stepped on, and ends its rollout where HyPER's Ant rule (``hyirl.envs.model_termination``) says the
+noisy state has left the healthy range: a model whose errors are unbiased and unexploitable, of a chosen size.
+Number i's noise has standard deviation K * e_i * s_i, where e_i is §23's learned model's one-step error
+(elite mean, in units of each number's spread; the first "per number" line of
+``output-model-critic-paper-lite-xavier-12k.txt``, docs/hyper.md §24) and s_i is the spread of number i over
+the expert's next states (the shipped Ant demos; a learner buffer's spread is larger, so K = 1 is below
+that model's error). K = 0 runs exactly as without the option.
+
 Run from the repository root, with ``hyirl train``'s arguments:
-    python results/tried/hyper-ant-falls/oracle_rollouts.py --algo hyper --env ant --preset paper --seed 0 ...
+    python results/tried/hyper-ant-falls/oracle_rollouts.py [--model-noise K] --algo hyper --env ant \
+        --preset paper --seed 0 ...
 """
 
 import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -26,11 +37,23 @@ import numpy as np
 
 import hyirl.hyper
 from hyirl.cli import main
-from hyirl.envs import get_task, make_env, with_contact_margins
+from hyirl.demos import expert_demos
+from hyirl.envs import get_task, make_env, model_termination, with_contact_margins
 from hyirl.networks import sample_tanh_gaussian
 
 build_real_env = hyirl.hyper._real_env
 run = {}  # the run's contact_margins, noted when the loop builds its real envs (before its rollout)
+MODEL_ERROR_RECORD = Path(__file__).with_name("output-model-critic-paper-lite-xavier-12k.txt")
+
+
+def model_noise_scale(k: float) -> np.ndarray:
+    """Per-number noise standard deviations: k * (§23's model error in spreads) * (the expert's spread)."""
+    line = next(li for li in MODEL_ERROR_RECORD.read_text().splitlines() if "per number (elite mean)" in li)
+    error_in_spreads = np.array(line.split(":")[1].split(), float)
+    expert_spread = expert_demos("ant", truncated_obs=True)[0]["next_observations"].std(0)
+    scale = k * error_in_spreads * expert_spread
+    print(f"model noise K={k}: standard deviations {np.array2string(scale, precision=3, max_line_width=200)}")
+    return scale.astype(np.float32)
 
 
 def real_env_noting_its_contact_rule(cfg):
@@ -44,6 +67,8 @@ def make_simulator_rollout(agent, _dynamics, _done_fn, uncertainty_penalty: floa
         raise SystemExit("the simulator rollouts support SAC without the uncertainty penalty only")
     env = make_env(with_contact_margins(get_task("ant"), run["contact_margins"]), truncated_obs=True)
     env.reset(seed=0)
+    leaves_healthy_range = model_termination(get_task("ant"))
+    noise = np.random.default_rng(0)
     sample_action = jax.jit(lambda params, obs, key: sample_tanh_gaussian(*agent.actor.apply(params, obs), key)[0])
 
     def step_from(obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -60,6 +85,9 @@ def make_simulator_rollout(agent, _dynamics, _done_fn, uncertainty_penalty: floa
             next_obs, done = obs.copy(), np.zeros(len(obs), bool)
             for i in np.flatnonzero(alive):
                 next_obs[i], done[i] = step_from(obs[i], action[i])
+            if run["noise_scale"] is not None:
+                next_obs = next_obs + run["noise_scale"] * noise.standard_normal(next_obs.shape, np.float32)
+                done |= np.asarray(leaves_healthy_range(jnp.asarray(next_obs)))
             steps.append(
                 dict(obs=obs, action=action, next_obs=next_obs, reward=np.zeros(len(obs), np.float32), terminal=done)
             )
@@ -72,6 +100,11 @@ def make_simulator_rollout(agent, _dynamics, _done_fn, uncertainty_penalty: floa
 
 
 if __name__ == "__main__":
+    args = sys.argv[1:]
+    run["noise_scale"] = None
+    if args[:1] == ["--model-noise"]:
+        run["noise_scale"] = model_noise_scale(float(args[1]))
+        args = args[2:]
     hyirl.hyper.make_model_rollout = make_simulator_rollout
     hyirl.hyper._real_env = real_env_noting_its_contact_rule
-    sys.exit(main(["train", *sys.argv[1:]]))
+    sys.exit(main(["train", *args]))
