@@ -42,7 +42,7 @@ from hyirl.envs import get_task, make_env, model_termination, with_contact_margi
 from hyirl.networks import sample_tanh_gaussian
 
 build_real_env = hyirl.hyper._real_env
-run = {}  # the run's contact_margins, noted when the loop builds its real envs (before its rollout)
+run = {}  # the run's contact_margins and seed, noted when the loop builds its real envs (before its rollout)
 MODEL_ERROR_RECORD = Path(__file__).with_name("output-model-critic-paper-lite-xavier-12k.txt")
 
 
@@ -57,7 +57,7 @@ def model_noise_scale(k: float) -> np.ndarray:
 
 
 def real_env_noting_its_contact_rule(cfg):
-    run["contact_margins"] = cfg.contact_margins
+    run["contact_margins"], run["seed"] = cfg.contact_margins, cfg.seed
     return build_real_env(cfg)
 
 
@@ -68,7 +68,7 @@ def make_simulator_rollout(agent, _dynamics, _done_fn, uncertainty_penalty: floa
     env = make_env(with_contact_margins(get_task("ant"), run["contact_margins"]), truncated_obs=True)
     env.reset(seed=0)
     leaves_healthy_range = model_termination(get_task("ant"))
-    noise = np.random.default_rng(0)
+    noise = np.random.default_rng(run["seed"])
     sample_action = jax.jit(lambda params, obs, key: sample_tanh_gaussian(*agent.actor.apply(params, obs), key)[0])
 
     def step_from(obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, bool]:
