@@ -15,8 +15,9 @@ model.first_fit_max_epochs=0`` (and a tiny model) so that this costs nothing. Th
 not record the replacement: keep such runs out of results/runs.
 
 With ``--model-noise K`` (given first) each simulated next state gets independent Gaussian noise before it is
-stored and stepped on, and ends its rollout where HyPER's Ant rule (``hyirl.envs.model_termination``) says the
-noisy state has left the healthy range: a model whose errors are unbiased and unexploitable, of a chosen size.
+stored and stepped on, and ends its rollout where HyPER's Ant rule (the done function the loop passes, as to
+a learned model's rollouts) says the noisy state has left the healthy range: a model whose errors are
+unbiased and unexploitable, of a chosen size.
 Number i's noise has standard deviation K * e_i * s_i, where e_i is §23's learned model's one-step error
 (elite mean, in units of each number's spread; the first "per number" line of
 ``output-model-critic-paper-lite-xavier-12k.txt``, docs/hyper.md §24) and s_i is the spread of number i over
@@ -38,7 +39,7 @@ import numpy as np
 import hyirl.hyper
 from hyirl.cli import main
 from hyirl.demos import expert_demos
-from hyirl.envs import get_task, make_env, model_termination, with_contact_margins
+from hyirl.envs import get_task, make_env, with_contact_margins
 from hyirl.networks import sample_tanh_gaussian
 
 build_real_env = hyirl.hyper._real_env
@@ -61,13 +62,12 @@ def real_env_noting_its_contact_rule(cfg):
     return build_real_env(cfg)
 
 
-def make_simulator_rollout(agent, _dynamics, _done_fn, uncertainty_penalty: float = 0.0, action_noise=None):
+def make_simulator_rollout(agent, _dynamics, done_fn, uncertainty_penalty: float = 0.0, action_noise=None):
     """Drop-in for :func:`hyirl.model_rollouts.make_model_rollout` (SAC only) that steps Ant-v5 itself."""
     if uncertainty_penalty or action_noise is not None:
         raise SystemExit("the simulator rollouts support SAC without the uncertainty penalty only")
     env = make_env(with_contact_margins(get_task("ant"), run["contact_margins"]), truncated_obs=True)
     env.reset(seed=0)
-    leaves_healthy_range = model_termination(get_task("ant"))
     noise = np.random.default_rng(run["seed"])
     sample_action = jax.jit(lambda params, obs, key: sample_tanh_gaussian(*agent.actor.apply(params, obs), key)[0])
 
@@ -87,7 +87,7 @@ def make_simulator_rollout(agent, _dynamics, _done_fn, uncertainty_penalty: floa
                 next_obs[i], done[i] = step_from(obs[i], action[i])
             if run["noise_scale"] is not None:
                 next_obs = next_obs + run["noise_scale"] * noise.standard_normal(next_obs.shape, np.float32)
-                done |= np.asarray(leaves_healthy_range(jnp.asarray(next_obs)))
+                done |= np.asarray(done_fn(jnp.asarray(next_obs)))
             steps.append(
                 dict(obs=obs, action=action, next_obs=next_obs, reward=np.zeros(len(obs), np.float32), terminal=done)
             )
