@@ -21,8 +21,8 @@ unbiased and unexploitable, of a chosen size.
 Number i's noise has standard deviation K * e_i * s_i, where e_i is §23's learned model's one-step error
 (elite mean, in units of each number's spread; the first "per number" line of
 ``output-model-critic-paper-lite-xavier-12k.txt``, docs/hyper.md §24) and s_i is the spread of number i over
-the expert's next states (the shipped Ant demos; a learner buffer's spread is larger, so K = 1 is below
-that model's error). K = 0 runs exactly as without the option.
+the expert's next states (the shipped Ant demos; a learner buffer's spread is 0.9-3.1 times larger, so for
+most numbers K = 1 lies below that model's error). K = 0 runs exactly as without the option.
 
 Run from the repository root, with ``hyirl train``'s arguments:
     python results/tried/hyper-ant-falls/oracle_rollouts.py [--model-noise K] --algo hyper --env ant \
