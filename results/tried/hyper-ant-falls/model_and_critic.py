@@ -13,10 +13,14 @@ Loads a HyPER Ant or Humanoid run's last checkpoint (truncated observations) and
 3. the soft value min Q'(s', a') - alpha log pi(a'|s') at the model's sampled next states against the real
    ones: what the critic's targets would be with a perfect model;
 4. with ``--refit EPOCHS``: the checkpoint's model fitted further on the checkpoint's hybrid buffer (full
-   passes, the paper's early stopping, at most EPOCHS epochs), with 2. repeated every ``--every`` epochs.
+   passes, the paper's early stopping, at most EPOCHS epochs), with 2. repeated every ``--every`` epochs;
+   with ``--fresh MEMBERSxWIDTH`` (e.g. ``7x400``, the paper's Ant model) a model of that size, four hidden
+   layers and 5 elites, its other settings the run's, fitted from scratch on the same rows instead; each
+   error on Ant is also given as the K of ``oracle_rollouts.py --model-noise K`` that has it (docs/hyper.md §38).
 
 Run from the repository root:
     python results/tried/hyper-ant-falls/model_and_critic.py runs/hyper-ant-paper-lite-xavier-s0 [--refit 60]
+        [--fresh 7x400]
 """
 
 import argparse
@@ -28,9 +32,10 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from oracle_rollouts import model_noise_scale
 
 from hyirl import buffers
-from hyirl.dynamics import Dynamics
+from hyirl.dynamics import Dynamics, DynamicsConfig
 from hyirl.hyper import load_hyper_run
 from hyirl.networks import sample_tanh_gaussian
 
@@ -86,6 +91,8 @@ class RolloutProbe:
             next_obs.append(env.step(action)[0])
         self.next_obs = np.array(next_obs, np.float32)
         self.spread = stored["buffer/next_obs"].std(0) + 1e-6
+        # the noise of oracle_rollouts.py exists for Ant only
+        self.noise_unit = model_noise_scale(1.0, quiet=True) if saved.cfg.env == "ant" else None
 
     def predictions(self, dynamics: Dynamics, model_state):
         """The model's next states for the probe's pairs: the elite mean and one sample, as rollouts draw it."""
@@ -96,10 +103,19 @@ class RolloutProbe:
         errors = [(np.asarray(p) - self.next_obs) / self.spread for p in self.predictions(dynamics, model_state)]
         return np.sqrt((errors[0] ** 2).mean()), np.sqrt((errors[1] ** 2).mean()), np.sqrt((errors[0] ** 2).mean(0))
 
+    def noise_equivalent(self, dynamics: Dynamics, model_state) -> tuple[float, float]:
+        """The error as ``oracle_rollouts.py --model-noise K``'s K: the rms over numbers of each number's rms
+        error over its K = 1 noise standard deviation (the noise of K itself scores K), elite mean and sampled."""
+        errors = [np.asarray(p) - self.next_obs for p in self.predictions(dynamics, model_state)]
+        return tuple(float(np.sqrt(((e**2).mean(0) / self.noise_unit**2).mean())) for e in errors)
+
     def report(self, label: str, dynamics: Dynamics, model_state) -> None:
         mean_error, sampled_error, per_number = self.model_error(dynamics, model_state)
         print(f"{label}: rms one-step error / spread, elite mean {mean_error:.3f}, sampled {sampled_error:.3f}")
         print("  per number (elite mean): " + " ".join(f"{v:.2f}" for v in per_number))
+        if self.noise_unit is not None:
+            mean_k, sampled_k = self.noise_equivalent(dynamics, model_state)
+            print(f"  as the noise's K: elite mean {mean_k:.2f}, sampled {sampled_k:.2f}")
 
 
 def value_at_model_states(saved, probe: RolloutProbe) -> None:
@@ -113,9 +129,14 @@ def value_at_model_states(saved, probe: RolloutProbe) -> None:
     )
 
 
-def refit(saved, stored: dict, probe: RolloutProbe, max_epochs: int, every: int) -> None:
+def refit(saved, stored: dict, probe: RolloutProbe, max_epochs: int, every: int, fresh: str | None) -> None:
     cfg = dataclasses.replace(saved.dynamics.cfg, max_epochs=max_epochs, max_epoch_steps=None, max_validation=None)
+    if fresh:
+        members, width = (int(n) for n in fresh.split("x"))
+        elites = min(DynamicsConfig.elites, members)  # the paper's 5, whatever the run's model had
+        cfg = dataclasses.replace(cfg, members=members, elites=elites, hidden=(width,) * 4)
     dynamics = Dynamics(saved.dynamics.obs_dim, saved.dynamics.act_dim, cfg)
+    model_state = dynamics.init(jax.random.PRNGKey(6)) if fresh else saved.model_state
     hybrid = buffers.insert(
         buffers.empty(int(stored["hybrid/capacity"]), dynamics.obs_dim, dynamics.act_dim),
         {k: jnp.asarray(stored[f"hybrid/{k}"]) for k in FIELDS},
@@ -130,9 +151,10 @@ def refit(saved, stored: dict, probe: RolloutProbe, max_epochs: int, every: int)
                 f"epoch {progress['epochs']} ({time.time() - start:.0f} s), validation MSE "
                 + " ".join(f"{v:.4f}" for v in progress["best_mse"])
             )
-            probe.report(f"  after {progress['epochs']} more epochs", dynamics, best)
+            size = f"a fresh {fresh} model" if fresh else "the checkpoint's model"
+            probe.report(f"  {size} after {progress['epochs']} more epochs", dynamics, best)
 
-    _, info = dynamics.fit(saved.model_state, hybrid, np.random.default_rng(1), on_epoch=on_epoch)
+    _, info = dynamics.fit(model_state, hybrid, np.random.default_rng(1), on_epoch=on_epoch)
     print(f"refit stopped: {info}")
 
 
@@ -141,6 +163,7 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     parser.add_argument("--refit", type=int, default=0, metavar="EPOCHS")
     parser.add_argument("--every", type=int, default=20)
+    parser.add_argument("--fresh", metavar="MEMBERSxWIDTH", help="refit a model of this size from scratch")
     args = parser.parse_args()
     saved = load_hyper_run(args.run)
     stored = np.load(args.run / "checkpoints" / "learner.npz")
@@ -150,7 +173,7 @@ def main() -> None:
     probe.report("the checkpoint's model", saved.dynamics, saved.model_state)
     value_at_model_states(saved, probe)
     if args.refit:
-        refit(saved, stored, probe, args.refit, args.every)
+        refit(saved, stored, probe, args.refit, args.every, args.fresh)
 
 
 if __name__ == "__main__":
