@@ -92,29 +92,30 @@ class RolloutProbe:
         self.next_obs = np.array(next_obs, np.float32)
         self.spread = stored["buffer/next_obs"].std(0) + 1e-6
         # the noise of oracle_rollouts.py exists for Ant only
-        self.noise_unit = model_noise_scale(1.0, quiet=True) if saved.cfg.env == "ant" else None
+        self.noise_unit = model_noise_scale(1.0) if saved.cfg.env == "ant" else None
 
     def predictions(self, dynamics: Dynamics, model_state):
         """The model's next states for the probe's pairs: the elite mean and one sample, as rollouts draw it."""
         deltas = dynamics.elite_mean_deltas(model_state, self.obs, self.action).mean(0)
         return self.obs + deltas, dynamics.sample_next(model_state, self.obs, self.action, jax.random.PRNGKey(4))
 
-    def model_error(self, dynamics: Dynamics, model_state) -> tuple[float, float, np.ndarray]:
-        errors = [(np.asarray(p) - self.next_obs) / self.spread for p in self.predictions(dynamics, model_state)]
+    def model_error(self, predictions) -> tuple[float, float, np.ndarray]:
+        errors = [(np.asarray(p) - self.next_obs) / self.spread for p in predictions]
         return np.sqrt((errors[0] ** 2).mean()), np.sqrt((errors[1] ** 2).mean()), np.sqrt((errors[0] ** 2).mean(0))
 
-    def noise_equivalent(self, dynamics: Dynamics, model_state) -> tuple[float, float]:
+    def noise_equivalent(self, predictions) -> tuple[float, float]:
         """The error as ``oracle_rollouts.py --model-noise K``'s K: the rms over numbers of each number's rms
         error over its K = 1 noise standard deviation (the noise of K itself scores K), elite mean and sampled."""
-        errors = [np.asarray(p) - self.next_obs for p in self.predictions(dynamics, model_state)]
+        errors = [np.asarray(p) - self.next_obs for p in predictions]
         return tuple(float(np.sqrt(((e**2).mean(0) / self.noise_unit**2).mean())) for e in errors)
 
     def report(self, label: str, dynamics: Dynamics, model_state) -> None:
-        mean_error, sampled_error, per_number = self.model_error(dynamics, model_state)
+        predictions = self.predictions(dynamics, model_state)
+        mean_error, sampled_error, per_number = self.model_error(predictions)
         print(f"{label}: rms one-step error / spread, elite mean {mean_error:.3f}, sampled {sampled_error:.3f}")
         print("  per number (elite mean): " + " ".join(f"{v:.2f}" for v in per_number))
         if self.noise_unit is not None:
-            mean_k, sampled_k = self.noise_equivalent(dynamics, model_state)
+            mean_k, sampled_k = self.noise_equivalent(predictions)
             print(f"  as the noise's K: elite mean {mean_k:.2f}, sampled {sampled_k:.2f}")
 
 

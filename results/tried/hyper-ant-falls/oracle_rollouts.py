@@ -47,15 +47,12 @@ run = {}  # the run's contact_margins and seed, noted when the loop builds its r
 MODEL_ERROR_RECORD = Path(__file__).with_name("output-model-critic-paper-lite-xavier-12k.txt")
 
 
-def model_noise_scale(k: float, quiet: bool = False) -> np.ndarray:
+def model_noise_scale(k: float) -> np.ndarray:
     """Per-number noise standard deviations: k * (§23's model error in spreads) * (the expert's spread)."""
     line = next(li for li in MODEL_ERROR_RECORD.read_text().splitlines() if "per number (elite mean)" in li)
     error_in_spreads = np.array(line.split(":")[1].split(), float)
     expert_spread = expert_demos("ant", truncated_obs=True)[0]["next_observations"].std(0)
-    scale = k * error_in_spreads * expert_spread
-    if not quiet:
-        print(f"model noise K={k}: standard deviations {np.array2string(scale, precision=3, max_line_width=200)}")
-    return scale.astype(np.float32)
+    return (k * error_in_spreads * expert_spread).astype(np.float32)
 
 
 def real_env_noting_its_contact_rule(cfg):
@@ -104,7 +101,10 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     run["noise_scale"] = None
     if args[:1] == ["--model-noise"]:
-        run["noise_scale"] = model_noise_scale(float(args[1]))
+        k = float(args[1])
+        run["noise_scale"] = model_noise_scale(k)
+        scale = np.array2string(run["noise_scale"], precision=3, max_line_width=200)
+        print(f"model noise K={k}: standard deviations {scale}")
         args = args[2:]
     hyirl.hyper.make_model_rollout = make_simulator_rollout
     hyirl.hyper._real_env = real_env_noting_its_contact_rule
