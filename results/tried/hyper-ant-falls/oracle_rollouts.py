@@ -24,6 +24,13 @@ Number i's noise has standard deviation K * e_i * s_i, where e_i is §23's learn
 the expert's next states (the shipped Ant demos; a learner buffer's spread is 0.9-3.1 times larger, so for
 most numbers K = 1 lies below that model's error). K = 0 runs exactly as without the option.
 
+With ``--model-error K`` (given first; docs/hyper.md §39) the error is the run's own learned model's instead:
+each next state is the simulator's plus K times (the ensemble's sampled next state, as HyPER's rollouts draw
+it, minus the simulator's), and the rollout ends where HyPER's Ant rule says that state has left the healthy
+range. K = 1 is HyPER's rollout in its learned model, K = 0 the simulator's; between them the model's errors
+keep their structure (state- and action-dependent, open to the policy's exploitation) at a fraction of their
+size. The loop must fit a real model here (e.g. §23's paper-lite settings), which the rollouts read.
+
 Run from the repository root, with ``hyirl train``'s arguments:
     python results/tried/hyper-ant-falls/oracle_rollouts.py [--model-noise K] --algo hyper --env ant \
         --preset paper --seed 0 ...
@@ -60,13 +67,14 @@ def real_env_noting_its_contact_rule(cfg):
     return build_real_env(cfg)
 
 
-def make_simulator_rollout(agent, _dynamics, done_fn, uncertainty_penalty: float = 0.0, action_noise=None):
+def make_simulator_rollout(agent, dynamics, done_fn, uncertainty_penalty: float = 0.0, action_noise=None):
     """Drop-in for :func:`hyirl.model_rollouts.make_model_rollout` (SAC only) that steps Ant-v5 itself."""
     if uncertainty_penalty or action_noise is not None:
         raise SystemExit("the simulator rollouts support SAC without the uncertainty penalty only")
     env = make_env(with_contact_margins(get_task("ant"), run["contact_margins"]), truncated_obs=True)
     env.reset(seed=0)
     noise = np.random.default_rng(run["seed"])
+    model_next = dynamics.sample_next if run["model_error"] is not None else None
     sample_action = jax.jit(lambda params, obs, key: sample_tanh_gaussian(*agent.actor.apply(params, obs), key)[0])
 
     def step_from(obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -74,7 +82,7 @@ def make_simulator_rollout(agent, _dynamics, done_fn, uncertainty_penalty: float
         next_obs, _, terminated, _, _ = env.step(action)
         return next_obs, terminated
 
-    def rollout(_model_state, actor_params, start_obs, key, *, length: int):
+    def rollout(model_state, actor_params, start_obs, key, *, length: int):
         obs = np.asarray(start_obs, np.float32)
         alive = np.ones(len(obs), bool)
         steps, valid = [], []
@@ -86,6 +94,13 @@ def make_simulator_rollout(agent, _dynamics, done_fn, uncertainty_penalty: float
             if run["noise_scale"] is not None:
                 next_obs = next_obs + run["noise_scale"] * noise.standard_normal(next_obs.shape, np.float32)
                 done |= np.asarray(done_fn(jnp.asarray(next_obs)))
+            if model_next is not None:  # fold_in leaves the actions' keys as without the option
+                learned = np.asarray(
+                    model_next(model_state, jnp.asarray(obs), jnp.asarray(action), jax.random.fold_in(k, 1))
+                )
+                next_obs = next_obs + run["model_error"] * (learned - next_obs)
+                done = np.asarray(done_fn(jnp.asarray(next_obs)))
+                next_obs = np.where(np.isfinite(next_obs), next_obs, 0.0).astype(np.float32)
             steps.append(
                 dict(obs=obs, action=action, next_obs=next_obs, reward=np.zeros(len(obs), np.float32), terminal=done)
             )
@@ -99,8 +114,12 @@ def make_simulator_rollout(agent, _dynamics, done_fn, uncertainty_penalty: float
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    run["noise_scale"] = None
-    if args[:1] == ["--model-noise"]:
+    run["noise_scale"] = run["model_error"] = None
+    if args[:1] == ["--model-error"]:
+        run["model_error"] = float(args[1])
+        print(f"model error K={run['model_error']}: the run's learned model's error, scaled")
+        args = args[2:]
+    elif args[:1] == ["--model-noise"]:
         k = float(args[1])
         run["noise_scale"] = model_noise_scale(k)
         scale = np.array2string(run["noise_scale"], precision=3, max_line_width=200)
