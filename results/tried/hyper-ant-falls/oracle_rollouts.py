@@ -32,7 +32,7 @@ keep their structure (state- and action-dependent, open to the policy's exploita
 size. The loop must fit a real model here (e.g. §23's paper-lite settings), which the rollouts read.
 
 Run from the repository root, with ``hyirl train``'s arguments:
-    python results/tried/hyper-ant-falls/oracle_rollouts.py [--model-noise K] --algo hyper --env ant \
+    python results/tried/hyper-ant-falls/oracle_rollouts.py [--model-noise K | --model-error K] --algo hyper --env ant \
         --preset paper --seed 0 ...
 """
 
@@ -74,7 +74,6 @@ def make_simulator_rollout(agent, dynamics, done_fn, uncertainty_penalty: float 
     env = make_env(with_contact_margins(get_task("ant"), run["contact_margins"]), truncated_obs=True)
     env.reset(seed=0)
     noise = np.random.default_rng(run["seed"])
-    model_next = dynamics.sample_next if run["model_error"] is not None else None
     sample_action = jax.jit(lambda params, obs, key: sample_tanh_gaussian(*agent.actor.apply(params, obs), key)[0])
 
     def step_from(obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -94,9 +93,10 @@ def make_simulator_rollout(agent, dynamics, done_fn, uncertainty_penalty: float 
             if run["noise_scale"] is not None:
                 next_obs = next_obs + run["noise_scale"] * noise.standard_normal(next_obs.shape, np.float32)
                 done |= np.asarray(done_fn(jnp.asarray(next_obs)))
-            if model_next is not None:  # fold_in leaves the actions' keys as without the option
+            if run["model_error"] is not None:  # fold_in leaves the actions' keys as without the option
+                key_model = jax.random.fold_in(k, 1)
                 learned = np.asarray(
-                    model_next(model_state, jnp.asarray(obs), jnp.asarray(action), jax.random.fold_in(k, 1))
+                    dynamics.sample_next(model_state, jnp.asarray(obs), jnp.asarray(action), key_model)
                 )
                 next_obs = next_obs + run["model_error"] * (learned - next_obs)
                 done = np.asarray(done_fn(jnp.asarray(next_obs)))
